@@ -1,0 +1,1 @@
+"""sensorscope's core: sources, parsing, imputation, detection, alerts, files. No UI here."""

@@ -1,0 +1,1 @@
+"""sensorscope's Textual monitor (built on core/)."""
