@@ -1,0 +1,541 @@
+"""The ``sensorscope`` command line. Headless commands print with rich.
+
+Errors a user can cause end in one line on stderr and exit code 2; Ctrl-C flushes what was
+recorded or written and exits 130.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from core.errors import UserError
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+SPEED_HELP = "replay speed: 1 = real time, N = N x, 'max' = as fast as possible"
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def parse_speed(text: str | None, default: float | None) -> float | None:
+    if text is None:
+        return default
+    if text.lower() in ("max", "inf", "0"):
+        return None
+    try:
+        speed = float(text.rstrip("xX"))
+    except ValueError:
+        raise UserError(f"bad --speed {text!r}: a number like 1, 4 or 0.5, or 'max'") from None
+    if not speed > 0:
+        raise UserError(f"bad --speed {text!r}: must be above 0")
+    return speed
+
+
+def iso(t: float) -> str:
+    dt = datetime.fromtimestamp(t, timezone.utc)
+    if dt.microsecond:
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def _on_sigterm(signum, frame):  # noqa: ARG001 - signal handler signature
+    raise _Interrupted
+
+
+# --------------------------------------------------------------------------- options
+
+source_options = [
+    click.option("--baud", type=int, default=115200, show_default=True, help="serial baud rate"),
+    click.option(
+        "--max-line",
+        type=click.IntRange(16, 1 << 20),
+        default=4096,
+        show_default=True,
+        help="longer lines are cut, counted and kept in the recording",
+    ),
+]
+
+detect_options = [
+    click.option(
+        "--format",
+        "fmt",
+        default="auto",
+        show_default=True,
+        help="line format: auto, plotter, kv, csv, prose, teleplot, json, influx, nmea",
+    ),
+    click.option(
+        "--detector",
+        default="hst",
+        show_default=True,
+        help="hst (river HalfSpaceTrees) or any river anomaly detector by class name",
+    ),
+    click.option("--param", "params", multiple=True, metavar="K=V", help="detector parameter"),
+    click.option(
+        "--threshold",
+        type=click.FloatRange(0.0, 1.0),
+        default=None,
+        help="score that opens an alert (default 0.9)",
+    ),
+    click.option(
+        "--hysteresis",
+        type=click.IntRange(1),
+        default=None,
+        help="samples below the threshold that close an alert (default 10)",
+    ),
+    click.option(
+        "--warmup", type=click.IntRange(1), default=None, help="samples to learn ranges (250)"
+    ),
+    click.option(
+        "--features",
+        default=None,
+        help="comma-separated per-channel features: value, diff, std (default value,std)",
+    ),
+    click.option(
+        "--impute",
+        type=click.Choice(["mean", "last"]),
+        default="mean",
+        show_default=True,
+        help="fill missing values with the running mean or the last value",
+    ),
+    click.option("--seed", type=int, default=42, show_default=True, help="detector seed"),
+]
+
+
+def apply(options):
+    def deco(f):
+        for opt in reversed(options):
+            f = opt(f)
+        return f
+
+    return deco
+
+
+def make_settings(fmt, detector, params, threshold, hysteresis, warmup, features, impute, seed):
+    from core.detect import parse_param
+    from core.pipeline import Settings
+
+    s = Settings(fmt=fmt, detector=detector, impute=impute, seed=seed)
+    s.params = dict(parse_param(p) for p in params)
+    if threshold is not None:
+        s.threshold = threshold
+    if hysteresis is not None:
+        s.hysteresis = hysteresis
+    if warmup is not None:
+        s.warmup = warmup
+    if features:
+        s.features = tuple(f.strip() for f in features.split(",") if f.strip())
+    return s
+
+
+def open_sources(specs: Sequence[str], baud: int, speed: float | None, max_line: int):
+    from core.sources import make_source
+
+    if list(specs).count("-") > 1:
+        raise UserError("standard input ('-') can be read only once")
+    srcs = [make_source(s, baud=baud, speed=speed, max_line=max_line) for s in specs]
+    # Open everything before any file is created, so a bad port leaves nothing behind.
+    for s in srcs:
+        s.open()
+    return srcs
+
+
+def source_header(sources) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for s in sources:
+        info: dict[str, Any] = {"kind": s.kind}
+        if hasattr(s, "port"):
+            info.update(port=s.port, baud=s.baud)
+        elif hasattr(s, "path"):
+            info.update(path=s.path)
+        for name in s.names:
+            out[name] = info
+    return out
+
+
+# --------------------------------------------------------------------------- output
+
+
+class ScoreWriter:
+    """Writes one row per channel sample to CSV or JSONL, flushing as it goes."""
+
+    COLUMNS = ("timestamp", "channel", "value", "imputed", "score", "alert")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.jsonl = path.lower().endswith((".jsonl", ".ndjson"))
+        self.rows = 0
+        try:
+            self._fh: IO[str] = (
+                sys.stdout if path == "-" else open(path, "w", newline="", encoding="utf-8")
+            )
+        except OSError as exc:
+            raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+        self._csv = None
+        if not self.jsonl:
+            self._csv = csv.writer(self._fh, lineterminator="\n")
+            self._csv.writerow(self.COLUMNS)
+
+    def __call__(self, s) -> None:
+        value = "" if s.value is None else round(s.value, 9)
+        score = round(s.score, 6)
+        if self._csv is not None:
+            self._csv.writerow((iso(s.t), s.channel, value, int(s.imputed), score, int(s.alert)))
+        else:
+            row = {
+                "timestamp": iso(s.t),
+                "t": s.t,
+                "channel": s.channel,
+                "value": None if s.value is None else value,
+                "imputed": s.imputed,
+                "score": score,
+                "alert": s.alert,
+            }
+            self._fh.write(json.dumps(row) + "\n")
+        self.rows += 1
+
+    def close(self) -> None:
+        self._fh.flush()
+        if self._fh is not sys.stdout:
+            self._fh.close()
+
+
+def print_summary(snapshot, console) -> None:
+    from rich.table import Table
+
+    c = snapshot.counters
+    alerts = sorted(snapshot.alerts, key=lambda a: (a.start, a.id))
+    if alerts:
+        table = Table(title=f"{len(alerts)} alert episode{'s' * (len(alerts) != 1)}")
+        for col in ("id", "channel", "start (UTC)", "duration", "peak score", "peak value"):
+            table.add_column(col, justify="right" if col != "channel" else "left")
+        for a in alerts:
+            end = a.end if a.end is not None else a.start
+            table.add_row(
+                str(a.id),
+                a.channel,
+                iso(a.start),
+                f"{end - a.start:.2f} s",
+                f"{a.peak_score:.3f}",
+                f"{a.peak_value:.6g}",
+            )
+        console.print(table)
+    else:
+        console.print("no alert episodes")
+    console.print(
+        f"{c.lines} lines, {c.parsed} parsed, {len(snapshot.channels)} channels, "
+        f"{c.samples} samples ({c.imputed} imputed), {c.parse_errors} parse errors, "
+        f"{c.garbage} garbage, {c.overlong} cut, {c.text} text, {c.reconnects} reconnects"
+    )
+    for err in snapshot.errors:
+        console.print(f"[red]error:[/red] {err}")
+
+
+def run_until_done(runner, duration: float | None, progress: bool) -> bool:
+    """Wait for the runner; True when interrupted by Ctrl-C or SIGTERM."""
+    deadline = None if duration is None else time.monotonic() + duration
+    old = signal.signal(signal.SIGTERM, _on_sigterm)
+    bar = None
+    try:
+        if progress:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            bar = Progress(
+                TextColumn("scoring"),
+                BarColumn(),
+                TextColumn("{task.percentage:>3.0f}%"),
+                TimeRemainingColumn(),
+                console=_console(stderr=True),
+                transient=True,
+            )
+            bar.start()
+            task = bar.add_task("score", total=1.0)
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            if runner.wait(0.25 if left is None else min(0.25, left)):
+                break
+            if bar is not None:
+                files = [s.status.position for s in runner.sources if not s.live]
+                if files:
+                    bar.update(task, completed=sum(files) / len(files))
+        return False
+    except (KeyboardInterrupt, _Interrupted):
+        return True
+    finally:
+        if bar is not None:
+            bar.stop()
+        signal.signal(signal.SIGTERM, old)
+        runner.stop()
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sensorscope")
+def cli() -> None:
+    """sensorscope: watch, record, score and evaluate sensor streams."""
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("-o", "--output", default=None, help="scores file: .csv or .jsonl ('-' = stdout)")
+@click.option("--speed", default=None, help=SPEED_HELP + " (default max)")
+@click.option("--duration", type=click.FloatRange(0, min_open=True), help="stop after N seconds")
+@click.option("--record", "record_path", default=None, help="also record the raw lines here")
+@click.option("--progress/--no-progress", default=None, help="progress bar (default: on a tty)")
+@apply(source_options)
+@apply(detect_options)
+def score(
+    sources,
+    output,
+    speed,
+    duration,
+    record_path,
+    progress,
+    baud,
+    max_line,
+    fmt,
+    detector,
+    params,
+    threshold,
+    hysteresis,
+    warmup,
+    features,
+    impute,
+    seed,
+):
+    """Score SOURCES headlessly: one row per channel sample, then a summary of alerts.
+
+    SOURCES are serial ports (/dev/ttyACM0, /dev/ttyUSB0@9600, socket://host:port,
+    rfc2217://host:port, loop://), recordings (.jsonl), CSV series or '-' for stdin.
+    """
+    from core.pipeline import Pipeline, Runner
+    from core.recording import RecordingWriter
+
+    settings = make_settings(
+        fmt, detector, params, threshold, hysteresis, warmup, features, impute, seed
+    )
+    srcs = open_sources(sources, baud, parse_speed(speed, None), max_line)
+    names = [n for s in srcs for n in s.names]
+    writer = ScoreWriter(output) if output else None
+    pipeline = Pipeline(settings, names, on_sample=writer)
+    recorder = None
+    if record_path:
+        if not any(s.live for s in srcs):
+            raise UserError("--record needs a live source (a port, URL or '-')")
+        recorder = RecordingWriter(record_path, source_header(srcs))
+    runner = Runner(srcs, pipeline, recorder)
+    try:
+        runner.start()
+    except UserError:
+        if recorder is not None:
+            recorder.close()
+        raise
+    if progress is None:
+        progress = sys.stderr.isatty() and not any(s.live for s in srcs)
+    interrupted = run_until_done(runner, duration, progress)
+    if writer is not None:
+        writer.close()
+    out = _console(stderr=output == "-")
+    print_summary(runner.snapshot(), out)
+    if writer is not None and output != "-":
+        out.print(f"{writer.rows} rows written to {output}")
+    if runner.errors and not interrupted:
+        return EXIT_USAGE
+    return EXIT_INTERRUPTED if interrupted else 0
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, help="recording file (.jsonl); appended to")
+@click.option("--duration", type=click.FloatRange(0, min_open=True), help="stop after N seconds")
+@apply(source_options)
+def record(sources, output, duration, baud, max_line):
+    """Record raw lines from SOURCES to a JSONL recording, headless.
+
+    Meant to run detached (nohup, systemd, tmux): a dropped SSH session loses nothing, and
+    a monitor can replay or follow the growing file.
+    """
+    from core.pipeline import Runner
+    from core.recording import RecordingWriter
+
+    srcs = open_sources(sources, baud, None, max_line)
+    if not all(s.live for s in srcs):
+        raise UserError("record reads ports, URLs or '-'; to copy a recording, copy the file")
+    recorder = RecordingWriter(output, source_header(srcs))
+    runner = Runner(srcs, None, recorder)
+    err = _console(stderr=True)
+    err.print(f"recording {', '.join(sources)} -> {output} (Ctrl-C to stop)")
+    runner.start()
+    interrupted = run_until_done(runner, duration, False)
+    for s in srcs:
+        st = s.status
+        err.print(
+            f"{st.name}: {st.lines} lines, {st.cut} cut, {st.reconnects} reconnects, {st.state}"
+        )
+    err.print(f"{recorder.frames} records in {output}")
+    for e in runner.errors:
+        err.print(f"error: {e}")
+    return EXIT_INTERRUPTED if interrupted else 0
+
+
+@cli.command()
+def ports():
+    """List serial ports with description, VID:PID and /dev/serial/by-id names."""
+    from rich.table import Table
+    from serial.tools import list_ports
+
+    by_id: dict[str, list[str]] = {}
+    by_id_dir = Path("/dev/serial/by-id")
+    if by_id_dir.is_dir():
+        for link in sorted(by_id_dir.iterdir()):
+            by_id.setdefault(os.path.realpath(link), []).append(str(link))
+    found = sorted(list_ports.comports(), key=lambda p: p.device)
+    out = _console()
+    if not found:
+        out.print("no serial ports found (try `sensorscope simulate` for a virtual board)")
+        return 0
+    table = Table()
+    for col in ("port", "description", "VID:PID", "by-id"):
+        table.add_column(col)
+    for p in found:
+        vidpid = f"{p.vid:04x}:{p.pid:04x}" if p.vid is not None else ""
+        names = by_id.get(os.path.realpath(p.device), [])
+        table.add_row(p.device, p.description or "", vidpid, "\n".join(names))
+    out.print(table)
+    return 0
+
+
+@cli.command()
+@click.option("--link", default=None, help="also make this path a symlink to the port")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["plotter", "kv", "csv", "json"]),
+    default="plotter",
+    show_default=True,
+)
+@click.option("--rate", type=click.FloatRange(0.1, 5000), default=10.0, show_default=True)
+@click.option("--channels", type=click.IntRange(1, 8), default=4, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--unplug-at", type=click.FloatRange(0), default=None, help="unplug after S s")
+@click.option("--replug-after", type=click.FloatRange(0), default=2.0, show_default=True)
+@click.option("--duration", type=click.FloatRange(0, min_open=True), default=None)
+@click.option("--fault-every", type=click.FloatRange(0.5), default=10.0, show_default=True)
+@click.option("--first-fault", type=click.FloatRange(0), default=10.0, show_default=True)
+@click.option("--labels", "labels_path", default=None, help="ground-truth labels file")
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    help="write the readings straight into this recording instead of serving a pty",
+)
+@click.option("--start", type=float, default=None, help="with -o: epoch time of sample 0")
+def simulate(
+    link,
+    fmt,
+    rate,
+    channels,
+    seed,
+    unplug_at,
+    replug_after,
+    duration,
+    fault_every,
+    first_fault,
+    labels_path,
+    output,
+    start,
+):
+    """A virtual board on a pty printing readings with injected faults.
+
+    Prints its port path; writes the faults as ground-truth labels when it stops. With -o
+    it writes DURATION seconds of readings into a recording at once, without a pty.
+    """
+    from core.simulate import Board, run_simulator, write_board_recording
+
+    if output is not None:
+        if duration is None:
+            raise UserError("-o needs --duration (seconds of readings to write)")
+        try:
+            board = Board(channels, rate, seed, fmt, fault_every, first_fault)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        labels_path = labels_path or str(Path(output).with_suffix("")) + ".labels.jsonl"
+        t0 = float(int(time.time())) if start is None else start
+        lines, labels = write_board_recording(output, board, duration, t0, labels_path)
+        _console().print(f"{lines} lines -> {output}; {labels} labels -> {labels_path}")
+        return 0
+
+    return run_simulator(
+        link=link,
+        fmt=fmt,
+        rate=rate,
+        channels=channels,
+        seed=seed,
+        unplug_at=unplug_at,
+        replug_after=replug_after,
+        duration=duration,
+        fault_every=fault_every,
+        labels_path=labels_path,
+        first_fault=first_fault,
+    )
+
+
+def demo_recording() -> Path:
+    here = Path(__file__).resolve().parent.parent / "recordings" / "demo.jsonl"
+    if not here.exists():
+        raise UserError(f"demo recording not found at {here} (install from a checkout)")
+    return here
+
+
+@cli.command()
+@click.pass_context
+def demo(ctx):
+    """Score the bundled demo recording and print its alert episodes."""
+    path = demo_recording()
+    return ctx.invoke(score, sources=(str(path),))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        rv = cli.main(args=argv, prog_name="sensorscope", standalone_mode=False)
+    except UserError as exc:
+        click.echo(f"sensorscope: error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # `sensorscope score x -o - | head`: the reader left; that is not an error.
+        sys.stderr.close()
+        sys.exit(0)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,283 @@
+"""Per-channel anomaly detection: features, scaling, a river detector, calibrated scores.
+
+Each channel gets its own :class:`ChannelDetector`. It learns the channel's range over a
+warm-up, scales every feature into [0, 1] with that range (clipping beyond it, as
+Half-Space Trees assume bounded inputs), then follows river's contract: ``score_one`` and
+then ``learn_one`` on the same features. Imputed samples are scored but never learned.
+
+The default detector is river's ``HalfSpaceTrees`` with river's defaults (10 trees, height 8,
+window 250), whose scores are already in [0, 1]. Any other river anomaly detector can be
+named; its unbounded scores are mapped into [0, 1] by their rank among the channel's recent
+scores, so one threshold means the same thing for every detector.
+"""
+
+from __future__ import annotations
+
+import bisect
+import inspect
+import math
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from core.errors import UserError
+
+DEFAULT_DETECTOR = "hst"
+DEFAULT_WARMUP = 250
+# Scores at or above this open an alert. HST scores on a scaled value stay well below it for
+# samples inside the learned range and approach 1 for values outside every learned region,
+# so it alerts on excursions, not on noise.
+DEFAULT_THRESHOLD = 0.97
+FEATURES = ("value", "diff", "std")
+DEFAULT_FEATURES = ("value", "std")
+SCALE_MARGIN = 1.0
+# Samples in the rolling window behind the "std" feature.
+STD_WINDOW = 8
+# Detectors whose scores are already probabilities in [0, 1]; others are rank-calibrated.
+BOUNDED = {"HalfSpaceTrees", "GaussianScorer"}
+# river's filters wrap another detector; they are not detectors to be named on their own.
+NOT_DETECTORS = {"QuantileFilter", "ThresholdFilter"}
+ALIASES = {"hst": "HalfSpaceTrees", "svm": "OneClassSVM", "lof": "LocalOutlierFactor"}
+
+
+def _norm(name: str) -> str:
+    return name.replace("-", "").replace("_", "").replace(".", "").lower()
+
+
+def river_detectors() -> dict[str, type]:
+    """Every river anomaly detector that can score a single channel, by class name."""
+    from river import anomaly
+
+    AnomalyDetector, SupervisedAnomalyDetector = _river_bases()
+
+    out = {}
+    for name, obj in vars(anomaly).items():
+        if (
+            inspect.isclass(obj)
+            and issubclass(obj, (AnomalyDetector, SupervisedAnomalyDetector))
+            and name not in NOT_DETECTORS
+            and not inspect.isabstract(obj)
+        ):
+            out[name] = obj
+    return out
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    """``"n_trees=25"`` -> ``("n_trees", 25)``; numbers, booleans and None are understood.
+
+    >>> parse_param("n_trees=25"), parse_param("nu=0.2"), parse_param("seed=none")
+    (('n_trees', 25), ('nu', 0.2), ('seed', None))
+    """
+    if "=" not in text:
+        raise UserError(f"bad --param {text!r}: expected NAME=VALUE")
+    key, _, raw = text.partition("=")
+    key, raw = key.strip(), raw.strip()
+    if not key.isidentifier():
+        raise UserError(f"bad --param {text!r}: {key!r} is not a parameter name")
+    low = raw.lower()
+    value: Any
+    if low in ("true", "false"):
+        value = low == "true"
+    elif low in ("none", "null"):
+        value = None
+    else:
+        try:
+            value = int(raw)
+        except ValueError:
+            try:
+                value = float(raw)
+            except ValueError:
+                value = raw
+    return key, value
+
+
+def resolve_detector(name: str) -> tuple[str, type]:
+    """Find a river anomaly detector by name, case and punctuation ignored."""
+    detectors = river_detectors()
+    wanted = ALIASES.get(name.lower(), name)
+    by_norm = {_norm(k): k for k in detectors}
+    key = by_norm.get(_norm(wanted))
+    if key is None:
+        choices = ", ".join(["hst", *sorted(detectors)])
+        raise UserError(f"unknown detector {name!r} (choose from: {choices})")
+    return key, detectors[key]
+
+
+def detector_factory(
+    name: str = DEFAULT_DETECTOR,
+    params: dict[str, Any] | None = None,
+    seed: int | None = 42,
+) -> Callable[[int], Any]:
+    """Return ``make(channel_index)`` building a fresh detector per channel.
+
+    The detector is built once here so that a bad name or parameter fails before any data
+    flows, with one clear line.
+    """
+    key, cls = resolve_detector(name)
+    params = dict(params or {})
+    accepts = inspect.signature(cls.__init__).parameters
+    unknown = [p for p in params if p not in accepts]
+    if unknown:
+        names = ", ".join(p for p in accepts if p != "self")
+        raise UserError(f"{key} has no parameter {unknown[0]!r} (it takes: {names})")
+    uses_seed = "seed" in accepts and "seed" not in params
+
+    def make(index: int) -> Any:
+        kwargs = dict(params)
+        if uses_seed and seed is not None:
+            # Each channel gets its own seed so channels do not share tree layouts, yet a
+            # rerun with the same seed scores identically.
+            kwargs["seed"] = seed + index
+        return cls(**kwargs)
+
+    try:
+        make(0)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"cannot build {key}: {exc}") from None
+    make.detector_name = key  # type: ignore[attr-defined]
+    return make
+
+
+class RankCalibrator:
+    """Maps a raw score to the share of the last ``size`` raw scores below it."""
+
+    __slots__ = ("size", "_window", "_sorted")
+
+    def __init__(self, size: int = 1000) -> None:
+        self.size = size
+        self._window: deque[float] = deque()
+        self._sorted: list[float] = []
+
+    def __call__(self, raw: float) -> float:
+        if not math.isfinite(raw):
+            raw = math.inf if raw > 0 or math.isnan(raw) else -math.inf
+        n = len(self._sorted)
+        rank = bisect.bisect_left(self._sorted, raw) / n if n else 0.0
+        self._window.append(raw)
+        bisect.insort(self._sorted, raw)
+        if len(self._window) > self.size:
+            old = self._window.popleft()
+            del self._sorted[bisect.bisect_left(self._sorted, old)]
+        return rank
+
+
+class ChannelDetector:
+    """Scores one channel's samples: features -> warm-up scaling -> detector -> [0, 1].
+
+    >>> det = ChannelDetector(detector_factory("hst", seed=1), warmup=50)
+    >>> scores = [det.score(20.0 + (i % 7) * 0.1, learn=True) for i in range(400)]
+    >>> det.warming_up, max(scores[:50])
+    (False, 0.0)
+    >>> det.score(95.0, learn=False) > 0.9  # far outside everything learned
+    True
+    """
+
+    def __init__(
+        self,
+        make: Callable[[int], Any],
+        index: int = 0,
+        warmup: int = DEFAULT_WARMUP,
+        features: Sequence[str] = DEFAULT_FEATURES,
+    ) -> None:
+        bad = [f for f in features if f not in FEATURES]
+        if bad or not features:
+            raise UserError(
+                f"unknown feature {bad[0] if bad else ''!r} (choose from: {', '.join(FEATURES)})"
+            )
+        self.model = make(index)
+        name = getattr(make, "detector_name", type(self.model).__name__)
+        self.supervised = _is_supervised(self.model)
+        self.calibrate = None if name in BOUNDED else RankCalibrator()
+        self.features = tuple(features)
+        self.warmup = max(1, warmup)
+        self._recent: deque[float] = deque(maxlen=STD_WINDOW)
+        self._prev: float | None = None
+        self._pending: list[list[float]] = []
+        self._lo: list[float] = []
+        self._span: list[float] = []
+        self.learned = 0
+
+    @property
+    def warming_up(self) -> bool:
+        return not self._span
+
+    def _raw_features(self, value: float, learn: bool) -> list[float]:
+        out = []
+        for name in self.features:
+            if name == "value":
+                out.append(value)
+            elif name == "diff":
+                out.append(0.0 if self._prev is None else value - self._prev)
+            else:
+                window = [*self._recent, value]
+                mean = sum(window) / len(window)
+                out.append(math.sqrt(sum((v - mean) ** 2 for v in window) / len(window)))
+        if learn:
+            # Imputed samples stay out of the context so they cannot fake a flat or a jump.
+            self._prev = value
+            self._recent.append(value)
+        return out
+
+    def _fit_scale(self) -> None:
+        cols = list(zip(*self._pending, strict=True))
+        for col in cols:
+            lo, hi = min(col), max(col)
+            # A flat warm-up still needs a span; any later change is then far outside it.
+            span = max(hi - lo, abs(hi) * 1e-3, 1e-6)
+            # The warm-up range fills the middle third of HST's [0, 1] domain: its random
+            # splits then have room to isolate values beyond the range, which a narrow
+            # margin would clip onto the edge of the normal data.
+            margin = SCALE_MARGIN * span
+            self._lo.append(lo - margin)
+            self._span.append(span + 2 * margin)
+
+    def _scaled(self, raw: list[float]) -> dict[str, float]:
+        x = {}
+        for name, v, lo, span in zip(self.features, raw, self._lo, self._span, strict=True):
+            s = (v - lo) / span
+            x[name] = 0.0 if s < 0.0 else 1.0 if s > 1.0 else s
+        return x
+
+    def score(self, value: float, learn: bool = True) -> float:
+        """Score ``value``, then learn from it unless ``learn`` is False (imputed samples)."""
+        raw = self._raw_features(value, learn)
+        if not self._span:
+            if learn:
+                self._pending.append(raw)
+                if len(self._pending) >= self.warmup:
+                    self._fit_scale()
+                    for r in self._pending:
+                        self._learn(self._scaled(r))
+                    self._pending = []
+            return 0.0
+        x = self._scaled(raw)
+        if self.supervised:
+            s = self.model.score_one(None, x[self.features[0]])
+        else:
+            s = self.model.score_one(x)
+        if learn:
+            self._learn(x)
+        if self.calibrate is not None:
+            return self.calibrate(float(s))
+        s = float(s)
+        return 0.0 if not s > 0.0 else 1.0 if s > 1.0 else s
+
+    def _learn(self, x: dict[str, float]) -> None:
+        if self.supervised:
+            self.model.learn_one(None, x[self.features[0]])
+        else:
+            self.model.learn_one(x)
+        self.learned += 1
+
+
+def _river_bases() -> tuple[type, type]:
+    # river moved its anomaly base classes from river.anomaly.base to river.base (0.22).
+    try:
+        from river.base import AnomalyDetector, SupervisedAnomalyDetector
+    except ImportError:
+        from river.anomaly.base import AnomalyDetector, SupervisedAnomalyDetector
+    return AnomalyDetector, SupervisedAnomalyDetector
+
+
+def _is_supervised(model: Any) -> bool:
+    return isinstance(model, _river_bases()[1])

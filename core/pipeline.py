@@ -1,0 +1,471 @@
+"""The data path: frames -> parse -> impute -> score -> alerts -> State.
+
+:class:`Pipeline` is the synchronous heart, driven one batch of frames at a time and owning
+every parser, imputer and detector. :class:`Runner` puts it in worker threads: one reader
+thread per live source (file replays share one, in order), a recorder written by the
+readers so recording never waits on scoring, and one scoring worker. A UI polls
+:meth:`State.snapshot` on a timer; it never receives a message per sample.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from core.alerts import DEFAULT_HYSTERESIS, Alert, AlertTracker
+from core.detect import (
+    DEFAULT_DETECTOR,
+    DEFAULT_FEATURES,
+    DEFAULT_THRESHOLD,
+    DEFAULT_WARMUP,
+    ChannelDetector,
+    detector_factory,
+)
+from core.errors import UserError
+from core.impute import Imputer
+from core.parse import LineParser, Reading
+from core.recording import RecordingWriter
+from core.sources import Frame, Source, SourceStatus
+
+DEFAULT_CAPACITY = 4096
+RAW_LINES = 500
+# A file replay waits while this many batches are queued, so a fast file cannot pile up
+# in memory ahead of the scorer; live sources never wait (their bytes would be lost).
+MAX_QUEUED_FILE_BATCHES = 32
+
+
+@dataclass
+class Settings:
+    """Everything that shapes detection; the CLI fills it from options."""
+
+    fmt: str = "auto"
+    detector: str = DEFAULT_DETECTOR
+    params: dict[str, Any] = field(default_factory=dict)
+    features: tuple[str, ...] = DEFAULT_FEATURES
+    threshold: float = DEFAULT_THRESHOLD
+    hysteresis: int = DEFAULT_HYSTERESIS
+    warmup: int = DEFAULT_WARMUP
+    impute: str = "mean"
+    seed: int | None = 42
+    capacity: int = DEFAULT_CAPACITY
+
+
+@dataclass(slots=True)
+class ScoredSample:
+    t: float
+    channel: str
+    value: float | None
+    imputed: bool
+    score: float
+    alert: bool
+
+
+class Ring:
+    """Fixed-capacity history of one channel, in numpy arrays (oldest overwritten)."""
+
+    __slots__ = ("capacity", "t", "value", "score", "flags", "total")
+
+    IMPUTED = 1
+    ALERT = 2
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.t = np.zeros(capacity)
+        self.value = np.full(capacity, np.nan)
+        self.score = np.zeros(capacity)
+        self.flags = np.zeros(capacity, dtype=np.uint8)
+        self.total = 0
+
+    def append(self, t: float, value: float | None, score: float, flags: int) -> None:
+        i = self.total % self.capacity
+        self.t[i] = t
+        self.value[i] = np.nan if value is None else value
+        self.score[i] = score
+        self.flags[i] = flags
+        self.total += 1
+
+    def ordered(self) -> dict[str, np.ndarray]:
+        """Copies of the kept samples, oldest first."""
+        n = min(self.total, self.capacity)
+        start = self.total - n
+        idx = (np.arange(start, self.total) % self.capacity) if n else np.arange(0)
+        return {
+            "t": self.t[idx],
+            "value": self.value[idx],
+            "score": self.score[idx],
+            "imputed": (self.flags[idx] & self.IMPUTED) > 0,
+            "alert": (self.flags[idx] & self.ALERT) > 0,
+        }
+
+
+@dataclass
+class ChannelState:
+    name: str
+    ring: Ring
+    samples: int = 0
+    imputed: int = 0
+    alerts: int = 0
+    last_t: float = 0.0
+    last_value: float | None = None
+    last_score: float = 0.0
+    in_alert: bool = False
+    warming_up: bool = True
+    interval: float | None = None  # smoothed time between samples, for "stale"
+
+
+@dataclass
+class Counters:
+    lines: int = 0
+    parsed: int = 0
+    parse_errors: int = 0
+    garbage: int = 0
+    text: int = 0
+    partial: int = 0
+    overlong: int = 0
+    empty: int = 0
+    headers: int = 0
+    samples: int = 0
+    imputed: int = 0
+    connects: int = 0
+    disconnects: int = 0
+    reconnects: int = 0
+    alerts: int = 0
+
+
+@dataclass
+class ChannelSnapshot:
+    name: str
+    samples: int
+    imputed: int
+    alerts: int
+    last_t: float
+    last_value: float | None
+    last_score: float
+    threshold: float
+    in_alert: bool
+    warming_up: bool
+    interval: float | None
+    history: dict[str, np.ndarray]
+
+
+@dataclass
+class Snapshot:
+    """A consistent copy of the state, safe to read from any thread."""
+
+    version: int
+    counters: Counters
+    channels: dict[str, ChannelSnapshot]
+    alerts: list[Alert]
+    raw_lines: list[tuple[float, str, str, str]]
+    sources: dict[str, SourceStatus]
+    errors: list[str]
+    done: bool
+
+
+class Pipeline:
+    """Owns parsers, imputers, detectors and alert episodes; not thread-safe by itself."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        source_names: Sequence[str] = (),
+        on_sample: Callable[[ScoredSample], None] | None = None,
+        on_alert: Callable[[Alert, str], None] | None = None,
+    ) -> None:
+        self.settings = settings = settings or Settings()
+        # Build once up front so a bad format or detector fails before any data flows.
+        try:
+            LineParser("check", settings.fmt)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        self._make = detector_factory(settings.detector, settings.params, settings.seed)
+        ChannelDetector(self._make, 0, settings.warmup, settings.features)
+        Imputer(settings.impute)
+        self.multi = len(set(source_names)) > 1
+        self.on_sample = on_sample
+        self.on_alert = on_alert
+        self.parsers: dict[str, LineParser] = {}
+        self.imputers: dict[str, Imputer] = {}
+        self.detectors: dict[str, ChannelDetector] = {}
+        self.channels: dict[str, ChannelState] = {}
+        self.tracker = AlertTracker(settings.threshold, settings.hysteresis)
+        self.alerts: list[Alert] = []
+        self.counters = Counters()
+        self.raw_lines: deque[tuple[float, str, str, str]] = deque(maxlen=RAW_LINES)
+        self._connected: set[str] = set()
+        self.lock = threading.Lock()
+        self.version = 0
+
+    def use_parser(self, src: str, fmt: str, header: list[str] | None = None) -> None:
+        """Parse ``src`` with a fixed format (a CSV file's own header, for one)."""
+        with self.lock:
+            self.parsers[src] = LineParser(src, fmt, header=header)
+
+    # -- the per-frame path -------------------------------------------------------------
+
+    def process(self, frames: Sequence[Frame]) -> None:
+        with self.lock:
+            for frame in frames:
+                if frame.event is not None:
+                    self._event(frame)
+                    continue
+                parser = self.parsers.get(frame.src)
+                if parser is None:
+                    parser = self.parsers[frame.src] = LineParser(frame.src, self.settings.fmt)
+                reading = parser.feed(frame.line or "", frame.t, first=frame.first, cut=frame.cut)
+                kind = parser.last_kind
+                if kind != "data" and kind != "empty" and kind != "header" or parser.last_errors:
+                    self.raw_lines.append((frame.t, frame.src, frame.line or "", kind))
+                if reading is not None:
+                    self._reading(reading)
+            self.version += 1
+
+    def _event(self, frame: Frame) -> None:
+        c = self.counters
+        if frame.event == "connect":
+            c.connects += 1
+            if frame.src in self._connected:
+                c.reconnects += 1
+            self._connected.add(frame.src)
+        elif frame.event == "disconnect":
+            c.disconnects += 1
+        self.raw_lines.append((frame.t, frame.src, f"[{frame.event}] {frame.detail}", "event"))
+
+    def _reading(self, reading: Reading) -> None:
+        prefix = f"{reading.source}/" if self.multi else ""
+        t = reading.t
+        for name, raw_value in reading.values.items():
+            channel = prefix + name
+            state = self.channels.get(channel)
+            if state is None:
+                state = self._new_channel(channel)
+            value, imputed = self.imputers[channel].fill(raw_value)
+            det = self.detectors[channel]
+            score = det.score(value, learn=not imputed) if value is not None else 0.0
+            in_alert, opened, closed = self.tracker.update(channel, t, value or 0.0, score)
+            if opened is not None:
+                state.alerts += 1
+                self.counters.alerts += 1
+                self.alerts.append(opened)
+                if self.on_alert is not None:
+                    self.on_alert(opened, "open")
+            if closed is not None and self.on_alert is not None:
+                self.on_alert(closed, "close")
+            if state.samples and t > state.last_t:
+                dt = t - state.last_t
+                state.interval = dt if state.interval is None else 0.9 * state.interval + 0.1 * dt
+            state.samples += 1
+            state.imputed += imputed
+            state.last_t = t
+            state.last_value = value
+            state.last_score = score
+            state.in_alert = in_alert
+            state.warming_up = det.warming_up
+            state.ring.append(t, value, score, imputed | (in_alert << 1))
+            if self.on_sample is not None:
+                self.on_sample(ScoredSample(t, channel, value, imputed, score, in_alert))
+
+    def _new_channel(self, channel: str) -> ChannelState:
+        s = self.settings
+        index = len(self.channels)
+        self.imputers[channel] = Imputer(s.impute)
+        self.detectors[channel] = ChannelDetector(self._make, index, s.warmup, s.features)
+        state = self.channels[channel] = ChannelState(channel, Ring(s.capacity))
+        return state
+
+    def finish(self) -> list[Alert]:
+        """End of input: close the episodes still open."""
+        with self.lock:
+            closed = self.tracker.close_all()
+            if self.on_alert is not None:
+                for alert in closed:
+                    self.on_alert(alert, "close")
+            self.version += 1
+            return closed
+
+    # -- reading the state ---------------------------------------------------------------
+
+    def set_threshold(self, channel: str, threshold: float | None) -> None:
+        with self.lock:
+            if threshold is None:
+                self.tracker.thresholds.pop(channel, None)
+            else:
+                self.tracker.thresholds[channel] = threshold
+
+    def totals(self) -> Counters:
+        c = replace(self.counters)
+        for p in self.parsers.values():
+            pc = p.counters
+            c.lines += pc.lines
+            c.parsed += pc.data
+            c.parse_errors += pc.field_errors
+            c.garbage += pc.garbage
+            c.text += pc.text
+            c.partial += pc.partial
+            c.overlong += pc.overlong
+            c.empty += pc.empty
+            c.headers += pc.header
+        c.samples = sum(ch.samples for ch in self.channels.values())
+        c.imputed = sum(ch.imputed for ch in self.channels.values())
+        return c
+
+    def snapshot(
+        self, sources: dict[str, SourceStatus] | None = None, errors: Sequence[str] = ()
+    ) -> Snapshot:
+        with self.lock:
+            channels = {
+                name: ChannelSnapshot(
+                    name=name,
+                    samples=ch.samples,
+                    imputed=ch.imputed,
+                    alerts=ch.alerts,
+                    last_t=ch.last_t,
+                    last_value=ch.last_value,
+                    last_score=ch.last_score,
+                    threshold=self.tracker.threshold_for(name),
+                    in_alert=ch.in_alert,
+                    warming_up=ch.warming_up,
+                    interval=ch.interval,
+                    history=ch.ring.ordered(),
+                )
+                for name, ch in self.channels.items()
+            }
+            return Snapshot(
+                version=self.version,
+                counters=self.totals(),
+                channels=channels,
+                alerts=[replace(a) for a in self.alerts],
+                raw_lines=list(self.raw_lines),
+                sources={k: replace(v) for k, v in (sources or {}).items()},
+                errors=list(errors),
+                done=False,
+            )
+
+
+class Runner:
+    """Runs sources and a pipeline in threads until the sources end or stop() is called."""
+
+    def __init__(
+        self,
+        sources: Sequence[Source],
+        pipeline: Pipeline | None,
+        recorder: RecordingWriter | None = None,
+    ) -> None:
+        self.sources = list(sources)
+        self.pipeline = pipeline
+        self.recorder = recorder
+        self.stop_event = threading.Event()
+        self.errors: list[str] = []
+        self._queue: queue.Queue[list[Frame] | None] = queue.Queue()
+        self._threads: list[threading.Thread] = []
+        self._readers_left = 0
+        self._left_lock = threading.Lock()
+        self._worker: threading.Thread | None = None
+        self.done = threading.Event()
+
+    def start(self) -> None:
+        """Open every source (raising UserError for the first that cannot), then run."""
+        for src in self.sources:
+            src.open()
+            if self.pipeline is not None and src.parser_args is not None:
+                self.pipeline.use_parser(src.name, **src.parser_args)
+        live = [s for s in self.sources if s.live]
+        files = [s for s in self.sources if not s.live]
+        groups: list[list[Source]] = [[s] for s in live] + ([files] if files else [])
+        self._readers_left = len(groups)
+        for group in groups:
+            th = threading.Thread(
+                target=self._read, args=(group,), name=f"read-{group[0].name}", daemon=True
+            )
+            self._threads.append(th)
+        self._worker = threading.Thread(target=self._work, name="score", daemon=True)
+        self._worker.start()
+        for th in self._threads:
+            th.start()
+        if not groups:
+            self._queue.put(None)
+
+    def _read(self, group: list[Source]) -> None:
+        stop = self.stop_event
+        try:
+            for src in group:
+                for batch in src.batches(stop):
+                    if self.recorder is not None:
+                        self.recorder.write(batch)
+                    if not src.live:
+                        while self._queue.qsize() > MAX_QUEUED_FILE_BATCHES and not stop.is_set():
+                            stop.wait(0.005)
+                    self._queue.put(batch)
+                    if stop.is_set():
+                        break
+                if stop.is_set():
+                    break
+        except UserError as exc:
+            self.errors.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a reader must report, not vanish silently
+            self.errors.append(f"{group[0].name}: {type(exc).__name__}: {exc}")
+        finally:
+            for src in group:
+                src.close()
+            with self._left_lock:
+                self._readers_left -= 1
+                last = self._readers_left == 0
+            if last:
+                self._queue.put(None)
+
+    def _work(self) -> None:
+        try:
+            while True:
+                try:
+                    batch = self._queue.get(timeout=0.2)
+                except queue.Empty:
+                    if self.stop_event.is_set() and self._readers_left == 0:
+                        break
+                    continue
+                if batch is None:
+                    break
+                if self.pipeline is not None:
+                    self.pipeline.process(batch)
+        except Exception as exc:  # noqa: BLE001 - kept as data, shown by the caller
+            self.errors.append(f"scoring stopped: {type(exc).__name__}: {exc}")
+            self.stop_event.set()
+        finally:
+            if self.pipeline is not None:
+                self.pipeline.finish()
+            self.done.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the end of all input; True if it ended (False on timeout)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.done.is_set():
+            left = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
+            if left <= 0:
+                return False
+            self.done.wait(left)
+        return True
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop reading; what was already read is still scored and recorded."""
+        self.stop_event.set()
+        for th in self._threads:
+            th.join(timeout)
+        if self._worker is not None:
+            self._worker.join(timeout)
+        if self.recorder is not None:
+            self.recorder.close()
+
+    def statuses(self) -> dict[str, SourceStatus]:
+        return {s.name: s.status for s in self.sources}
+
+    def snapshot(self) -> Snapshot:
+        assert self.pipeline is not None, "a recorder-only runner has no state to show"
+        snap = self.pipeline.snapshot(self.statuses(), self.errors)
+        snap.done = self.done.is_set()
+        return snap

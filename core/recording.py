@@ -1,0 +1,165 @@
+"""Recordings: raw received lines as JSON Lines, so a replay runs the live parser again.
+
+The first line is a header ``{"sensorscope": 1, "sources": {...}, "started": ISO}``; each
+further line is one received line ``{"t": ..., "src": ..., "line": ...}`` (``"b64"`` instead
+of ``"line"`` for bytes that are not UTF-8, ``"cut": true`` for a line cut at the length cap,
+``"first": true`` for the first line after a connect) or an event
+``{"t": ..., "src": ..., "event": "connect" | "disconnect", "detail": ...}``.
+
+Lines are appended and flushed one by one: a killed recorder loses at most the line being
+written, and the reader skips such a torn last line.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+from core.errors import UserError
+from core.sources import Frame
+
+FORMAT_VERSION = 1
+
+
+def frame_to_dict(frame: Frame) -> dict[str, Any]:
+    obj: dict[str, Any] = {"t": frame.t, "src": frame.src}
+    if frame.event is not None:
+        obj["event"] = frame.event
+        if frame.detail:
+            obj["detail"] = frame.detail
+        return obj
+    if frame.raw is not None:
+        obj["b64"] = base64.b64encode(frame.raw).decode("ascii")
+    else:
+        obj["line"] = frame.line
+    if frame.cut:
+        obj["cut"] = True
+    if frame.first:
+        obj["first"] = True
+    return obj
+
+
+def dict_to_frame(obj: dict[str, Any]) -> Frame:
+    t = float(obj["t"])
+    src = str(obj["src"])
+    if "event" in obj:
+        return Frame(t, src, event=str(obj["event"]), detail=str(obj.get("detail", "")))
+    raw = None
+    if "b64" in obj:
+        raw = base64.b64decode(obj["b64"])
+        line = raw.decode("utf-8", errors="replace")
+    else:
+        line = str(obj["line"])
+    return Frame(t, src, line, raw, cut=bool(obj.get("cut")), first=bool(obj.get("first")))
+
+
+class RecordingWriter:
+    """Appends frames to a recording; safe to call from several reader threads.
+
+    An existing recording is appended to, never truncated: restarting a recorder on the
+    same file, or a reconnect, continues the same file.
+    """
+
+    def __init__(self, path: str, sources: dict[str, dict[str, Any]] | None = None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self.frames = 0
+        try:
+            exists = os.path.exists(path) and os.path.getsize(path) > 0
+            if exists:
+                read_header(path)  # refuse to append to something that is not a recording
+            self._fh = open(path, "a", encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"cannot write recording {path}: {exc.strerror or exc}") from None
+        if not exists:
+            header = {
+                "sensorscope": FORMAT_VERSION,
+                "sources": sources or {},
+                "started": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            }
+            self._write_line(json.dumps(header))
+        elif not self._ends_with_newline():
+            # A killed recorder may have left a torn line; start ours on a fresh one.
+            self._write_line("")
+
+    def _ends_with_newline(self) -> bool:
+        with open(self.path, "rb") as fh:
+            fh.seek(-1, os.SEEK_END)
+            return fh.read(1) == b"\n"
+
+    def _write_line(self, text: str) -> None:
+        self._fh.write(text + "\n")
+        self._fh.flush()
+
+    def write(self, frames: list[Frame]) -> None:
+        if not frames:
+            return
+        text = "".join(json.dumps(frame_to_dict(f), ensure_ascii=False) + "\n" for f in frames)
+        with self._lock:
+            if self._fh.closed:
+                return
+            self._fh.write(text)
+            self._fh.flush()
+            self.frames += len(frames)
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._fh.closed:
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+                self._fh.close()
+
+
+def read_header(path: str) -> dict[str, Any]:
+    """The header of a recording; a clear UserError if the file is not one."""
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline(1 << 20)
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        header = json.loads(first)
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or "sensorscope" not in header:
+        raise UserError(f"{path}: not a sensorscope recording (no header line)")
+    if header["sensorscope"] != FORMAT_VERSION:
+        raise UserError(f"{path}: recording format {header['sensorscope']} is not supported")
+    return header
+
+
+class RecordingReader:
+    """Iterates the frames of a recording.
+
+    A line that does not decode is skipped and counted: the last one is normal after a
+    killed recorder, one in the middle means damage but should not hide the rest.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.header = read_header(path)
+        self.offset = 0
+        self.skipped = 0
+
+    def __iter__(self) -> Iterator[Frame]:
+        with open(self.path, "rb") as fh:
+            self.offset = len(fh.readline())
+            for raw in fh:
+                self.offset += len(raw)
+                if not raw.strip():
+                    continue
+                try:
+                    frame = dict_to_frame(json.loads(raw))
+                except (ValueError, KeyError, TypeError):
+                    self.skipped += 1
+                    continue
+                yield frame
+
+
+def iter_recording(path: str) -> RecordingReader:
+    return RecordingReader(path)

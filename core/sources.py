@@ -1,0 +1,590 @@
+"""Sources: serial ports and pyserial URLs, recordings, CSV series and stdin.
+
+Every source turns its input into :class:`Frame` batches: one frame per received line (raw
+text, never parsed here) plus connect/disconnect events. Live and replayed sources share
+this one shape so that a replay runs exactly the parser and detector a live run does.
+
+A source is driven by calling :meth:`Source.batches` with a stop event; a live runner does
+that in one thread per source, a headless file scorer may do it in the main thread.
+"""
+
+from __future__ import annotations
+
+import csv
+import grp
+import os
+import re
+import select
+import stat
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import serial
+
+from core.errors import UserError
+
+DEFAULT_BAUD = 115200
+DEFAULT_MAX_LINE = 4096
+# Reads block at most this long so a stop request is seen promptly.
+READ_TIMEOUT = 0.2
+BACKOFF_START = 0.5
+BACKOFF_MAX = 5.0
+# How many frames a file replay hands over at once when it need not wait between lines.
+FILE_BATCH = 2048
+
+
+@dataclass(slots=True)
+class Frame:
+    """One received line (or a connection event) from one source.
+
+    ``t`` is the receive time of the line's first byte (UTC epoch seconds). ``line`` is the
+    text with its terminator removed; when the bytes were not valid UTF-8 it was decoded with
+    replacement characters and ``raw`` keeps the original bytes for the recording.
+    """
+
+    t: float
+    src: str
+    line: str | None = None
+    raw: bytes | None = None
+    event: str | None = None
+    detail: str = ""
+    cut: bool = False
+    first: bool = False
+
+
+Sink = Callable[[list[Frame]], None]
+
+
+@dataclass
+class SourceStatus:
+    """What a UI shows about a source; written by its reader thread only."""
+
+    name: str
+    kind: str
+    state: str = "starting"  # connected | reconnecting | eof | stopped | error
+    detail: str = ""
+    reconnects: int = 0
+    lines: int = 0
+    cut: int = 0
+    position: float = 0.0  # replay: fraction of the file done
+    replay_t: float | None = None
+
+
+def decode_line(data: bytes) -> tuple[str, bytes | None]:
+    """Decode a framed line; keep the bytes when they are not UTF-8 so nothing is lost."""
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError:
+        return data.decode("utf-8", errors="replace"), data
+
+
+class LineFramer:
+    """Splits a byte stream into lines on LF, CRLF or CR, with a cap on line length.
+
+    A line longer than ``max_line`` is emitted cut at the cap (``cut=True``) and the rest of
+    it, up to the next terminator, is dropped: without a cap a device spewing binary noise
+    with no newline would grow the buffer forever.
+    """
+
+    def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
+        self.max_line = max_line
+        self._buf = bytearray()
+        self._t_first: float | None = None
+        self._skip_lf = False
+        self._discarding = False
+        self.cut_lines = 0
+
+    def reset(self) -> None:
+        self._buf.clear()
+        self._t_first = None
+        self._skip_lf = False
+        self._discarding = False
+
+    def feed(self, data: bytes, t: float) -> list[tuple[float, bytes, bool]]:
+        """Return ``(t_first_byte, line, cut)`` for every line completed by ``data``."""
+        out: list[tuple[float, bytes, bool]] = []
+        if self._skip_lf and data[:1] == b"\n":
+            data = data[1:]
+        self._skip_lf = False
+        if not data:
+            return out
+        parts = data.splitlines(keepends=True)
+        for part in parts:
+            if part.endswith(b"\r\n"):
+                body, done = part[:-2], True
+            elif part.endswith((b"\n", b"\r")):
+                body, done = part[:-1], True
+            else:
+                body, done = part, False
+            if self._discarding:
+                if done:
+                    self._discarding = False
+                continue
+            if self._t_first is None:
+                self._t_first = t
+            self._buf += body
+            if len(self._buf) > self.max_line:
+                out.append((self._t_first, bytes(self._buf[: self.max_line]), True))
+                self.cut_lines += 1
+                self._buf.clear()
+                self._t_first = None
+                self._discarding = not done
+                continue
+            if done:
+                out.append((self._t_first, bytes(self._buf), False))
+                self._buf.clear()
+                self._t_first = None
+        # A CR at the end of a read may be the first half of a CRLF split across reads.
+        if data.endswith(b"\r"):
+            self._skip_lf = True
+        return out
+
+
+class Source:
+    """Base of all sources: a name, a status and a generator of frame batches."""
+
+    kind = "source"
+    live = True
+    # Set when the source knows how its lines must be parsed (a CSV file's header).
+    parser_args: dict | None = None
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.status = SourceStatus(name=name, kind=self.kind)
+
+    @property
+    def names(self) -> list[str]:
+        """Source names this source will emit (a recording may hold several)."""
+        return [self.name]
+
+    def open(self) -> None:
+        """Check the source can be used at all; raise UserError with one clear line if not."""
+
+    def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the underlying device or file."""
+
+
+# --------------------------------------------------------------------------- serial
+
+
+def serial_name(spec: str) -> str:
+    """A short source name for a port path or URL (``/dev/ttyACM0`` -> ``ttyACM0``)."""
+    if "://" in spec:
+        rest = spec.split("://", 1)[1].rstrip("/")
+        return rest.split("?", 1)[0] or spec.split("://", 1)[0]
+    return Path(spec).name
+
+
+def split_baud(spec: str, default: int) -> tuple[str, int]:
+    """``/dev/ttyUSB0@9600`` -> (``/dev/ttyUSB0``, 9600)."""
+    m = re.fullmatch(r"(.+)@(\d+)", spec)
+    if m and "://" not in spec.split("@")[-1]:
+        return m.group(1), int(m.group(2))
+    return spec, default
+
+
+def _group_hint(path: str) -> str:
+    try:
+        gid = os.stat(path).st_gid
+        group = grp.getgrgid(gid).gr_name
+    except (OSError, KeyError):
+        group = "dialout"
+    return (
+        f"add yourself to the '{group}' group (sudo usermod -aG {group} $USER, then log in again)"
+    )
+
+
+def open_error(port: str, exc: BaseException) -> UserError:
+    """Translate what opening a port raised into one line a user can act on."""
+    text = str(exc)
+    errno = getattr(exc, "errno", None)
+    if isinstance(exc, FileNotFoundError) or errno == 2 or "No such file" in text:
+        return UserError(f"no such port: {port} (see `sensorscope ports`)")
+    if isinstance(exc, PermissionError) or errno == 13 or "Permission denied" in text:
+        return UserError(f"permission denied on {port}: {_group_hint(port)}")
+    if "exclusively lock" in text or errno == 11:
+        return UserError(f"port busy: {port} is already open in another program")
+    if "Inappropriate ioctl" in text or errno == 25:
+        return UserError(f"not a serial device: {port}")
+    if isinstance(exc, ValueError):
+        return UserError(f"cannot open {port}: {text}")
+    return UserError(f"cannot open {port}: {text}")
+
+
+class SerialSource(Source):
+    """A serial port or pyserial URL, read by one thread, reconnecting after an unplug."""
+
+    kind = "serial"
+
+    def __init__(
+        self,
+        port: str,
+        baud: int = DEFAULT_BAUD,
+        name: str | None = None,
+        max_line: int = DEFAULT_MAX_LINE,
+    ) -> None:
+        super().__init__(name or serial_name(port))
+        self.port = port
+        self.baud = baud
+        self.framer = LineFramer(max_line)
+        self._ser: serial.SerialBase | None = None
+
+    def _connect(self) -> serial.SerialBase:
+        ser = serial.serial_for_url(
+            self.port,
+            baudrate=self.baud,
+            timeout=READ_TIMEOUT,
+            exclusive=True,
+            do_not_open=True,
+        )
+        ser.open()
+        return ser
+
+    def open(self) -> None:
+        if self._ser is not None:
+            return
+        try:
+            self._ser = self._connect()
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise open_error(self.port, exc) from None
+        self.status.state = "connected"
+        self.status.detail = self._resolved()
+
+    def _resolved(self) -> str:
+        if "://" in self.port:
+            return self.port
+        return os.path.realpath(self.port)
+
+    def close(self) -> None:
+        if self._ser is not None:
+            try:
+                self._ser.close()
+            except (serial.SerialException, OSError):
+                pass  # closing a vanished device can fail; it is gone either way
+            self._ser = None
+
+    def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
+        if self._ser is None:
+            self.open()
+        yield [Frame(time.time(), self.name, event="connect", detail=self.status.detail)]
+        first = True
+        while not stop.is_set():
+            ser = self._ser
+            if ser is None:
+                ser = self._reconnect(stop)
+                if ser is None:
+                    break
+                first = True
+                self.status.reconnects += 1
+                yield [Frame(time.time(), self.name, event="connect", detail=self.status.detail)]
+            try:
+                data = ser.read(max(1, ser.in_waiting))
+            except (serial.SerialException, OSError, TypeError) as exc:
+                # An unplugged USB device reports readiness with no data (pyserial raises
+                # SerialException); that is a state to recover from, not a crash.
+                self.close()
+                self.framer.reset()
+                self.status.state = "reconnecting"
+                self.status.detail = str(exc) or type(exc).__name__
+                yield [Frame(time.time(), self.name, event="disconnect", detail=self.status.detail)]
+                continue
+            if not data:
+                continue
+            now = time.time()
+            frames = []
+            for t, body, cut in self.framer.feed(data, now):
+                text, raw = decode_line(body)
+                frames.append(Frame(t, self.name, text, raw, cut=cut, first=first))
+                first = False
+            if frames:
+                self.status.lines += len(frames)
+                self.status.cut = self.framer.cut_lines
+                yield frames
+        self.close()
+        self.status.state = "stopped"
+
+    def _reconnect(self, stop: threading.Event) -> serial.SerialBase | None:
+        delay = BACKOFF_START
+        while not stop.is_set():
+            if stop.wait(delay):
+                return None
+            try:
+                self._ser = self._connect()
+            except (serial.SerialException, OSError, ValueError) as exc:
+                self.status.detail = f"retrying: {open_error(self.port, exc)}"
+                delay = min(delay * 2, BACKOFF_MAX)
+                continue
+            self.status.state = "connected"
+            self.status.detail = self._resolved()
+            return self._ser
+        return None
+
+
+# --------------------------------------------------------------------------- stdin
+
+
+class StdinSource(Source):
+    """Lines piped in on standard input (``ssh pi cat /dev/ttyACM0 | sensorscope score -``)."""
+
+    kind = "stdin"
+    live = True
+
+    def __init__(self, name: str = "stdin", stream=None, max_line: int = DEFAULT_MAX_LINE) -> None:
+        super().__init__(name)
+        self._stream = stream
+        self.framer = LineFramer(max_line)
+
+    def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
+        stream = self._stream if self._stream is not None else sys.stdin.buffer
+        self.status.state = "connected"
+        fd = stream.fileno()
+        while not stop.is_set():
+            # Wait with a timeout so a stop request is seen even when the pipe is idle; then
+            # take whatever is there so a slow pipe is seen line by line.
+            try:
+                ready, _, _ = select.select([fd], [], [], READ_TIMEOUT)
+                if not ready:
+                    continue
+                data = os.read(fd, 65536)
+            except OSError as exc:
+                self.status.state = "error"
+                self.status.detail = str(exc)
+                break
+            if not data:
+                break
+            frames = []
+            for t, body, cut in self.framer.feed(data, time.time()):
+                text, raw = decode_line(body)
+                frames.append(Frame(t, self.name, text, raw, cut=cut))
+            if frames:
+                self.status.lines += len(frames)
+                yield frames
+        # A last line without a terminator still counts.
+        rest = self.framer.feed(b"\n", time.time()) if not stop.is_set() else []
+        frames = [Frame(t, self.name, *decode_line(b), cut=c) for t, b, c in rest if b]
+        if frames:
+            yield frames
+        self.status.state = "eof"
+
+
+# --------------------------------------------------------------------------- replays
+
+
+class Pacer:
+    """Sleeps so that recorded times are replayed at ``speed`` x real time (None = max)."""
+
+    def __init__(self, speed: float | None) -> None:
+        self.speed = speed
+        self._origin: tuple[float, float] | None = None  # (data t, wall t)
+
+    def wait(self, t: float, stop: threading.Event) -> bool:
+        """Wait until data time ``t`` is due; False if stopped meanwhile."""
+        if self.speed is None:
+            return not stop.is_set()
+        now = time.monotonic()
+        if self._origin is None:
+            self._origin = (t, now)
+            return not stop.is_set()
+        due = self._origin[1] + (t - self._origin[0]) / self.speed
+        while True:
+            delay = due - time.monotonic()
+            if delay <= 0:
+                return not stop.is_set()
+            if stop.wait(min(delay, READ_TIMEOUT)):
+                return False
+
+    def set_speed(self, speed: float | None, t: float) -> None:
+        self.speed = speed
+        self._origin = None if speed is None else (t, time.monotonic())
+
+
+class RecordingSource(Source):
+    """A sensorscope JSONL recording, replayed line by line through the same parser."""
+
+    kind = "recording"
+    live = False
+
+    def __init__(self, path: str, speed: float | None = None) -> None:
+        from core.recording import read_header
+
+        self.path = path
+        self.header = read_header(path)
+        srcs = list(self.header.get("sources", {}) or {})
+        super().__init__(srcs[0] if len(srcs) == 1 else Path(path).stem)
+        self._names = srcs or [self.name]
+        self.pacer = Pacer(speed)
+        self.skipped = 0
+
+    @property
+    def names(self) -> list[str]:
+        return self._names
+
+    def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
+        from core.recording import iter_recording
+
+        self.status.state = "connected"
+        size = max(1, os.path.getsize(self.path))
+        batch: list[Frame] = []
+        reader = iter_recording(self.path)
+        for frame in reader:
+            if self.pacer.speed is not None:
+                if batch:
+                    yield batch
+                    batch = []
+                if not self.pacer.wait(frame.t, stop):
+                    break
+                self.status.replay_t = frame.t
+                yield [frame]
+            else:
+                batch.append(frame)
+                if len(batch) >= FILE_BATCH:
+                    self.status.position = reader.offset / size
+                    yield batch
+                    batch = []
+                    if stop.is_set():
+                        break
+            self.status.lines += 1
+        if batch:
+            yield batch
+        self.skipped = reader.skipped
+        self.status.position = 1.0
+        self.status.state = "eof"
+
+
+TIME_COLUMNS = ("timestamp", "time", "t", "ts", "date", "datetime")
+
+
+class CsvSource(Source):
+    """A CSV series: NAB layout (``timestamp,value``) or wide CSV with a time column.
+
+    Rows go through the csv line parser like any device line; the time column becomes the
+    reading's time, so scores and alerts carry the series' own timestamps.
+    """
+
+    kind = "csv"
+    live = False
+
+    def __init__(self, path: str, speed: float | None = None) -> None:
+        super().__init__(Path(path).stem)
+        self.path = path
+        self.pacer = Pacer(speed)
+        try:
+            with open(path, newline="", encoding="utf-8-sig") as fh:
+                first = fh.readline()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read {path}: {exc}") from None
+        self.columns = next(csv.reader([first]), [])
+        if not self.columns:
+            raise UserError(f"{path}: empty CSV file")
+        lowered = [c.strip().lower() for c in self.columns]
+        self.time_index = next((i for i, c in enumerate(lowered) if c in TIME_COLUMNS), None)
+        if self.time_index is None:
+            raise UserError(
+                f"{path}: no time column (expected one of {', '.join(TIME_COLUMNS)} in the header)"
+            )
+        self.parser_args = {"fmt": "csv", "header": [c.strip() for c in self.columns]}
+
+    def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
+        from core.parse import parse_time
+
+        self.status.state = "connected"
+        size = max(1, os.path.getsize(self.path))
+        done = 0
+        batch: list[Frame] = []
+        ti = self.time_index
+        last_t = 0.0
+        with open(self.path, "rb") as fh:
+            fh.readline()
+            for raw_line in fh:
+                done += len(raw_line)
+                body = raw_line.rstrip(b"\r\n")
+                text, raw = decode_line(body)
+                if not text.strip():
+                    continue
+                fields = text.split(",")
+                t = parse_time(fields[ti]) if ti < len(fields) else None
+                # A row with a bad time keeps its place in the series at the last good time.
+                last_t = t if t is not None else last_t
+                frame = Frame(last_t, self.name, text, raw)
+                self.status.lines += 1
+                if self.pacer.speed is not None:
+                    if not self.pacer.wait(last_t, stop):
+                        break
+                    yield [frame]
+                    continue
+                batch.append(frame)
+                if len(batch) >= FILE_BATCH:
+                    self.status.position = done / size
+                    yield batch
+                    batch = []
+                    if stop.is_set():
+                        break
+        if batch:
+            yield batch
+        self.status.position = 1.0
+        self.status.state = "eof"
+
+
+# --------------------------------------------------------------------------- choosing
+
+
+def is_serial_spec(spec: str) -> bool:
+    if "://" in spec:
+        return True
+    path = spec.split("@")[0]
+    return path.startswith("/dev/") or path.upper().startswith("COM")
+
+
+def make_source(
+    spec: str,
+    *,
+    baud: int = DEFAULT_BAUD,
+    speed: float | None = None,
+    max_line: int = DEFAULT_MAX_LINE,
+) -> Source:
+    """Build the source a command-line argument names.
+
+    ``-`` is stdin; ``*.csv`` a CSV series; a file that starts like a sensorscope recording is
+    replayed; device paths and URLs (``socket://``, ``rfc2217://``, ``loop://``) are serial.
+    """
+    if spec == "-":
+        return StdinSource(max_line=max_line)
+    if is_serial_spec(spec):
+        port, port_baud = split_baud(spec, baud)
+        if "://" in port or not os.path.isfile(port):
+            return SerialSource(port, port_baud, max_line=max_line)
+    if not os.path.exists(spec):
+        raise UserError(f"no such file or port: {spec}")
+    if os.path.isdir(spec):
+        raise UserError(f"{spec} is a directory, not a recording or port")
+    if not os.access(spec, os.R_OK):
+        raise UserError(f"permission denied: cannot read {spec}")
+    if spec.lower().endswith(".csv"):
+        return CsvSource(spec, speed)
+    if spec.lower().endswith((".jsonl", ".json")):
+        return RecordingSource(spec, speed)
+    # Character devices that are not under /dev (a symlink like ./board -> /dev/pts/3).
+    if stat.S_ISCHR(os.stat(spec).st_mode):
+        port, port_baud = split_baud(spec, baud)
+        return SerialSource(port, port_baud, max_line=max_line)
+    return RecordingSource(spec, speed)
+
+
+__all__ = [
+    "Frame",
+    "LineFramer",
+    "Source",
+    "SourceStatus",
+    "SerialSource",
+    "StdinSource",
+    "RecordingSource",
+    "CsvSource",
+    "make_source",
+]

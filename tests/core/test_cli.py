@@ -1,0 +1,252 @@
+"""The command line as a user runs it: real subprocesses, real files, real ptys."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import tty
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from core.recording import RecordingWriter
+from core.sources import Frame
+
+
+def write_recording(path, n=1500, spike_at=1000, src="ttyACM0"):
+    rng = random.Random(5)
+    w = RecordingWriter(str(path), {src: {"kind": "serial"}})
+    frames = [Frame(1700000000.0, src, event="connect", detail="/dev/pts/9")]
+    for i in range(n):
+        temp = 35.0 if i == spike_at else 21.5 + rng.gauss(0, 0.1)
+        frames.append(
+            Frame(1700000000.0 + i * 0.1, src, f"temp:{temp:.2f} hum:{40 + rng.gauss(0, 0.2):.2f}")
+        )
+    w.write(frames)
+    w.close()
+
+
+def write_nab(path, n=600):
+    rng = random.Random(6)
+    t0 = datetime(2014, 4, 1, tzinfo=timezone.utc)
+    with open(path, "w") as fh:
+        fh.write("timestamp,value\n")
+        for i in range(n):
+            v = 80.0 if i == 500 else 50 + rng.gauss(0, 1)
+            ts = (t0 + timedelta(minutes=5 * i)).strftime("%Y-%m-%d %H:%M:%S")
+            fh.write(f"{ts},{v:.3f}\n")
+
+
+def assert_one_line_error(proc, text):
+    err = proc.stderr.decode()
+    assert proc.returncode == 2, err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert text in err
+
+
+def test_score_writes_one_csv_row_per_channel_sample_and_summarises_alerts(cli, tmp_path):
+    rec = tmp_path / "rec.jsonl"
+    write_recording(rec)
+    out = tmp_path / "scores.csv"
+    proc = cli("score", str(rec), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = list(csv.DictReader(out.open()))
+    assert list(rows[0]) == ["timestamp", "channel", "value", "imputed", "score", "alert"]
+    assert len(rows) == 3000
+    assert [r["channel"] for r in rows[:4]] == ["temp", "hum", "temp", "hum"]
+    spike = rows[2000]
+    assert (spike["channel"], spike["value"], spike["alert"]) == ("temp", "35.0", "1")
+    stdout = proc.stdout.decode()
+    assert "alert episode" in stdout and "1500 lines" in stdout
+
+
+def test_score_jsonl_output(cli, tmp_path):
+    rec = tmp_path / "rec.jsonl"
+    write_recording(rec, n=300)
+    out = tmp_path / "scores.jsonl"
+    assert cli("score", str(rec), "-o", str(out)).returncode == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 600
+    assert {"timestamp", "channel", "value", "imputed", "score", "alert"} <= rows[0].keys()
+
+
+def test_score_of_a_nab_series_gives_exactly_one_row_per_input_row(cli, tmp_path):
+    series = tmp_path / "nab.csv"
+    write_nab(series)
+    lines = series.read_text().splitlines()
+    lines[300] = lines[300].split(",")[0] + ","  # a missing value keeps its row
+    series.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "scores.csv"
+    proc = cli("score", str(series), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 600
+    assert rows[0]["timestamp"] == "2014-04-01T00:00:00Z"
+    assert rows[299]["imputed"] == "1"
+    assert rows[500]["alert"] == "1"
+
+
+def test_score_reads_stdin(cli):
+    data = "".join(f"{20 + (i % 5) * 0.1:.1f},{40 + (i % 3) * 0.1:.1f}\n" for i in range(100))
+    proc = cli("score", "-", "-o", "-", input=("temp,hum\n" + data).encode())
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = list(csv.DictReader(proc.stdout.decode().splitlines()))
+    assert len(rows) == 200 and rows[0]["channel"] == "temp"
+
+
+def test_score_missing_port_is_one_line_and_exit_2(cli):
+    assert_one_line_error(cli("score", "/dev/ttyNOPE"), "no such port: /dev/ttyNOPE")
+
+
+def test_score_not_a_serial_device(cli):
+    assert_one_line_error(cli("score", "/dev/null"), "not a serial device")
+
+
+def test_score_busy_port(cli):
+    master, slave = os.openpty()
+    port = os.ttyname(slave)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import serial, time; s = serial.Serial({port!r}, exclusive=True); "
+            "print('ok', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout.readline().strip() == b"ok"
+        assert_one_line_error(cli("score", port), "port busy")
+    finally:
+        holder.kill()
+        os.close(master)
+        os.close(slave)
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def run_as_nobody(*args):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, env=env, cwd="/", user=65534, timeout=60
+    )
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run as another user")
+def test_permission_denied_names_the_group(tmp_path):
+    try:
+        importable = run_as_nobody("-c", "import core.cli").returncode == 0
+    except PermissionError:
+        importable = False
+    if not importable:
+        pytest.skip("this checkout is not readable by an unprivileged user")
+    master, slave = os.openpty()
+    port = os.ttyname(slave)
+    os.chmod(port, 0o600)
+    try:
+        proc = run_as_nobody("-m", "core.cli", "score", port)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert_one_line_error(proc, f"permission denied on {port}")
+    assert "group" in proc.stderr.decode()
+
+
+def test_unreadable_or_malformed_files(cli, tmp_path):
+    bad = tmp_path / "notes.jsonl"
+    bad.write_text("just some text\n")
+    assert_one_line_error(cli("score", str(bad)), "not a sensorscope recording")
+    assert_one_line_error(cli("score", str(tmp_path / "nope.jsonl")), "no such file or port")
+    assert_one_line_error(cli("score", str(tmp_path)), "is a directory")
+    nocol = tmp_path / "x.csv"
+    nocol.write_text("a,b\n1,2\n")
+    assert_one_line_error(cli("score", str(nocol)), "no time column")
+
+
+def test_unknown_format_detector_and_param(cli, tmp_path):
+    rec = tmp_path / "rec.jsonl"
+    write_recording(rec, n=10)
+    assert_one_line_error(cli("score", str(rec), "--format", "xml"), "unknown format 'xml'")
+    assert_one_line_error(cli("score", str(rec), "--detector", "magic"), "unknown detector 'magic'")
+    assert_one_line_error(
+        cli("score", str(rec), "--param", "trees=3"), "HalfSpaceTrees has no parameter 'trees'"
+    )
+    assert_one_line_error(cli("score", str(rec), "--speed", "fast"), "bad --speed")
+
+
+def test_other_detector_by_name_with_params(cli, tmp_path):
+    rec = tmp_path / "rec.jsonl"
+    write_recording(rec, n=400)
+    out = tmp_path / "s.csv"
+    proc = cli("score", str(rec), "--detector", "OneClassSVM", "--param", "nu=0.05", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr.decode()
+    scores = [float(r["score"]) for r in csv.DictReader(out.open())]
+    assert len(scores) == 800 and all(0 <= s <= 1 for s in scores)
+
+
+def test_record_from_a_pty_then_score_the_recording(cli, tmp_path):
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    port = os.ttyname(slave)
+    rec = tmp_path / "rec.jsonl"
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "record", port, "-o", str(rec), "--duration", "3"],
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    time.sleep(1.0)
+    for i in range(50):
+        os.write(master, f"temp:{21 + i % 3}\r\n".encode())
+    _, err = proc.communicate(timeout=20)
+    os.close(master)
+    os.close(slave)
+    assert proc.returncode == 0, err.decode()
+    records = [json.loads(line) for line in rec.read_text().splitlines()]
+    assert records[0]["sensorscope"] == 1
+    assert records[1]["event"] == "connect"
+    assert sum(1 for r in records if "line" in r) == 50
+    proc = cli("score", str(rec))
+    assert proc.returncode == 0
+    assert "50 lines" in proc.stdout.decode()
+
+
+def test_interrupt_flushes_and_exits_130(cli, tmp_path):
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    port = os.ttyname(slave)
+    out = tmp_path / "s.csv"
+    rec = tmp_path / "r.jsonl"
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "score", port, "-o", str(out), "--record", str(rec)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    time.sleep(1.0)
+    for i in range(20):
+        os.write(master, f"temp:{i}\r\n".encode())
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    os.close(master)
+    os.close(slave)
+    assert proc.returncode == 130, err.decode()
+    assert "Traceback" not in err.decode()
+    assert len(out.read_text().splitlines()) == 1 + 19  # the first line may be partial
+    assert rec.read_text().count('"line"') == 20
+
+
+def test_ports_lists_without_error(cli):
+    proc = cli("ports")
+    assert proc.returncode == 0
+    assert proc.stdout.strip()

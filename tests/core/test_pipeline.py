@@ -1,0 +1,160 @@
+"""The pipeline: frames in, scored samples, state and alert episodes out."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import threading
+import time
+import tty
+
+from core.pipeline import Pipeline, Runner, Settings
+from core.recording import RecordingWriter
+from core.sources import Frame, RecordingSource, SerialSource
+
+
+def lines_frames(lines, src="dev", t0=1000.0, dt=0.1):
+    return [Frame(t0 + i * dt, src, line) for i, line in enumerate(lines)]
+
+
+def collect(settings=None, names=("dev",)):
+    out = []
+    return Pipeline(settings or Settings(warmup=20), names, on_sample=out.append), out
+
+
+def test_each_channel_of_a_reading_becomes_a_scored_sample():
+    p, out = collect()
+    p.process(lines_frames(["temp:21.5 hum:40.2", "temp:21.6 hum:40.1"]))
+    assert [(s.channel, s.value) for s in out] == [
+        ("temp", 21.5),
+        ("hum", 40.2),
+        ("temp", 21.6),
+        ("hum", 40.1),
+    ]
+    assert all(s.score == 0.0 and not s.alert for s in out)
+
+
+def test_missing_values_are_imputed_flagged_and_counted():
+    p, out = collect()
+    p.process(lines_frames(["temp:20", "temp:22", "temp:nan", "temp:abc"]))
+    assert [(s.value, s.imputed) for s in out] == [
+        (20.0, False),
+        (22.0, False),
+        (21.0, True),
+        (21.0, True),
+    ]
+    c = p.totals()
+    assert c.imputed == 2 and c.parse_errors == 1 and c.samples == 4
+
+
+def test_last_value_imputation_by_option():
+    p, out = collect(Settings(warmup=20, impute="last"))
+    p.process(lines_frames(["temp:20", "temp:22", "temp:ovf"]))
+    assert out[-1].value == 22.0 and out[-1].imputed
+
+
+def test_channels_are_prefixed_by_source_when_several_are_watched():
+    p, out = collect(names=("lab1", "lab2"))
+    p.process(lines_frames(["temp:1"], src="lab1") + lines_frames(["temp:2"], src="lab2"))
+    assert [s.channel for s in out] == ["lab1/temp", "lab2/temp"]
+
+
+def test_text_garbage_and_events_reach_the_raw_lines_and_counters():
+    p, _ = collect()
+    frames = [
+        Frame(1.0, "dev", event="connect"),
+        Frame(1.1, "dev", "temp:1"),
+        Frame(1.2, "dev", "Failed to read from DHT sensor!"),
+        Frame(1.3, "dev", "\x00\x01\x02\x03\ufffd\ufffd", raw=b"\x00\x01\x02\x03\xff\xfe"),
+        Frame(1.4, "dev", event="disconnect", detail="gone"),
+        Frame(1.5, "dev", event="connect"),
+    ]
+    p.process(frames)
+    c = p.totals()
+    assert (c.lines, c.parsed, c.text, c.garbage) == (3, 1, 1, 1)
+    assert (c.connects, c.disconnects, c.reconnects) == (2, 1, 1)
+    kinds = [k for *_, k in p.raw_lines]
+    assert kinds == ["event", "text", "garbage", "event", "event"]
+
+
+def test_a_spike_after_warm_up_opens_one_alert_episode_with_its_peak():
+    rng = random.Random(1)
+    lines = [f"temp:{21.5 + rng.gauss(0, 0.1):.2f}" for _ in range(1500)]
+    lines[1000] = "temp:35.00"
+    p, out = collect(Settings())
+    p.process(lines_frames(lines))
+    p.finish()
+    spike = [a for a in p.alerts if a.start <= 1000 + 1000 * 0.1 <= (a.end or a.start)]
+    assert len(spike) == 1
+    assert spike[0].peak_value == 35.0 and spike[0].peak_score >= 0.97
+    assert out[1000].alert
+    assert len(p.alerts) <= 3  # the noise around it does not flood
+
+
+def test_snapshot_is_a_bounded_copy():
+    p, _ = collect(Settings(warmup=20, capacity=64))
+    p.process(lines_frames([f"temp:{i % 10}" for i in range(200)]))
+    snap = p.snapshot()
+    hist = snap.channels["temp"].history
+    assert len(hist["value"]) == 64
+    assert list(hist["value"][-3:]) == [7.0, 8.0, 9.0]
+    assert snap.channels["temp"].samples == 200
+    p.process(lines_frames(["temp:99"], t0=5000))
+    assert hist["value"][-1] == 9.0  # the copy did not change under the reader
+
+
+def test_record_then_replay_gives_the_same_readings(tmp_path):
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    port = os.ttyname(slave)
+    rec = tmp_path / "rec.jsonl"
+    live_out = []
+    src = SerialSource(port)
+    live = Pipeline(Settings(warmup=20), ["dev"], on_sample=live_out.append)
+    runner = Runner([src], live, RecordingWriter(str(rec), {src.name: {"kind": "serial"}}))
+    runner.start()
+    rng = random.Random(2)
+    lines = ["header-partial-junk"] + [
+        f"temp:{20 + rng.random():.3f} hum:{40 + rng.random():.3f}" for _ in range(300)
+    ]
+    for line in lines:
+        os.write(master, (line + "\r\n").encode())
+        time.sleep(0.001)
+    deadline = time.monotonic() + 10
+    while len(live_out) < 600 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    runner.stop()
+    os.close(master)
+    os.close(slave)
+    replay_out = []
+    again = Pipeline(Settings(warmup=20), ["dev"], on_sample=replay_out.append)
+    replayer = Runner([RecordingSource(str(rec))], again)
+    replayer.start()
+    assert replayer.wait(10)
+    replayer.stop()
+    assert len(live_out) == 600
+    key = [(s.t, s.channel, s.value, s.score, s.alert) for s in live_out]
+    assert key == [(s.t, s.channel, s.value, s.score, s.alert) for s in replay_out]
+
+
+def test_runner_threads_end_on_stop_with_an_idle_source():
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    runner = Runner([SerialSource(os.ttyname(slave))], Pipeline(Settings(), ["x"]))
+    runner.start()
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    runner.stop()
+    assert time.monotonic() - t0 < 2
+    assert not any(th.is_alive() for th in threading.enumerate() if th.name.startswith("read-"))
+    os.close(master)
+    os.close(slave)
+
+
+def test_scores_stay_in_unit_interval_for_any_river_detector():
+    rng = random.Random(3)
+    lines = [f"v:{rng.gauss(0, 1):.3f}" for _ in range(400)] + ["v:50"]
+    p, out = collect(Settings(detector="OneClassSVM", warmup=50))
+    p.process(lines_frames(lines))
+    assert all(0.0 <= s.score <= 1.0 and not math.isnan(s.score) for s in out)
