@@ -63,21 +63,27 @@ class AlertTracker:
         return self.thresholds.get(channel, self.threshold)
 
     def update(
-        self, channel: str, t: float, value: float, score: float
+        self, channel: str, t: float, value: float, score: float, reason: str = ""
     ) -> tuple[bool, Alert | None, Alert | None]:
-        """Feed one scored sample; return ``(in_alert, opened, closed)``."""
+        """Feed one scored sample; return ``(in_alert, opened, closed)``.
+
+        ``reason`` is a rule's one-line explanation of the score; the episode keeps the
+        first one given while it is above the threshold.
+        """
         above = score >= self.thresholds.get(channel, self.threshold)
         alert = self.open.get(channel)
         if alert is None:
             if not above:
                 return False, None, None
-            alert = Alert(self._next_id, channel, t, None, score, value, t, t)
+            alert = Alert(self._next_id, channel, t, None, score, value, t, t, reason=reason)
             self._next_id += 1
             self.open[channel] = alert
             self._quiet[channel] = 0
             return True, alert, None
         if above:
             self._quiet[channel] = 0
+            if reason and not alert.reason:
+                alert.reason = reason
             if score > alert.peak_score:
                 alert.peak_score, alert.peak_value, alert.peak_t = score, value, t
             alert.last_above = t

@@ -224,18 +224,26 @@ def print_summary(snapshot, console) -> None:
     c = snapshot.counters
     alerts = sorted(snapshot.alerts, key=lambda a: (a.start, a.id))
     if alerts:
-        table = Table(title=f"{len(alerts)} alert episode{'s' * (len(alerts) != 1)}")
-        for col in ("id", "channel", "start (UTC)", "duration", "peak score", "peak value"):
-            table.add_column(col, justify="right" if col != "channel" else "left")
+        days = {iso(a.start)[:10] for a in alerts}
+        one_day = len(days) == 1
+        title = f"{len(alerts)} alert episode{'s' * (len(alerts) != 1)}"
+        title += f" (UTC, {days.pop()})" if one_day else " (UTC)"
+        table = Table(title=title)
+        for col in ("id", "channel", "start", "duration", "peak score", "peak value"):
+            table.add_column(col, justify="left" if col == "channel" else "right", no_wrap=True)
+        table.add_column("reason")
         for a in alerts:
             end = a.end if a.end is not None else a.start
+            dt = datetime.fromtimestamp(a.start, timezone.utc)
+            start = dt.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
             table.add_row(
                 str(a.id),
                 a.channel,
-                iso(a.start),
+                start[11:] if one_day else start,
                 f"{end - a.start:.2f} s",
                 f"{a.peak_score:.3f}",
                 f"{a.peak_value:.6g}",
+                a.reason,
             )
         console.print(table)
     else:

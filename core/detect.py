@@ -24,13 +24,16 @@ from core.errors import UserError
 
 DEFAULT_DETECTOR = "hst"
 DEFAULT_WARMUP = 250
-# Scores at or above this open an alert. HST scores on a scaled value stay well below it for
-# samples inside the learned range and approach 1 for values outside every learned region,
-# so it alerts on excursions, not on noise.
-DEFAULT_THRESHOLD = 0.97
+# Scores at or above this open an alert. HST's scores are compressed towards 1 (most of its
+# mass sums sit deep in the trees), so the tails of normal noise reach 0.95; values beyond
+# the learned range reach 0.99. Chosen on simulated boards: every spike, drift and noise
+# burst caught with no false alert in 10 minutes.
+DEFAULT_THRESHOLD = 0.98
 FEATURES = ("value", "diff", "std")
 DEFAULT_FEATURES = ("value", "std")
-SCALE_MARGIN = 1.0
+SCALE_MARGIN = 2.0
+# A stuck sensor: at least this many identical readings in a row (and 3x the usual run).
+FLATLINE_MIN_RUN = 10
 # Samples in the rolling window behind the "std" feature.
 STD_WINDOW = 8
 # Detectors whose scores are already probabilities in [0, 1]; others are rank-calibrated.
@@ -184,12 +187,14 @@ class ChannelDetector:
             raise UserError(
                 f"unknown feature {bad[0] if bad else ''!r} (choose from: {', '.join(FEATURES)})"
             )
+        self.features = tuple(features)
         self.model = make(index)
         name = getattr(make, "detector_name", type(self.model).__name__)
         self.supervised = _is_supervised(self.model)
         self.calibrate = None if name in BOUNDED else RankCalibrator()
-        self.features = tuple(features)
         self.warmup = max(1, warmup)
+        self.flatline = FlatlineRule()
+        self.reason = ""
         self._recent: deque[float] = deque(maxlen=STD_WINDOW)
         self._prev: float | None = None
         self._pending: list[list[float]] = []
@@ -219,14 +224,13 @@ class ChannelDetector:
         return out
 
     def _fit_scale(self) -> None:
-        cols = list(zip(*self._pending, strict=True))
-        for col in cols:
+        for col in zip(*self._pending, strict=True):
             lo, hi = min(col), max(col)
             # A flat warm-up still needs a span; any later change is then far outside it.
             span = max(hi - lo, abs(hi) * 1e-3, 1e-6)
-            # The warm-up range fills the middle third of HST's [0, 1] domain: its random
-            # splits then have room to isolate values beyond the range, which a narrow
-            # margin would clip onto the edge of the normal data.
+            # The warm-up range fills the middle fifth of HST's [0, 1] domain: the random
+            # splits then have room to isolate values beyond it, which a narrow margin
+            # would clip onto the edge of the normal data. Measured on simulated boards.
             margin = SCALE_MARGIN * span
             self._lo.append(lo - margin)
             self._span.append(span + 2 * margin)
@@ -239,8 +243,14 @@ class ChannelDetector:
         return x
 
     def score(self, value: float, learn: bool = True) -> float:
-        """Score ``value``, then learn from it unless ``learn`` is False (imputed samples)."""
+        """Score ``value``, then learn from it unless ``learn`` is False (imputed samples).
+
+        ``reason`` afterwards says why a score is high when a rule rather than the
+        detector made it so.
+        """
         raw = self._raw_features(value, learn)
+        flat = self.flatline.update(value) if learn else 0
+        self.reason = f"stuck at {value:g}" if flat else ""
         if not self._span:
             if learn:
                 self._pending.append(raw)
@@ -252,14 +262,15 @@ class ChannelDetector:
             return 0.0
         x = self._scaled(raw)
         if self.supervised:
-            s = self.model.score_one(None, x[self.features[0]])
+            s = float(self.model.score_one(None, x[self.features[0]]))
         else:
-            s = self.model.score_one(x)
+            s = float(self.model.score_one(x))
         if learn:
             self._learn(x)
         if self.calibrate is not None:
-            return self.calibrate(float(s))
-        s = float(s)
+            s = self.calibrate(s)
+        if flat:
+            return 1.0
         return 0.0 if not s > 0.0 else 1.0 if s > 1.0 else s
 
     def _learn(self, x: dict[str, float]) -> None:
@@ -268,6 +279,42 @@ class ChannelDetector:
         else:
             self.model.learn_one(x)
         self.learned += 1
+
+
+class FlatlineRule:
+    """Flags a sensor stuck at one value: a run of identical readings far longer than usual.
+
+    HST cannot see this (every value of a stuck sensor is a normal value). The usual run
+    length is learned from the channel itself, so a coarse sensor that often repeats a
+    reading is not flagged for doing so.
+
+    >>> rule = FlatlineRule(min_run=5)
+    >>> [rule.update(v) for v in [1, 2, 1, 2, 3, 3, 3, 3, 3, 3, 3]]
+    [0, 0, 0, 0, 0, 0, 0, 0, 5, 6, 7]
+    """
+
+    __slots__ = ("min_run", "factor", "run", "value", "longest")
+
+    def __init__(self, min_run: int = FLATLINE_MIN_RUN, factor: float = 3.0) -> None:
+        self.min_run = min_run
+        self.factor = factor
+        self.run = 0
+        self.value: float | None = None
+        self.longest = 1  # longest run seen that was not flagged
+
+    def limit(self) -> int:
+        return max(self.min_run, int(self.factor * self.longest))
+
+    def update(self, value: float) -> int:
+        """Return the run length when it counts as stuck, else 0."""
+        if value == self.value:
+            self.run += 1
+        else:
+            if self.run < self.limit():
+                self.longest = max(self.longest, self.run)
+            self.value = value
+            self.run = 1
+        return self.run if self.run >= self.limit() else 0
 
 
 def _river_bases() -> tuple[type, type]:

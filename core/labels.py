@@ -44,17 +44,16 @@ def new_label(
 
 
 def append_labels(path: str, records: Iterable[dict[str, Any]]) -> None:
-    """Append records and fsync before returning."""
+    """Append records and fsync before returning (the file is created even for none)."""
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    if not text:
-        return
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     except OSError as exc:
         raise UserError(f"cannot write labels {path}: {exc.strerror or exc}") from None
     try:
-        os.write(fd, text.encode("utf-8"))
-        os.fsync(fd)
+        if text:
+            os.write(fd, text.encode("utf-8"))
+            os.fsync(fd)
     finally:
         os.close(fd)
 

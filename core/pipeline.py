@@ -249,7 +249,9 @@ class Pipeline:
             value, imputed = self.imputers[channel].fill(raw_value)
             det = self.detectors[channel]
             score = det.score(value, learn=not imputed) if value is not None else 0.0
-            in_alert, opened, closed = self.tracker.update(channel, t, value or 0.0, score)
+            in_alert, opened, closed = self.tracker.update(
+                channel, t, value or 0.0, score, det.reason
+            )
             if opened is not None:
                 state.alerts += 1
                 self.counters.alerts += 1

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import serial
 
+from core.errors import UserError
 from core.simulate import (
     CHANNEL_NAMES,
     FAULT_KINDS,
@@ -555,13 +556,14 @@ def test_sigterm_stops_the_simulator_cleanly(tmp_path):
     assert signal.getsignal(signal.SIGTERM) == before
 
 
-def test_an_impossible_link_path_is_one_line_on_stderr(tmp_path, capsys):
-    status = run_simulator(link=str(tmp_path / "no" / "such" / "tty"), duration=0.1)
-    assert status == 1
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1
+def test_an_impossible_link_path_is_one_line_and_exit_2(cli, tmp_path):
+    proc = cli("simulate", "--link", str(tmp_path / "no" / "such" / "tty"), "--duration", "0.1")
+    assert proc.returncode == 2
+    err = proc.stderr.decode()
+    assert err.startswith("sensorscope: error: cannot create the simulated port")
+    assert err.count("\n") == 1
 
 
-def test_bad_arguments_are_one_line_on_stderr(capsys):
-    assert run_simulator(fmt="xml", duration=0.1) == 1
-    assert capsys.readouterr().err.startswith("error: unknown format")
+def test_bad_arguments_are_a_user_error():
+    with pytest.raises(UserError, match="unknown format 'xml'"):
+        run_simulator(fmt="xml", duration=0.1)

@@ -1,0 +1,1143 @@
+"""Line formats -> :class:`Reading`: find a source's format once, then parse on its fast path.
+
+A device prints text lines in one of a handful of conventions (Arduino Serial Plotter,
+key=value, CSV, prose with units, Teleplot, JSON, Influx line protocol, NMEA 0183). Trying
+every convention on every line would cost more than the rest of the pipeline, so a
+:class:`LineParser` tries them in priority order only until one line is clean data in some
+format, locks that format and afterwards runs only that format's parser (``str.split`` and
+``float``). Boot banners, error messages and binary noise are classified and counted rather
+than raised, because one odd line must never stop a monitor.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = [
+    "FORMATS",
+    "LineParser",
+    "ParseCounters",
+    "ParseError",
+    "Reading",
+    "parse_time",
+]
+
+FORMATS: tuple[str, ...] = ("plotter", "kv", "csv", "prose", "teleplot", "json", "influx", "nmea")
+_ALIASES = {"bare": "csv"}
+
+# A locked format that yields this many non-empty non-data lines in a row is dropped: the
+# device was most likely reflashed with a sketch that prints something else.
+REDETECT_AFTER = 50
+# While nothing is locked, a format that only ever parses with some bad fields (a device
+# that prints "status=ok" beside its numbers) still wins after this many lines in a row with
+# the same channels; boot ROM chatter such as "load:0x3fff0030,len:1184" repeats only ~3x.
+_VOTES_TO_LOCK = 5
+
+
+@dataclass(slots=True)
+class Reading:
+    """One line's worth of values from one source."""
+
+    t: float
+    source: str
+    values: dict[str, float | None]
+
+
+@dataclass(slots=True)
+class ParseCounters:
+    """How many lines of each kind a parser has seen; ``field_errors`` counts fields."""
+
+    lines: int = 0
+    data: int = 0
+    header: int = 0
+    text: int = 0
+    garbage: int = 0
+    empty: int = 0
+    partial: int = 0
+    overlong: int = 0
+    field_errors: int = 0
+
+
+class ParseError(ValueError):
+    """An unknown format name was asked for."""
+
+
+class _Bad:
+    """Sentinel: a token that is neither a number nor a missing-value marker."""
+
+    __slots__ = ()
+
+
+class _Corrupt:
+    """Sentinel: the line is in the right format but failed its own integrity check."""
+
+    __slots__ = ()
+
+
+_BAD = _Bad()
+_CORRUPT = _Corrupt()
+
+_Value = float | None | _Bad
+# values, good fields, bad fields, "touches a known channel", device time
+_Result = tuple[dict[str, float | None], int, int, bool, float | None]
+_Parsed = _Result | _Corrupt | None
+
+_MISSING = frozenset({"", "nan", "inf", "-inf", "+inf", "ovf", "null", "none", "-", "n/a", "na"})
+
+
+def _case_variants(word: str) -> set[str]:
+    return {"".join(p) for p in itertools.product(*((c.lower(), c.upper()) for c in word))}
+
+
+# Precomputed spellings so the per-field check is one set lookup instead of a .lower().
+# A lone "T" stays a channel: "T=23.5 H=45.1" is a temperature far more often than a clock.
+_TIME_KEYS = frozenset(
+    {"t"} | _case_variants("time") | _case_variants("ts") | _case_variants("timestamp")
+)
+_CSV_TIME_KEYS = _TIME_KEYS | _case_variants("date") | _case_variants("datetime")
+
+# A number glued to (or one space from) a unit: "23.5C", "45 %", "23.50 *C", "23.5 Â°C".
+# The unit may not start with a digit, '.', a sign or 'x', so "1.2.3", "12-3" and "0x1F"
+# stay errors instead of turning into 1.2, 12 and 0.
+_NUM_UNIT = re.compile(
+    r"([-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)"
+    r"[ \t]*(?![xX])[^\s0-9.,;:+\-=][^\s0-9]*[23]?"
+)
+
+_ISO = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:[.,](\d+))?)?)?"
+    r"[ \t]*(Z|[+-]\d\d(?::?\d\d)?)?",
+    re.ASCII | re.IGNORECASE,
+)
+_EPOCH = datetime(1970, 1, 1)
+
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_BRACKET_TS = re.compile(
+    r"\[(?:\d{4}-\d\d-\d\d[ T])?\d{1,2}:\d\d:\d\d(?:[.,]\d+)?\][ \t]*", re.ASCII
+)
+_ARROW_TS = re.compile(r"\d{1,2}:\d\d:\d\d(?:[.,]\d+)?[ \t]*->[ \t]*", re.ASCII)
+_ESP_IDF = re.compile(
+    r"[EWIDV] \((?:\d+|\d{1,2}:\d\d:\d\d(?:\.\d+)?)\) [A-Za-z0-9_\-]+:[ \t]?", re.ASCII
+)
+
+_NOISE = frozenset(
+    [chr(i) for i in itertools.chain(range(0, 9), range(10, 32), range(127, 160))] + ["\ufffd"]
+)
+
+# "temp: 21.5" -> "temp:21.5", but only when a value follows: in "temp:\thum:" the tab
+# separates two labels.
+_COLON_JOIN = re.compile(
+    r"[ \t]*:[ \t]+(?=[-+.0-9]|(?i:nan|[-+]?inf|ovf|null|none|n/a|na)(?![^\s,;]))"
+)
+_PROSE = re.compile(
+    r"([^\W\d_][^:=]*?)[ \t]*:[ \t]*"  # label, may hold spaces: "Air temp"
+    r"([^\s,;|:]+)"  # value, maybe with its unit glued on
+    r"(?:[ \t]{1,2}[^\s\d,;:|.+\-=][^\s,;:|=]*)?"  # unit after a space: "%", "*C", "Â°C"
+    r"(?![^\s,;|])(?![ \t]*[:=])"  # ...unless that "unit" is really the next label
+    r"[\s,;|]*"
+)
+_KV_PAIR = re.compile(r"([^\s=]+)[ \t]*=[ \t]*([^\s=]*)")
+_IDENT = re.compile(r"[^\W\d](?:[\w\-.()\[\]%/°# ]*[\w)\]%°])?")
+_DECIMAL_COMMA_ROW = re.compile(r"[-+]?\d+(?:,\d+)?(?:[ \t]+[-+]?\d+(?:,\d+)?)+", re.ASCII)
+_NMEA_ADDR = re.compile(r"[A-Z][A-Z0-9]{1,9}", re.ASCII)
+_HEX = frozenset("0123456789abcdefABCDEF")
+_TRUE = frozenset({"t", "T", "true", "True", "TRUE"})
+_FALSE = frozenset({"f", "F", "false", "False", "FALSE"})
+_JSON_DEPTH = 16
+
+_ORDER = ("influx", "kv", "plotter", "prose", "csv")
+_ORDER_TELEPLOT = ("teleplot", *_ORDER)
+# A '{' line that is not JSON, or a '$' line that is not NMEA, is a message, not data in
+# some looser format: "{temp:21.5}" must not become a channel named "{temp".
+_ORDER_JSON = ("json",)
+_ORDER_NMEA = ("nmea",)
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _slow_value(tok: str, units: bool) -> _Value:
+    t = tok.strip()
+    if t.lower() in _MISSING:
+        return None
+    if units:
+        m = _NUM_UNIT.fullmatch(t)
+        if m is not None:
+            v = float(m.group(1))
+            return v if v - v == 0.0 else None
+    return _BAD
+
+
+def _conv(tok: str, units: bool) -> _Value:
+    try:
+        v = float(tok)
+    except ValueError:
+        return _slow_value(tok, units)
+    # float() also takes "٣" and other non-ASCII digits; a device never means those.
+    if tok.isascii():
+        # inf - inf is nan, so this is isfinite() without the call.
+        return v if v - v == 0.0 else None
+    return _BAD
+
+
+def _epoch(v: float) -> float | None:
+    # Units told apart by magnitude; anything else (uptime millis, counters) is no clock.
+    if 1e9 <= v < 1e10:
+        return v
+    if 1e12 <= v < 1e13:
+        return v / 1e3
+    if 1e15 <= v < 1e16:
+        return v / 1e6
+    if 1e18 <= v < 1e19:
+        return v / 1e9
+    return None
+
+
+def _iso_time(text: str) -> float | None:
+    m = _ISO.fullmatch(text.strip())
+    if m is None:
+        return None
+    y, mo, d, h, mi, sec, frac, tz = m.groups()
+    try:
+        dt = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(sec or 0))
+    except ValueError:
+        return None
+    ts = (dt - _EPOCH).total_seconds()
+    if frac:
+        frac = frac[:9]
+        ts += int(frac) / 10 ** len(frac)
+    if tz and tz.upper() != "Z":
+        offset = int(tz[1:3]) * 3600 + (int(tz[-2:]) * 60 if len(tz) > 3 else 0)
+        ts += -offset if tz[0] == "+" else offset
+    return ts
+
+
+def parse_time(text: str) -> float | None:
+    """Epoch seconds from a device time field, or None if it is no plausible clock.
+
+    Numbers are epoch seconds, ms, us or ns told apart by magnitude; strings are ISO 8601
+    (naive means UTC). Uptime counters give None.
+
+    >>> parse_time("1700000000123"), parse_time("2024-01-02T03:04:05Z"), parse_time("12345")
+    (1700000000.123, 1704164645.0, None)
+    """
+    try:
+        v = float(text)
+    except ValueError:
+        return _iso_time(text)
+    if not text.isascii():
+        return None
+    return _epoch(v)
+
+
+def _json_time(v: object) -> float | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        try:
+            return _epoch(float(v))
+        except OverflowError:
+            return None
+    if isinstance(v, str):
+        return parse_time(v)
+    return None
+
+
+# --------------------------------------------------------------------------- line hygiene
+
+
+def _is_noise(s: str) -> bool:
+    if "\x00" in s:
+        return True
+    if "\ufffd" not in s and (s.isprintable() or s.replace("\t", " ").isprintable()):
+        return False
+    bad = 0
+    for ch in s:
+        if ch in _NOISE:
+            bad += 1
+    return bad >= 2 and bad * 4 > len(s)
+
+
+def _strip_prefix(s: str) -> str:
+    c = s[0]
+    if c == "[":
+        m = _BRACKET_TS.match(s)
+        if m is not None:
+            s = s[m.end() :]
+            if not s:
+                return s
+            c = s[0]
+    if "0" <= c <= "9" and "->" in s:
+        m = _ARROW_TS.match(s)
+        if m is not None:
+            s = s[m.end() :]
+            if not s:
+                return s
+            c = s[0]
+    if c in "EWIDV" and s[1:3] == " (":
+        m = _ESP_IDF.match(s)
+        if m is not None:
+            s = s[m.end() :]
+    return s.strip()
+
+
+def _header_like(s: str) -> tuple[list[str], str] | None:
+    """Column names and where they came from (a delimiter, or "plotter"), if `s` is a header.
+
+    Needs two names at least: a single word ("Ready") is far more often a status message.
+    """
+    if s[-1] == ":" or ":\t" in s or ": " in s or ":," in s:
+        toks = s.replace(",", " ").replace(";", " ").split()
+        if len(toks) >= 2 and all(len(x) > 1 and x[-1] == ":" and x.count(":") == 1 for x in toks):
+            return [x[:-1] for x in toks], "plotter"
+        return None
+    delim = ";" if ";" in s else "\t" if "\t" in s else "," if "," in s else " "
+    toks = s.split() if delim == " " else [x.strip() for x in s.split(delim)]
+    if len(toks) > 2 and not toks[-1]:
+        toks.pop()  # "temp,hum," from a sketch that prints a delimiter after every field
+    if len(toks) < 2:
+        return None
+    for x in toks:
+        if _IDENT.fullmatch(x) is None or x.lower() in _MISSING:
+            return None
+    return toks, delim
+
+
+def _split_outside_quotes(s: str, sep: str) -> list[str]:
+    parts = []
+    start = 0
+    quoted = False
+    i = 0
+    n = len(s)
+    while i < n:
+        ch = s[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == '"':
+            quoted = not quoted
+        elif ch == sep and not quoted:
+            parts.append(s[start:i])
+            start = i + 1
+        i += 1
+    parts.append(s[start:])
+    return parts
+
+
+def _order(c: str) -> tuple[str, ...]:
+    if c == "{":
+        return _ORDER_JSON
+    if c == "$" or c == "!":
+        return _ORDER_NMEA
+    if c == ">":
+        return _ORDER_TELEPLOT
+    return _ORDER
+
+
+# --------------------------------------------------------------------------- the parser
+
+
+class LineParser:
+    """Turns one source's text lines into :class:`Reading` objects.
+
+    ``fmt="auto"`` finds the format from the lines themselves and re-detects after
+    ``REDETECT_AFTER`` non-data lines in a row; any name in :data:`FORMATS` (or ``"bare"``)
+    forces one. ``header`` presets column names, as for a CSV file whose first row is the
+    header. :meth:`feed` never raises: every line is classified in ``last_kind`` and counted
+    in ``counters``.
+
+    >>> p = LineParser("lab1")
+    >>> r = p.feed("temp:21.5 hum:40.2", 1700000000.0)
+    >>> p.format, r.values
+    ('plotter', {'temp': 21.5, 'hum': 40.2})
+    >>> p.feed("Failed to read from DHT sensor!", 1700000001.0) is None, p.last_kind
+    (True, 'text')
+    >>> p.feed("temp:abc hum:40.3", 1700000002.0).values, p.last_errors
+    ({'temp': None, 'hum': 40.3}, 1)
+    """
+
+    def __init__(self, source: str, fmt: str = "auto", *, header: list[str] | None = None):
+        name = _ALIASES.get(fmt, fmt)
+        if name != "auto" and name not in FORMATS:
+            choices = ", ".join(("auto", *FORMATS, *_ALIASES))
+            raise ParseError(f"unknown format {fmt!r} (choose from: {choices})")
+        self.source = source
+        self.format: str | None = None
+        self.channels: list[str] = []
+        self.last_kind = "empty"
+        self.last_errors = 0
+        self.counters = ParseCounters()
+        self._fns: dict[str, Callable[[str, bool], _Parsed]] = {
+            "plotter": self._parse_plotter,
+            "kv": self._parse_kv,
+            "csv": self._parse_csv,
+            "prose": self._parse_prose,
+            "teleplot": self._parse_teleplot,
+            "json": self._parse_json,
+            "influx": self._parse_influx,
+            "nmea": self._parse_nmea,
+        }
+        self._fn: Callable[[str, bool], _Parsed] | None = None
+        self._forced = name != "auto"
+        self._chset: set[str] = set()
+        # Channels plus header names: a bad value under one of these labels is still data.
+        self._known: set[str] = set()
+        # Positional column names (csv columns, plotter's unlabeled values) and their origin.
+        self._names: list[str] | None = None
+        self._names_src: str | None = None
+        self._colcache: dict[tuple[str, int], tuple[list[str], frozenset[int], list[str]]] = {}
+        # A header seen but not yet applied: it is applied when a row of its shape follows.
+        self._cand: tuple[list[str], str] | None = None
+        # Shape (column count, delimiter) of the last positional data row, and of the row
+        # being parsed right now (committed only if that row turns out to be data).
+        self._width: int | None = None
+        self._wdelim: str | None = None
+        self._shape: tuple[int, str] | None = None
+        self._miss = 0
+        self._vote_key: tuple[str, frozenset[str]] | None = None
+        self._votes = 0
+        if header:
+            self._set_names([h.strip() for h in header], None)
+            self._width = len(header)
+        if self._forced:
+            self._lock(name)
+
+    # -- public -------------------------------------------------------------------------
+
+    def feed(
+        self, line: str, t: float, *, first: bool = False, cut: bool = False
+    ) -> Reading | None:
+        """Classify and parse one line (no terminator) received at epoch time `t`.
+
+        `first` marks the first line after a (re)connect, which may be a fragment; `cut`
+        marks a line truncated at the length limit. Returns a Reading for data lines only.
+        """
+        c = self.counters
+        c.lines += 1
+        self.last_errors = 0
+        if cut:
+            return self._kind("overlong")
+        if "\x1b" in line:
+            line = _ANSI.sub("", line)
+        s = line.strip()
+        if not s:
+            return self._kind("empty")
+        if _is_noise(s):
+            self._not_data()
+            return self._kind("garbage")
+        c0 = s[0]
+        if c0 == "[" or c0 in "EWIDV" or ("0" <= c0 <= "9" and "->" in s):
+            s = _strip_prefix(s)
+            if not s:
+                return self._kind("empty")
+        if first:
+            if _header_like(s) is not None:
+                self._nondata_kind(s, first=True)
+                self._miss = 0
+                return self._kind("header")
+            return self._kind("partial")
+        fn = self._fn
+        if fn is not None:
+            r = fn(s, False)
+            if r is not None:
+                if r is _CORRUPT:
+                    self._not_data()
+                    return self._kind("garbage")
+                if r[1] or r[3]:
+                    return self._emit(r, t)
+            kind = self._nondata_kind(s)
+            if kind == "header":
+                self._miss = 0
+                return self._kind(kind)
+            if self._forced or not self._not_data():
+                return self._kind(kind)
+            # The streak just unlocked the format; this line may be the new format's first.
+        return self._detect(s, t)
+
+    # -- bookkeeping ----------------------------------------------------------------------
+
+    def _kind(self, kind: str) -> None:
+        c = self.counters
+        setattr(c, kind, getattr(c, kind) + 1)
+        self.last_kind = kind
+        return None
+
+    def _lock(self, name: str) -> None:
+        self.format = name
+        self._fn = self._fns[name]
+        self._miss = 0
+        self._votes = 0
+        self._vote_key = None
+
+    def _not_data(self) -> bool:
+        """Count a non-data line against the locked format; True if that unlocked it."""
+        if self._fn is None or self._forced:
+            return False
+        self._miss += 1
+        if self._miss < REDETECT_AFTER:
+            return False
+        self.format = None
+        self._fn = None
+        self._miss = 0
+        return True
+
+    def _emit(self, r: _Result, t: float) -> Reading:
+        values, _good, errors, _hit, dt = r
+        shape = self._shape
+        if shape is not None and (self.format == "csv" or self.format == "plotter"):
+            n, delim = shape
+            cand = self._cand
+            if cand is not None and self._cand_fits(cand, n, delim):
+                self._set_names(*cand)
+            self._width = n
+            self._wdelim = delim
+        self._shape = None
+        self._cand = None
+        self._miss = 0
+        self._votes = 0
+        c = self.counters
+        c.data += 1
+        if errors:
+            c.field_errors += errors
+            self.last_errors = errors
+        self.last_kind = "data"
+        chset = self._chset
+        if not values.keys() <= chset:
+            for k in values:
+                if k not in chset:
+                    chset.add(k)
+                    self._known.add(k)
+                    self.channels.append(k)
+        return Reading(t if dt is None else dt, self.source, values)
+
+    def _detect(self, s: str, t: float) -> Reading | None:
+        fns = self._fns
+        lenient: tuple[str, _Result] | None = None
+        for name in _order(s[0]):
+            r = fns[name](s, True)
+            if r is None:
+                continue
+            if r is _CORRUPT:
+                self._votes = 0
+                return self._kind("garbage")
+            if r[1]:
+                if not r[2]:
+                    self._lock(name)
+                    return self._emit(r, t)
+                if lenient is None:
+                    lenient = (name, r)
+        if lenient is None:
+            self._votes = 0
+            self._vote_key = None
+        else:
+            name = lenient[0]
+            key = (name, frozenset(lenient[1][0]))
+            if key == self._vote_key:
+                self._votes += 1
+            else:
+                self._vote_key = key
+                self._votes = 1
+            if self._votes >= _VOTES_TO_LOCK:
+                self._lock(name)
+                # Strict mode counts stray words as errors; parse again the way it will be
+                # parsed from now on.
+                r = fns[name](s, False)
+                if r is not None and r is not _CORRUPT and (r[1] or r[3]):
+                    return self._emit(r, t)
+        return self._kind(self._nondata_kind(s))
+
+    # -- headers and positional names -----------------------------------------------------
+
+    def _set_names(self, names: list[str], src: str | None) -> None:
+        self._names = list(names)
+        self._names_src = src
+        self._colcache.clear()
+        self._known.update(n for n in names if n not in _CSV_TIME_KEYS)
+
+    def _cand_fits(self, cand: tuple[list[str], str], n: int, delim: str | None) -> bool:
+        if len(cand[0]) != n:
+            return False
+        # Plotter splits on any separator, so only the count has to agree there.
+        return delim is None or cand[1] == delim or cand[1] == "plotter"
+
+    def _columns(
+        self, n: int, delim: str | None, prefix: str
+    ) -> tuple[list[str], frozenset[int], list[str]]:
+        """Names for `n` positional fields, time column indices, and unfilled header names."""
+        cand = self._cand
+        if cand is not None and self._cand_fits(cand, n, delim):
+            names = cand[0]
+            return names, frozenset(i for i, x in enumerate(names) if x in _CSV_TIME_KEYS), []
+        key = (prefix, n)
+        hit = self._colcache.get(key)
+        if hit is not None:
+            return hit
+        names = self._names or []
+        base = 1 if prefix == "value" else 0
+        cols = names[:n] + [f"{prefix}{i + base}" for i in range(len(names), n)]
+        tcols = frozenset(i for i, x in enumerate(cols) if i < len(names) and x in _CSV_TIME_KEYS)
+        rest = [x for x in names[n:] if x not in _CSV_TIME_KEYS]
+        hit = self._colcache[key] = (cols, tcols, rest)
+        return hit
+
+    def _nondata_kind(self, s: str, first: bool = False) -> str:
+        """ "header" (learning its names when they fit) or "text", for a line that is no data."""
+        h = _header_like(s)
+        if h is None:
+            return "text"
+        names, src = h
+        fmt = self.format
+        if fmt is None:
+            self._cand = h
+            # "Sensor init ok" splits into words like "temp hum" does; call it text until a
+            # row of the same shape shows it was a header.
+            return "header" if src != " " or first else "text"
+        if fmt != "csv" and fmt != "plotter":
+            return "header" if first else "text"
+        fits = len(names) == self._width and (
+            fmt == "plotter" or self._wdelim is None or src in (self._wdelim, "plotter")
+        )
+        # Before any positional row there is no shape to compare with; words separated by
+        # spaces only ("Sensor init ok") then need a row of their shape to count.
+        if names == self._names or fits or (self._width is None and src != " "):
+            self._set_names(names, src)
+            self._cand = None
+            return "header"
+        # A different shape than the data: keep it in case the next rows take that shape
+        # (a reflashed device with another column set), else it was just a message.
+        self._cand = h
+        return "header" if first else "text"
+
+    # -- formats ----------------------------------------------------------------------------
+    # Each returns None when the line is not this format at all, else (values, good fields,
+    # bad fields, touches-a-known-channel, device time). `strict` is set while detecting:
+    # words the format cannot place then count as bad fields, so that only clean lines lock.
+
+    def _parse_plotter(self, s: str, strict: bool) -> _Parsed:
+        self._shape = None
+        if ":" in s and (": " in s or ":\t" in s or " :" in s or "\t:" in s):
+            s = _COLON_JOIN.sub(":", s)
+        if "," in s:
+            s = s.replace(",", " ")
+        if ";" in s:
+            s = s.replace(";", " ")
+        toks = s.split()
+        n = len(toks)
+        known = self._known
+        values: dict[str, float | None] = {}
+        good = errors = labeled = label_only = stray = 0
+        hit = False
+        dt = None
+        cols: list[str] | None = None
+        tcols: frozenset[int] = frozenset()
+        for i, tok in enumerate(toks):
+            lab, sep, val = tok.partition(":")
+            if sep and lab:
+                labeled += 1
+                if lab in _TIME_KEYS:
+                    if val:
+                        d = parse_time(val)
+                        if d is not None:
+                            dt = d
+                    continue
+                if not val:
+                    label_only += 1
+                    values[lab] = None
+                    if lab in known:
+                        hit = True
+                    continue
+                # _conv() inlined: this loop is the hot path of the most common format.
+                try:
+                    v = float(val)
+                except ValueError:
+                    v = _slow_value(val, True)
+                else:
+                    if not val.isascii():
+                        v = _BAD
+                    elif v - v != 0.0:
+                        v = None
+                if v is _BAD:
+                    errors += 1
+                    v = None
+                    if lab in known:
+                        hit = True
+                elif v is None:
+                    if lab in known:
+                        hit = True
+                else:
+                    good += 1
+                values[lab] = v
+                continue
+            if sep:
+                tok = val
+            if cols is None:
+                cols, tcols, _rest = self._columns(n, None, "value")
+            if tcols and i in tcols:
+                d = parse_time(tok)
+                if d is not None:
+                    dt = d
+                continue
+            name = cols[i]
+            v = _conv(tok, True)
+            if v is _BAD:
+                errors += 1
+                stray += 1
+                v = None
+            elif v is None:
+                if name in known:
+                    hit = True
+            else:
+                good += 1
+            values[name] = v
+        if label_only == n:
+            return None  # "temp:\thum:" is a header, handled as such
+        if cols is not None:
+            if strict and not labeled and not self._plotter_names(n):
+                return None  # bare numbers are csv's unless a plotter header named them
+            if stray > good:
+                return None  # words with a number among them: a message
+            self._shape = (n, "plotter")
+        return values, good, errors, hit, dt
+
+    def _plotter_names(self, n: int) -> bool:
+        cand = self._cand
+        if cand is not None:
+            return cand[1] == "plotter" and len(cand[0]) == n
+        return self._names is not None and self._names_src == "plotter"
+
+    def _parse_csv(self, s: str, strict: bool) -> _Parsed:
+        self._shape = None
+        if ";" in s:
+            delim = ";"
+            dc = "," in s
+        elif "\t" in s:
+            delim = "\t"
+            dc = "," in s
+        elif "," in s:
+            if " " in s and ", " not in s and " ," not in s and _DECIMAL_COMMA_ROW.fullmatch(s):
+                delim = " "
+                dc = True
+            else:
+                delim = ","
+                dc = False
+        else:
+            delim = " "
+            dc = False
+        toks = s.split() if delim == " " else s.split(delim)
+        n = len(toks)
+        w = self._width
+        # Sketches often print the delimiter after every field; that last empty field is
+        # no column unless the row needs it to have the data's width ("2014-04-01,").
+        if n > 1 and delim != " " and (w is None or n - 1 == w) and not toks[-1].strip():
+            toks.pop()
+            n -= 1
+        cols, tcols, rest = self._columns(n, delim, "ch")
+        values: dict[str, float | None] = {}
+        good = errors = missing = 0
+        dt = None
+        for i, tok in enumerate(toks):
+            if dc:
+                tok = tok.replace(",", ".")
+            if tcols and i in tcols:
+                d = parse_time(tok)
+                if d is not None:
+                    dt = d
+                continue
+            try:
+                v = float(tok)
+            except ValueError:
+                v = _slow_value(tok, False)
+                if v is _BAD:
+                    d = _iso_time(tok) if "-" in tok else None
+                    if d is not None:
+                        dt = d  # a date column the header did not name
+                        continue
+                    errors += 1
+                    v = None
+                elif v is None:
+                    missing += 1
+                else:
+                    good += 1
+            else:
+                if not tok.isascii():
+                    errors += 1
+                    v = None
+                elif v - v == 0.0:
+                    good += 1
+                else:
+                    missing += 1
+                    v = None
+            values[cols[i]] = v
+        if rest:
+            for name in rest:
+                values[name] = None
+        self._shape = (n, delim)
+        if errors:
+            # "Sensor read failed after 3 tries" is a message with a number in it, not a
+            # row with five bad fields: a row needs the data's shape and mostly numbers.
+            if good < errors:
+                return None
+            if w is not None and n != w and not (self._names and n <= len(self._names)):
+                return None
+        if good:
+            return values, good, errors, False, dt
+        # A row of only missing markers ("nan,nan") is data when it has the known shape;
+        # a row of only words ("Booting...") never is.
+        if errors or not missing or n != self._width or strict:
+            return None
+        return values, 0, 0, True, dt
+
+    def _parse_kv(self, s: str, strict: bool) -> _Parsed:
+        if "=" not in s:
+            return None
+        dc = False
+        if ";" in s:
+            pieces = s.split(";")
+            dc = "," in s
+            separated = True
+        elif "," in s:
+            pieces = s.split(",")
+            separated = True
+        else:
+            pieces = [s]
+            separated = False
+        pairs: list[tuple[str, str]] = []
+        junk = 0
+        for piece in pieces:
+            eq = piece.count("=")
+            if eq == 0:
+                if piece.strip():
+                    junk += 1
+                continue
+            if eq == 1 and separated:
+                k, _, v = piece.partition("=")
+                k = k.strip()
+                if k:
+                    pairs.append((k, v.strip()))
+                else:
+                    junk += 1
+                continue
+            toks = piece.split()
+            if all(x.count("=") == 1 and x[0] != "=" for x in toks):
+                for x in toks:
+                    k, _, v = x.partition("=")
+                    pairs.append((k, v))
+                continue
+            pos = 0
+            for m in _KV_PAIR.finditer(piece):
+                if piece[pos : m.start()].strip():
+                    junk += 1
+                pairs.append((m.group(1), m.group(2)))
+                pos = m.end()
+            if piece[pos:].strip():
+                junk += 1
+        if not pairs:
+            return None
+        known = self._known
+        values: dict[str, float | None] = {}
+        good = 0
+        errors = junk if strict else 0
+        hit = False
+        dt = None
+        for k, val in pairs:
+            if k in _TIME_KEYS:
+                d = parse_time(val)
+                if d is not None:
+                    dt = d
+                continue
+            if dc:
+                val = val.replace(",", ".")
+            v = _conv(val, True)
+            if v is _BAD:
+                errors += 1
+                v = None
+                if k in known:
+                    hit = True
+            elif v is None:
+                if k in known:
+                    hit = True
+            else:
+                good += 1
+            values[k] = v
+        return values, good, errors, hit, dt
+
+    def _parse_prose(self, s: str, strict: bool) -> _Parsed:
+        if ":" not in s:
+            return None
+        errors = 0
+        if strict:
+            matches = []
+            pos = 0
+            end = len(s)
+            while pos < end:
+                m = _PROSE.match(s, pos)
+                if m is None:
+                    errors += 1
+                    break
+                matches.append(m)
+                pos = m.end()
+        else:
+            matches = list(_PROSE.finditer(s))
+        if not matches:
+            return None
+        known = self._known
+        values: dict[str, float | None] = {}
+        good = 0
+        hit = False
+        dt = None
+        for m in matches:
+            label = m.group(1).strip()
+            val = m.group(2)
+            if label in _TIME_KEYS:
+                d = parse_time(val)
+                if d is not None:
+                    dt = d
+                continue
+            v = _conv(val, True)
+            if v is _BAD:
+                errors += 1
+                v = None
+                if label in known:
+                    hit = True
+            elif v is None:
+                if label in known:
+                    hit = True
+            else:
+                good += 1
+            values[label] = v
+        return values, good, errors, hit, dt
+
+    def _parse_teleplot(self, s: str, strict: bool) -> _Parsed:
+        if s[0] != ">":
+            return None
+        body = s[1:]
+        bar = body.find("|")
+        if bar != -1:
+            flags = body[bar + 1 :].replace(",", " ").split()
+            if "t" in flags or "xy" in flags:
+                return None  # text and xy telemetry carry no scalar value
+            body = body[:bar]
+        unit = body.find("§")
+        if unit != -1:
+            body = body[:unit]
+        name, sep, rest = body.partition(":")
+        name = name.strip()
+        if not sep or not name or name in _TIME_KEYS:
+            return None
+        if ";" in rest:
+            rest = rest[rest.rfind(";") + 1 :]  # several points: the newest is the last
+        stamp, sep, val = rest.rpartition(":")
+        if ":" in stamp:
+            return None
+        dt = parse_time(stamp.strip()) if sep else None
+        v = _conv(val.strip(), True)
+        if v is _BAD:
+            return {name: None}, 0, 1, name in self._known, dt
+        if v is None:
+            return {name: None}, 0, 0, name in self._known, dt
+        return {name: v}, 1, 0, False, dt
+
+    def _parse_json(self, s: str, strict: bool) -> _Parsed:
+        if s[0] != "{":
+            return None
+        try:
+            obj = json.loads(s)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(obj, dict):
+            return None
+        values: dict[str, float | None] = {}
+        dt = None
+        for k, v in obj.items():
+            k = k.strip()
+            if not k:
+                continue
+            if k in _TIME_KEYS:
+                d = _json_time(v)
+                if d is not None:
+                    dt = d
+                continue
+            _json_put(k, v, values, 0)
+        good = 0
+        hit = False
+        known = self._known
+        for k, v in values.items():
+            if v is None:
+                if k in known:
+                    hit = True
+            else:
+                good += 1
+        return values, good, 0, hit, dt
+
+    def _parse_influx(self, s: str, strict: bool) -> _Parsed:
+        if "=" not in s or " " not in s:
+            return None
+        quoted = '"' in s or "\\" in s
+        parts = _split_outside_quotes(s, " ") if quoted else s.split(" ")
+        parts = [p for p in parts if p]
+        if len(parts) == 3:
+            stamp = parts[2]
+            if not (stamp.isascii() and stamp.lstrip("-").isdigit()):
+                return None
+        elif len(parts) != 2:
+            return None
+        head = _split_outside_quotes(parts[0], ",") if quoted else parts[0].split(",")
+        meas = head[0]
+        if not meas or "=" in meas or ":" in meas:
+            return None
+        for tag in head[1:]:
+            if "=" not in tag:
+                return None
+        fields = _split_outside_quotes(parts[1], ",") if quoted else parts[1].split(",")
+        if quoted:
+            meas = meas.replace("\\", "")
+        known = self._known
+        values: dict[str, float | None] = {}
+        good = errors = 0
+        hit = False
+        dt = None
+        for f in fields:
+            k, sep, val = f.partition("=")
+            if not sep or not k:
+                return None
+            if val[:1] == '"':
+                continue  # string fields are notes, not measurements
+            if quoted:
+                k = k.replace("\\", "")
+            if k in _TIME_KEYS:
+                d = parse_time(val)
+                if d is not None:
+                    dt = d
+                continue
+            name = f"{meas}.{k}"
+            v = _influx_value(val)
+            if v is _BAD:
+                errors += 1
+                v = None
+                if name in known:
+                    hit = True
+            elif v is None:
+                if name in known:
+                    hit = True
+            else:
+                good += 1
+            values[name] = v
+        if len(parts) == 3:
+            d = _epoch(float(parts[2]))
+            if d is not None:
+                dt = d
+        return values, good, errors, hit, dt
+
+    def _parse_nmea(self, s: str, strict: bool) -> _Parsed:
+        if s[0] != "$" and s[0] != "!":
+            return None
+        body = s[1:]
+        star = body.rfind("*")
+        checksum = None
+        if star != -1:
+            checksum = body[star + 1 :]
+            body = body[:star]
+        fields = body.split(",")
+        addr = fields[0]
+        if len(fields) < 2 or _NMEA_ADDR.fullmatch(addr) is None:
+            return None
+        if checksum is not None:
+            # A sentence that fails its checksum was damaged on the wire: noise, not text.
+            if len(checksum) != 2 or not _HEX.issuperset(checksum) or not body.isascii():
+                return _CORRUPT
+            x = 0
+            for b in body.encode():
+                x ^= b
+            if x != int(checksum, 16):
+                return _CORRUPT
+        kind = addr[2:] if len(addr) == 5 else addr
+        known = self._known
+        values: dict[str, float | None] = {}
+        good = errors = 0
+        hit = False
+        if kind == "XDR" or kind == "MTW":
+            if kind == "MTW":
+                items = [("water_temp", fields[1])]
+            else:
+                items = []
+                rest = fields[1:]
+                for q in range(0, len(rest), 4):
+                    grp = rest[q : q + 4]
+                    if not any(x.strip() for x in grp):
+                        continue
+                    name = grp[3].strip() if len(grp) > 3 else ""
+                    if not name:
+                        name = f"{grp[0].strip() or 'XDR'}{q // 4}"
+                    items.append((name, grp[1] if len(grp) > 1 else ""))
+            for name, val in items:
+                v = _conv(val, False)
+                if v is _BAD:
+                    errors += 1
+                    v = None
+                    if name in known:
+                        hit = True
+                elif v is None:
+                    if name in known:
+                        hit = True
+                else:
+                    good += 1
+                values[name] = v
+        else:
+            # Other sentences mix numbers with letters (N/S, units): keep the numbers only.
+            for i in range(1, len(fields)):
+                f = fields[i]
+                if f:
+                    v = _conv(f, False)
+                    if v is not None and v is not _BAD:
+                        values[f"{addr}.{i}"] = v
+                        good += 1
+        return values, good, errors, hit, None
+
+
+def _influx_value(val: str) -> _Value:
+    if not val:
+        return _BAD
+    if val[-1] in "iu" and len(val) > 1:
+        body = val[:-1]
+        if body.isascii() and body.lstrip("-").isdigit():
+            v = float(body)
+            return v if v - v == 0.0 else None
+    if val in _TRUE:
+        return 1.0
+    if val in _FALSE:
+        return 0.0
+    return _conv(val, False)
+
+
+def _json_put(name: str, v: object, out: dict[str, float | None], depth: int) -> None:
+    if isinstance(v, bool):
+        out[name] = 1.0 if v else 0.0
+    elif isinstance(v, (int, float)):
+        try:
+            f = float(v)
+        except OverflowError:
+            out[name] = None
+            return
+        out[name] = f if f - f == 0.0 else None
+    elif v is None:
+        out[name] = None
+    elif isinstance(v, str):
+        # Numeric strings count; words are labels or states, skipped rather than errors.
+        if v.strip():
+            r = _conv(v, False)
+            if r is not _BAD:
+                out[name] = r
+    elif depth < _JSON_DEPTH:
+        if isinstance(v, dict):
+            for k, item in v.items():
+                k = k.strip()
+                if k:
+                    _json_put(f"{name}.{k}", item, out, depth + 1)
+        elif isinstance(v, list):
+            for i, item in enumerate(v):
+                _json_put(f"{name}.{i}", item, out, depth + 1)
