@@ -250,3 +250,74 @@ def test_ports_lists_without_error(cli):
     proc = cli("ports")
     assert proc.returncode == 0
     assert proc.stdout.strip()
+
+
+def test_record_a_simulated_board_through_unplug_and_replug_then_score_its_faults(cli, tmp_path):
+    """The new user's first session: a board on a pty, recorded while unplugged, scored."""
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    link = tmp_path / "board"
+    truth = tmp_path / "truth.labels.jsonl"
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "simulate", "--link", str(link), "--rate", "50",
+         "--first-fault", "7", "--fault-every", "3", "--unplug-at", "4", "--replug-after", "1",
+         "--duration", "16", "--labels", str(truth)],
+        stdout=subprocess.PIPE,
+        env=env,
+    )  # fmt: skip
+    try:
+        assert sim.stdout.readline().decode().strip() == f"port: {link}"
+        rec = tmp_path / "rec.jsonl"
+        proc = cli("record", str(link), "-o", str(rec), "--duration", "14")
+        assert proc.returncode == 0, proc.stderr.decode()
+        assert "1 reconnects" in proc.stderr.decode()
+    finally:
+        sim.wait(30)
+    events = [json.loads(x).get("event") for x in rec.read_text().splitlines()[1:]]
+    assert [e for e in events if e] == ["connect", "disconnect", "connect"]
+    out = tmp_path / "scores.csv"
+    proc = cli("score", str(rec), "-o", str(out))
+    assert proc.returncode == 0
+    assert "1 reconnects" in proc.stdout.decode()
+    rows = list(csv.DictReader(out.open()))
+
+    def t(row):
+        return datetime.fromisoformat(row["timestamp"].replace("Z", "+00:00")).timestamp()
+
+    alerts = [(r["channel"], t(r)) for r in rows if r["alert"] == "1"]
+    labels = [json.loads(x) for x in truth.read_text().splitlines()]
+    seen = [lab for lab in labels if lab["end"] < t(rows[-1]) - 1]
+    assert {lab["kind"] for lab in seen} >= {"spike", "stuck"}
+    for lab in seen:
+        assert any(
+            ch == lab["channel"] and lab["start"] - 1 <= at <= lab["end"] + 2 for ch, at in alerts
+        ), lab
+
+
+def test_demo_prints_the_alert_episodes_of_the_bundled_recording(cli):
+    proc = cli("demo")
+    assert proc.returncode == 0, proc.stderr.decode()
+    out = proc.stdout.decode()
+    assert "alert episodes" in out and "stuck at" in out
+    assert "6000 lines" in out
+
+
+def test_simulate_straight_into_a_recording_with_its_labels(cli, tmp_path):
+    rec = tmp_path / "sim.jsonl"
+    proc = cli("simulate", "-o", str(rec), "--duration", "30", "--rate", "20", "--seed", "4")
+    assert proc.returncode == 0, proc.stderr.decode()
+    lines = rec.read_text().splitlines()
+    assert json.loads(lines[0])["sensorscope"] == 1
+    assert sum('"line"' in x for x in lines) == 600
+    labels = [json.loads(x) for x in (tmp_path / "sim.labels.jsonl").read_text().splitlines()]
+    assert [lab["kind"] for lab in labels] == ["spike", "stuck"]
+
+
+def test_simulate_without_duration_for_a_recording_is_refused(cli, tmp_path):
+    assert_one_line_error(cli("simulate", "-o", str(tmp_path / "x.jsonl")), "-o needs --duration")
+
+
+def test_record_needs_a_live_source(cli, tmp_path):
+    rec = tmp_path / "rec.jsonl"
+    write_recording(rec, n=5)
+    proc = cli("record", str(rec), "-o", str(tmp_path / "copy.jsonl"))
+    assert_one_line_error(proc, "record reads ports, URLs or '-'")
