@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import click
 
@@ -156,19 +156,6 @@ def open_sources(specs: Sequence[str], baud: int, speed: float | None, max_line:
     for s in srcs:
         s.open()
     return srcs
-
-
-def source_header(sources) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for s in sources:
-        info: dict[str, Any] = {"kind": s.kind}
-        if hasattr(s, "port"):
-            info.update(port=s.port, baud=s.baud)
-        elif hasattr(s, "path"):
-            info.update(path=s.path)
-        for name in s.names:
-            out[name] = info
-    return out
 
 
 # --------------------------------------------------------------------------- output
@@ -340,6 +327,7 @@ def score(
     """
     from core.pipeline import Pipeline, Runner
     from core.recording import RecordingWriter
+    from core.sources import describe_sources
 
     settings = make_settings(
         fmt, detector, params, threshold, hysteresis, warmup, features, impute, seed
@@ -352,7 +340,7 @@ def score(
     if record_path:
         if not any(s.live for s in srcs):
             raise UserError("--record needs a live source (a port, URL or '-')")
-        recorder = RecordingWriter(record_path, source_header(srcs))
+        recorder = RecordingWriter(record_path, describe_sources(srcs))
     runner = Runner(srcs, pipeline, recorder)
     try:
         runner.start()
@@ -387,11 +375,12 @@ def record(sources, output, duration, baud, max_line):
     """
     from core.pipeline import Runner
     from core.recording import RecordingWriter
+    from core.sources import describe_sources
 
     srcs = open_sources(sources, baud, None, max_line)
     if not all(s.live for s in srcs):
         raise UserError("record reads ports, URLs or '-'; to copy a recording, copy the file")
-    recorder = RecordingWriter(output, source_header(srcs))
+    recorder = RecordingWriter(output, describe_sources(srcs))
     runner = Runner(srcs, None, recorder)
     err = _console(stderr=True)
     err.print(f"recording {', '.join(sources)} -> {output} (Ctrl-C to stop)")
@@ -511,18 +500,103 @@ def simulate(
 
 
 def demo_recording() -> Path:
+    """The bundled demo; looked up beside the package, as an editable install has it."""
     here = Path(__file__).resolve().parent.parent / "recordings" / "demo.jsonl"
     if not here.exists():
         raise UserError(f"demo recording not found at {here} (install from a checkout)")
     return here
 
 
+def run_monitor(monitor, bell: bool) -> int:
+    from tui.app import make_app
+
+    app = make_app(monitor, bell=bell)
+    try:
+        app.run()
+    finally:
+        monitor.stop()
+    _console(stderr=True).print(f"labels: {monitor.labels_path}")
+    return app.return_code or 0
+
+
 @cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option(
+    "--labels", "labels_path", default=None, help="labels file (default: beside the recording)"
+)
+@click.option("--record", "record_path", default=None, help="record the raw lines here")
+@click.option("--follow", is_flag=True, help="tail a recording that is still being written")
+@click.option("--speed", default=None, help=SPEED_HELP + " (default 1)")
+@click.option("--loop", is_flag=True, help="start a replay again when it ends")
+@click.option("--bell", is_flag=True, help="ring the terminal bell on each new alert")
+@apply(source_options)
+@apply(detect_options)
+def watch(
+    sources,
+    labels_path,
+    record_path,
+    follow,
+    speed,
+    loop,
+    bell,
+    baud,
+    max_line,
+    fmt,
+    detector,
+    params,
+    threshold,
+    hysteresis,
+    warmup,
+    features,
+    impute,
+    seed,
+):
+    """Open the live monitor on SOURCES (ports, URLs, recordings, CSV series or '-').
+
+    Keys: up/down select, tab switches table and alert log, space pauses, f/a label the
+    highlighted alert false positive/anomaly, m marks a missed anomaly, u undoes, +/-/=
+    threshold, [ ] speed, left/right seek, r restart, / filter, s sort, l raw lines,
+    ? help, q quit.
+    """
+    from core.monitor import build_monitor
+
+    settings = make_settings(
+        fmt, detector, params, threshold, hysteresis, warmup, features, impute, seed
+    )
+    monitor = build_monitor(
+        sources,
+        settings,
+        labels=labels_path,
+        record=record_path,
+        follow=follow,
+        speed=parse_speed(speed, 1.0),
+        loop=loop,
+        baud=baud,
+        max_line=max_line,
+    )
+    return run_monitor(monitor, bell)
+
+
+@cli.command()
+@click.option("--headless", is_flag=True, help="print the alert episodes instead of the monitor")
+@click.option(
+    "--labels",
+    "labels_path",
+    default="sensorscope-demo.labels.jsonl",
+    show_default=True,
+    help="where labels you make in the demo go",
+)
 @click.pass_context
-def demo(ctx):
-    """Score the bundled demo recording and print its alert episodes."""
+def demo(ctx, headless, labels_path):
+    """Open the monitor on the bundled demo recording (looping, real time)."""
     path = demo_recording()
-    return ctx.invoke(score, sources=(str(path),))
+    if headless:
+        return ctx.invoke(score, sources=(str(path),))
+    from core.monitor import build_monitor
+    from core.pipeline import Settings
+
+    monitor = build_monitor([str(path)], Settings(), labels=labels_path, speed=1.0, loop=True)
+    return run_monitor(monitor, bell=False)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -87,3 +89,77 @@ def read_labels(path: str) -> list[dict[str, Any]]:
         else:
             raise UserError(f"{path}:{n}: a label needs id, channel, start, end and label")
     return list(labels.values())
+
+
+class LabelStore:
+    """The labels of one monitor session: read on start, appended by a writer thread.
+
+    A key press must not wait for the disk (the UI thread never blocks on I/O), so labels
+    are queued and a writer thread appends and fsyncs each at once; :meth:`flush` waits
+    until everything queued is on disk. Undo retracts, in reverse order, the labels made
+    in this session.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._in_force: dict[str, dict[str, Any]] = {}
+        if os.path.exists(path):
+            for rec in read_labels(path):
+                self._in_force[str(rec["id"])] = rec
+        self._made: list[str] = []
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._pending = 0
+        self._idle = threading.Condition(self._lock)
+        self.error: str | None = None
+        self._thread = threading.Thread(target=self._write, name="labels", daemon=True)
+        self._thread.start()
+
+    def labels(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._in_force.values())
+
+    def add(self, record: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self._in_force[str(record["id"])] = record
+            self._made.append(str(record["id"]))
+            self._pending += 1
+        self._queue.put(record)
+        return record
+
+    def undo(self) -> dict[str, Any] | None:
+        with self._lock:
+            while self._made:
+                label_id = self._made.pop()
+                rec = self._in_force.pop(label_id, None)
+                if rec is not None:
+                    self._pending += 1
+                    break
+            else:
+                return None
+        self._queue.put({"retract": rec["id"], "at": time.time()})
+        return rec
+
+    def _write(self) -> None:
+        while True:
+            rec = self._queue.get()
+            if rec is None:
+                return
+            try:
+                append_labels(self.path, [rec])
+            except UserError as exc:
+                # Kept for the UI to show; the label stays in memory and in force.
+                self.error = str(exc)
+            with self._lock:
+                self._pending -= 1
+                self._idle.notify_all()
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every queued label is on disk; False on timeout."""
+        with self._lock:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def close(self) -> None:
+        self.flush()
+        self._queue.put(None)
+        self._thread.join(5)

@@ -91,9 +91,9 @@ class Ring:
         self.flags[i] = flags
         self.total += 1
 
-    def ordered(self) -> dict[str, np.ndarray]:
-        """Copies of the kept samples, oldest first."""
-        n = min(self.total, self.capacity)
+    def ordered(self, last: int | None = None) -> dict[str, np.ndarray]:
+        """Copies of the kept samples (or of the ``last`` ones), oldest first."""
+        n = min(self.total, self.capacity, self.capacity if last is None else max(0, last))
         start = self.total - n
         idx = (np.arange(start, self.total) % self.capacity) if n else np.arange(0)
         return {
@@ -156,6 +156,15 @@ class ChannelSnapshot:
 
 
 @dataclass
+class ReplayState:
+    position: float
+    t: float | None
+    speed: float | None
+    paused: bool
+    done: bool
+
+
+@dataclass
 class Snapshot:
     """A consistent copy of the state, safe to read from any thread."""
 
@@ -167,6 +176,10 @@ class Snapshot:
     sources: dict[str, SourceStatus]
     errors: list[str]
     done: bool
+    replay: ReplayState | None = None
+    labels: list[dict[str, Any]] = field(default_factory=list)
+    lines_per_s: float = 0.0
+    data_t: float | None = None
 
 
 class Pipeline:
@@ -192,6 +205,7 @@ class Pipeline:
         self.on_sample = on_sample
         self.on_alert = on_alert
         self.parsers: dict[str, LineParser] = {}
+        self._fixed_parsers: dict[str, tuple[str, list[str] | None]] = {}
         self.imputers: dict[str, Imputer] = {}
         self.detectors: dict[str, ChannelDetector] = {}
         self.channels: dict[str, ChannelState] = {}
@@ -206,6 +220,7 @@ class Pipeline:
     def use_parser(self, src: str, fmt: str, header: list[str] | None = None) -> None:
         """Parse ``src`` with a fixed format (a CSV file's own header, for one)."""
         with self.lock:
+            self._fixed_parsers[src] = (fmt, header)
             self.parsers[src] = LineParser(src, fmt, header=header)
 
     # -- the per-frame path -------------------------------------------------------------
@@ -229,7 +244,9 @@ class Pipeline:
 
     def _event(self, frame: Frame) -> None:
         c = self.counters
-        if frame.event == "connect":
+        if frame.event == "reset":
+            self._reset()
+        elif frame.event == "connect":
             c.connects += 1
             if frame.src in self._connected:
                 c.reconnects += 1
@@ -273,6 +290,23 @@ class Pipeline:
             state.ring.append(t, value, score, imputed | (in_alert << 1))
             if self.on_sample is not None:
                 self.on_sample(ScoredSample(t, channel, value, imputed, score, in_alert))
+
+    def _reset(self) -> None:
+        """A replay restarted: forget everything learned, keep the user's thresholds."""
+        self.parsers = {
+            src: LineParser(src, fmt, header=header)
+            for src, (fmt, header) in self._fixed_parsers.items()
+        }
+        self.imputers.clear()
+        self.detectors.clear()
+        self.channels.clear()
+        thresholds = self.tracker.thresholds
+        self.tracker = AlertTracker(self.settings.threshold, self.settings.hysteresis)
+        self.tracker.thresholds = thresholds
+        self.alerts = []
+        self.counters = Counters()
+        self.raw_lines.clear()
+        self._connected.clear()
 
     def _new_channel(self, channel: str) -> ChannelState:
         s = self.settings
@@ -319,8 +353,13 @@ class Pipeline:
         return c
 
     def snapshot(
-        self, sources: dict[str, SourceStatus] | None = None, errors: Sequence[str] = ()
+        self,
+        sources: dict[str, SourceStatus] | None = None,
+        errors: Sequence[str] = (),
+        points: int | None = None,
+        detail: str | None = None,
     ) -> Snapshot:
+        """Copy the state; histories hold the last ``points`` samples (all for ``detail``)."""
         with self.lock:
             channels = {
                 name: ChannelSnapshot(
@@ -335,7 +374,7 @@ class Pipeline:
                     in_alert=ch.in_alert,
                     warming_up=ch.warming_up,
                     interval=ch.interval,
-                    history=ch.ring.ordered(),
+                    history=ch.ring.ordered(None if name == detail else points),
                 )
                 for name, ch in self.channels.items()
             }
@@ -369,6 +408,8 @@ class Runner:
         self._threads: list[threading.Thread] = []
         self._readers_left = 0
         self._left_lock = threading.Lock()
+        self._batches_in = 0
+        self._batches_done = 0
         self._worker: threading.Thread | None = None
         self.done = threading.Event()
 
@@ -378,8 +419,10 @@ class Runner:
             src.open()
             if self.pipeline is not None and src.parser_args is not None:
                 self.pipeline.use_parser(src.name, **src.parser_args)
-        live = [s for s in self.sources if s.live]
-        files = [s for s in self.sources if not s.live]
+        # Files replayed as fast as possible run one after another in one thread, so their
+        # output keeps input order; anything paced in time runs in a thread of its own.
+        files = [s for s in self.sources if not s.live and s.pacer.speed is None]
+        live = [s for s in self.sources if s not in files]
         groups: list[list[Source]] = [[s] for s in live] + ([files] if files else [])
         self._readers_left = len(groups)
         for group in groups:
@@ -404,6 +447,8 @@ class Runner:
                     if not src.live:
                         while self._queue.qsize() > MAX_QUEUED_FILE_BATCHES and not stop.is_set():
                             stop.wait(0.005)
+                    with self._left_lock:
+                        self._batches_in += 1
                     self._queue.put(batch)
                     if stop.is_set():
                         break
@@ -435,6 +480,7 @@ class Runner:
                     break
                 if self.pipeline is not None:
                     self.pipeline.process(batch)
+                self._batches_done += 1
         except Exception as exc:  # noqa: BLE001 - kept as data, shown by the caller
             self.errors.append(f"scoring stopped: {type(exc).__name__}: {exc}")
             self.stop_event.set()
@@ -463,11 +509,16 @@ class Runner:
         if self.recorder is not None:
             self.recorder.close()
 
+    def idle(self) -> bool:
+        """True when every batch read so far has been scored."""
+        with self._left_lock:
+            return self._batches_in == self._batches_done
+
     def statuses(self) -> dict[str, SourceStatus]:
         return {s.name: s.status for s in self.sources}
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, points: int | None = None, detail: str | None = None) -> Snapshot:
         assert self.pipeline is not None, "a recorder-only runner has no state to show"
-        snap = self.pipeline.snapshot(self.statuses(), self.errors)
+        snap = self.pipeline.snapshot(self.statuses(), self.errors, points, detail)
         snap.done = self.done.is_set()
         return snap

@@ -133,6 +133,14 @@ def read_header(path: str) -> dict[str, Any]:
     return header
 
 
+def decode_record(raw: bytes) -> Frame | None:
+    """One recorded line as a frame; None for a line that does not decode (torn, damaged)."""
+    try:
+        return dict_to_frame(json.loads(raw))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 class RecordingReader:
     """Iterates the frames of a recording.
 
@@ -153,13 +161,8 @@ class RecordingReader:
                 self.offset += len(raw)
                 if not raw.strip():
                     continue
-                try:
-                    frame = dict_to_frame(json.loads(raw))
-                except (ValueError, KeyError, TypeError):
+                frame = decode_record(raw)
+                if frame is None:
                     self.skipped += 1
                     continue
                 yield frame
-
-
-def iter_recording(path: str) -> RecordingReader:
-    return RecordingReader(path)

@@ -19,9 +19,10 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import serial
 
@@ -378,48 +379,218 @@ class StdinSource(Source):
 
 
 class Pacer:
-    """Sleeps so that recorded times are replayed at ``speed`` x real time (None = max)."""
+    """Replay clock and controls: speed (None = max), pause, seek and restart.
+
+    The replaying thread calls :meth:`wait` before each frame; the UI thread calls the
+    controls. A seek forward fast-forwards (frames still flow, unpaced, so every detector
+    sees every sample); a seek back or a restart replays from the start up to the target,
+    since detector state cannot be rewound.
+    """
 
     def __init__(self, speed: float | None) -> None:
         self.speed = speed
-        self._origin: tuple[float, float] | None = None  # (data t, wall t)
+        self.paused = False
+        self.t: float | None = None  # data time of the last frame let through
+        self._origin: tuple[float, float] | None = None  # (data t, monotonic t)
+        self._ff_until: float | None = None
+        self._restart = False
+        self._lock = threading.Lock()
+
+    # -- controls (any thread) -------------------------------------------------------
+
+    def set_speed(self, speed: float | None) -> None:
+        with self._lock:
+            self.speed = speed
+            self._origin = None
+
+    def set_paused(self, paused: bool) -> None:
+        with self._lock:
+            self.paused = paused
+            self._origin = None
+
+    def seek(self, seconds: float) -> None:
+        with self._lock:
+            if self.t is None:
+                return
+            target = self.t + seconds
+            if seconds >= 0:
+                self._ff_until = target
+            else:
+                self._restart = True
+                self._ff_until = target
+            self._origin = None
+
+    def restart(self) -> None:
+        with self._lock:
+            self._restart = True
+            self._ff_until = None
+            self._origin = None
+
+    # -- the replaying thread -----------------------------------------------------------
+
+    def take_restart(self) -> bool:
+        with self._lock:
+            if self._restart:
+                self._restart = False
+                return True
+            return False
+
+    @property
+    def realtime(self) -> bool:
+        """True when frames must be paced one by one (not max speed, not fast-forwarding)."""
+        return self.speed is not None and self._ff_until is None
 
     def wait(self, t: float, stop: threading.Event) -> bool:
-        """Wait until data time ``t`` is due; False if stopped meanwhile."""
-        if self.speed is None:
-            return not stop.is_set()
-        now = time.monotonic()
-        if self._origin is None:
-            self._origin = (t, now)
-            return not stop.is_set()
-        due = self._origin[1] + (t - self._origin[0]) / self.speed
+        """Wait until data time ``t`` is due; False if stopped or a restart is asked for."""
         while True:
-            delay = due - time.monotonic()
-            if delay <= 0:
-                return not stop.is_set()
-            if stop.wait(min(delay, READ_TIMEOUT)):
+            if stop.is_set() or self._restart:
                 return False
+            with self._lock:
+                if self._ff_until is not None:
+                    if t < self._ff_until:
+                        self.t = t
+                        return True
+                    self._ff_until = None
+                    self._origin = None
+                if self.paused:
+                    due = None
+                elif self.speed is None:
+                    self.t = t
+                    return True
+                else:
+                    now = time.monotonic()
+                    if self._origin is None:
+                        self._origin = (t, now)
+                    due = self._origin[1] + (t - self._origin[0]) / self.speed
+                    if due <= now:
+                        self.t = t
+                        return True
+            delay = READ_TIMEOUT if due is None else min(due - time.monotonic(), READ_TIMEOUT)
+            if delay > 0:
+                stop.wait(delay)
 
-    def set_speed(self, speed: float | None, t: float) -> None:
-        self.speed = speed
-        self._origin = None if speed is None else (t, time.monotonic())
+
+class ReplaySource(Source):
+    """A file replayed through the same path as a live source, with replay controls."""
+
+    live = False
+
+    def __init__(self, name: str, path: str, speed: float | None, loop: bool = False) -> None:
+        super().__init__(name)
+        self.path = path
+        self.pacer = Pacer(speed)
+        self.loop = loop
+        # An interactive monitor keeps a finished replay open for a seek back or a restart;
+        # a headless scorer wants it to end.
+        self.hold_at_end = False
+        self.offset = 0
+        self._size = 1
+
+    def frames(self) -> Iterator[Frame]:
+        """Every frame of the file, from the start; sets ``self.offset`` as it reads."""
+        raise NotImplementedError
+
+    def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
+        self.status.state = "connected"
+        self._size = max(1, os.path.getsize(self.path))
+        pacer = self.pacer
+        while True:
+            restarted = False
+            batch: list[Frame] = []
+            for frame in self.frames():
+                if pacer.realtime:
+                    if batch:
+                        yield batch
+                        batch = []
+                    if not pacer.wait(frame.t, stop):
+                        restarted = pacer.take_restart()
+                        break
+                    self._progress(frame)
+                    yield [frame]
+                    continue
+                if not pacer.wait(frame.t, stop):
+                    restarted = pacer.take_restart()
+                    break
+                batch.append(frame)
+                if len(batch) >= FILE_BATCH:
+                    self._progress(frame)
+                    yield batch
+                    batch = []
+            if batch:
+                self._progress(batch[-1])
+                yield batch
+            if stop.is_set():
+                break
+            if not restarted and self.loop:
+                restarted = True
+            if not restarted:
+                self.status.position = 1.0
+                self.status.state = "eof"
+                while self.hold_at_end and not stop.wait(READ_TIMEOUT):
+                    if pacer.take_restart():
+                        restarted = True
+                        break
+                if not restarted:
+                    break
+            self.status.state = "connected"
+            self.status.lines = 0
+            yield [Frame(pacer.t or 0.0, self.name, event="reset", detail="replay restarted")]
+        if self.status.state != "eof":
+            self.status.state = "stopped"
+
+    def _progress(self, frame: Frame) -> None:
+        self.status.position = min(1.0, self.offset / self._size)
+        self.status.replay_t = frame.t
 
 
-class RecordingSource(Source):
+class RecordingSource(ReplaySource):
     """A sensorscope JSONL recording, replayed line by line through the same parser."""
 
     kind = "recording"
-    live = False
 
-    def __init__(self, path: str, speed: float | None = None) -> None:
+    def __init__(self, path: str, speed: float | None = None, loop: bool = False) -> None:
         from core.recording import read_header
 
-        self.path = path
+        self.header = read_header(path)
+        srcs = list(self.header.get("sources", {}) or {})
+        super().__init__(srcs[0] if len(srcs) == 1 else Path(path).stem, path, speed, loop)
+        self._names = srcs or [self.name]
+        self.skipped = 0
+
+    @property
+    def names(self) -> list[str]:
+        return self._names
+
+    def frames(self) -> Iterator[Frame]:
+        from core.recording import RecordingReader
+
+        reader = RecordingReader(self.path)
+        for frame in reader:
+            self.offset = reader.offset
+            if frame.event is None:
+                self.status.lines += 1
+            yield frame
+        self.skipped = reader.skipped
+
+
+class FollowSource(Source):
+    """A recording that another process is still writing, tailed like ``tail -f``.
+
+    Reads what is there at once, then waits for more; a line is taken only once its
+    newline is on disk, so a line being written is never read torn.
+    """
+
+    kind = "follow"
+    live = True
+
+    def __init__(self, path: str) -> None:
+        from core.recording import read_header
+
         self.header = read_header(path)
         srcs = list(self.header.get("sources", {}) or {})
         super().__init__(srcs[0] if len(srcs) == 1 else Path(path).stem)
         self._names = srcs or [self.name]
-        self.pacer = Pacer(speed)
+        self.path = path
         self.skipped = 0
 
     @property
@@ -427,41 +598,39 @@ class RecordingSource(Source):
         return self._names
 
     def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
-        from core.recording import iter_recording
+        from core.recording import decode_record
 
         self.status.state = "connected"
-        size = max(1, os.path.getsize(self.path))
-        batch: list[Frame] = []
-        reader = iter_recording(self.path)
-        for frame in reader:
-            if self.pacer.speed is not None:
-                if batch:
-                    yield batch
-                    batch = []
-                if not self.pacer.wait(frame.t, stop):
-                    break
-                self.status.replay_t = frame.t
-                yield [frame]
-            else:
-                batch.append(frame)
-                if len(batch) >= FILE_BATCH:
-                    self.status.position = reader.offset / size
-                    yield batch
-                    batch = []
-                    if stop.is_set():
-                        break
-            self.status.lines += 1
-        if batch:
-            yield batch
-        self.skipped = reader.skipped
-        self.status.position = 1.0
-        self.status.state = "eof"
+        with open(self.path, "rb") as fh:
+            fh.readline()
+            pending = b""
+            while not stop.is_set():
+                chunk = fh.read(1 << 20)
+                if not chunk:
+                    self.status.state = "following"
+                    stop.wait(READ_TIMEOUT)
+                    continue
+                data = pending + chunk
+                cut = data.rfind(b"\n") + 1
+                pending = data[cut:]
+                frames = []
+                for raw in data[:cut].splitlines():
+                    frame = decode_record(raw)
+                    if frame is None:
+                        self.skipped += raw.strip() != b""
+                        continue
+                    frames.append(frame)
+                if frames:
+                    self.status.lines += sum(f.event is None for f in frames)
+                    self.status.replay_t = frames[-1].t
+                    yield frames
+        self.status.state = "stopped"
 
 
 TIME_COLUMNS = ("timestamp", "time", "t", "ts", "date", "datetime")
 
 
-class CsvSource(Source):
+class CsvSource(ReplaySource):
     """A CSV series: NAB layout (``timestamp,value``) or wide CSV with a time column.
 
     Rows go through the csv line parser like any device line; the time column becomes the
@@ -469,12 +638,9 @@ class CsvSource(Source):
     """
 
     kind = "csv"
-    live = False
 
-    def __init__(self, path: str, speed: float | None = None) -> None:
-        super().__init__(Path(path).stem)
-        self.path = path
-        self.pacer = Pacer(speed)
+    def __init__(self, path: str, speed: float | None = None, loop: bool = False) -> None:
+        super().__init__(Path(path).stem, path, speed, loop)
         try:
             with open(path, newline="", encoding="utf-8-sig") as fh:
                 first = fh.readline()
@@ -491,48 +657,41 @@ class CsvSource(Source):
             )
         self.parser_args = {"fmt": "csv", "header": [c.strip() for c in self.columns]}
 
-    def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
+    def frames(self) -> Iterator[Frame]:
         from core.parse import parse_time
 
-        self.status.state = "connected"
-        size = max(1, os.path.getsize(self.path))
-        done = 0
-        batch: list[Frame] = []
         ti = self.time_index
         last_t = 0.0
         with open(self.path, "rb") as fh:
-            fh.readline()
+            self.offset = len(fh.readline())
             for raw_line in fh:
-                done += len(raw_line)
-                body = raw_line.rstrip(b"\r\n")
-                text, raw = decode_line(body)
+                self.offset += len(raw_line)
+                text, raw = decode_line(raw_line.rstrip(b"\r\n"))
                 if not text.strip():
                     continue
                 fields = text.split(",")
                 t = parse_time(fields[ti]) if ti < len(fields) else None
                 # A row with a bad time keeps its place in the series at the last good time.
                 last_t = t if t is not None else last_t
-                frame = Frame(last_t, self.name, text, raw)
                 self.status.lines += 1
-                if self.pacer.speed is not None:
-                    if not self.pacer.wait(last_t, stop):
-                        break
-                    yield [frame]
-                    continue
-                batch.append(frame)
-                if len(batch) >= FILE_BATCH:
-                    self.status.position = done / size
-                    yield batch
-                    batch = []
-                    if stop.is_set():
-                        break
-        if batch:
-            yield batch
-        self.status.position = 1.0
-        self.status.state = "eof"
+                yield Frame(last_t, self.name, text, raw)
 
 
 # --------------------------------------------------------------------------- choosing
+
+
+def describe_sources(sources: Sequence[Source]) -> dict[str, dict[str, Any]]:
+    """What a recording's header says about its sources."""
+    out: dict[str, dict[str, Any]] = {}
+    for s in sources:
+        info: dict[str, Any] = {"kind": s.kind}
+        if isinstance(s, SerialSource):
+            info.update(port=s.port, baud=s.baud)
+        elif hasattr(s, "path"):
+            info.update(path=s.path)
+        for name in s.names:
+            out[name] = info
+    return out
 
 
 def is_serial_spec(spec: str) -> bool:
@@ -548,11 +707,14 @@ def make_source(
     baud: int = DEFAULT_BAUD,
     speed: float | None = None,
     max_line: int = DEFAULT_MAX_LINE,
+    follow: bool = False,
+    loop: bool = False,
 ) -> Source:
     """Build the source a command-line argument names.
 
     ``-`` is stdin; ``*.csv`` a CSV series; a file that starts like a sensorscope recording is
-    replayed; device paths and URLs (``socket://``, ``rfc2217://``, ``loop://``) are serial.
+    replayed (or tailed with ``follow``); device paths and URLs (``socket://``,
+    ``rfc2217://``, ``loop://``) are serial.
     """
     if spec == "-":
         return StdinSource(max_line=max_line)
@@ -567,14 +729,16 @@ def make_source(
     if not os.access(spec, os.R_OK):
         raise UserError(f"permission denied: cannot read {spec}")
     if spec.lower().endswith(".csv"):
-        return CsvSource(spec, speed)
+        if follow:
+            raise UserError(f"{spec}: --follow tails recordings (.jsonl), not CSV files")
+        return CsvSource(spec, speed, loop)
     if spec.lower().endswith((".jsonl", ".json")):
-        return RecordingSource(spec, speed)
+        return FollowSource(spec) if follow else RecordingSource(spec, speed, loop)
     # Character devices that are not under /dev (a symlink like ./board -> /dev/pts/3).
     if stat.S_ISCHR(os.stat(spec).st_mode):
         port, port_baud = split_baud(spec, baud)
         return SerialSource(port, port_baud, max_line=max_line)
-    return RecordingSource(spec, speed)
+    return FollowSource(spec) if follow else RecordingSource(spec, speed, loop)
 
 
 __all__ = [
@@ -585,6 +749,7 @@ __all__ = [
     "SerialSource",
     "StdinSource",
     "RecordingSource",
+    "FollowSource",
     "CsvSource",
     "make_source",
 ]

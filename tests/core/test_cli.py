@@ -293,8 +293,8 @@ def test_record_a_simulated_board_through_unplug_and_replug_then_score_its_fault
         ), lab
 
 
-def test_demo_prints_the_alert_episodes_of_the_bundled_recording(cli):
-    proc = cli("demo")
+def test_headless_demo_prints_the_alert_episodes_of_the_bundled_recording(cli):
+    proc = cli("demo", "--headless")
     assert proc.returncode == 0, proc.stderr.decode()
     out = proc.stdout.decode()
     assert "alert episodes" in out and "stuck at" in out

@@ -1,0 +1,245 @@
+"""What an interactive monitor asks of the core: one object over runner, labels and replay.
+
+The UI holds a :class:`Monitor`, polls :meth:`Monitor.snapshot` on a timer and calls its
+methods on key presses. Every method returns at once: labels go to a writer thread,
+replay controls set flags the replaying thread reads, thresholds take the pipeline's lock
+for a moment.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from core.errors import UserError
+from core.labels import LabelStore, new_label
+from core.pipeline import Pipeline, ReplayState, Runner, Settings, Snapshot
+from core.recording import RecordingWriter
+from core.sources import (
+    DEFAULT_BAUD,
+    DEFAULT_MAX_LINE,
+    FollowSource,
+    RecordingSource,
+    ReplaySource,
+    Source,
+    describe_sources,
+    make_source,
+)
+
+SPEEDS: tuple[float | None, ...] = (0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, None)
+
+
+def default_labels_path(sources: Sequence[Source], record: str | None) -> str:
+    """Beside the recording watched, else beside the one being written, else here."""
+    for src in sources:
+        if isinstance(src, (RecordingSource, FollowSource)):
+            return _beside(src.path)
+    if record:
+        return _beside(record)
+    return f"sensorscope-{time.strftime('%Y%m%d-%H%M%S')}.labels.jsonl"
+
+
+def _beside(path: str) -> str:
+    p = Path(path)
+    stem = p.name[: -len(p.suffix)] if p.suffix else p.name
+    return str(p.with_name(stem + ".labels.jsonl"))
+
+
+class Monitor:
+    """Runs the pipeline for a UI and carries out what the user asks of it."""
+
+    def __init__(
+        self,
+        sources: Sequence[Source],
+        settings: Settings,
+        labels_path: str,
+        recorder: RecordingWriter | None = None,
+    ) -> None:
+        self.sources = list(sources)
+        self.settings = settings
+        self.pipeline = Pipeline(settings, [n for s in self.sources for n in s.names])
+        self.runner = Runner(self.sources, self.pipeline, recorder)
+        self.labels_path = labels_path
+        self.store = LabelStore(labels_path)
+        self.replays = [s for s in self.sources if isinstance(s, ReplaySource)]
+        self.is_replay = bool(self.replays) and len(self.replays) == len(self.sources)
+        for src in self.replays:
+            src.hold_at_end = True
+        self.default_threshold = settings.threshold
+        self._started = False
+        self._stopped = False
+        self._rate: tuple[float, int] | None = None
+        self._lines_per_s = 0.0
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        if not self._started:
+            self._started = True
+            self.runner.start()
+
+    def stop(self) -> None:
+        """Stop reading, flush labels and the recording; safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.store.close()
+        if self._started:
+            self.runner.stop(timeout=2.0)
+        elif self.runner.recorder is not None:
+            self.runner.recorder.close()
+        for src in self.sources:
+            src.close()
+
+    # -- reading -------------------------------------------------------------------------
+
+    def snapshot(self, detail: str | None = None, points: int = 200) -> Snapshot:
+        snap = self.runner.snapshot(points, detail)
+        labels = self.store.labels()
+        snap.labels = labels
+        for alert in snap.alerts:
+            alert.label = _label_for(alert, labels)
+        if self.store.error:
+            snap.errors.append(self.store.error)
+        snap.data_t = max((c.last_t for c in snap.channels.values()), default=None)
+        snap.lines_per_s = self._rate_of(snap.counters.lines)
+        if self.replays:
+            pacer = self.replays[0].pacer
+            statuses = [s.status for s in self.replays]
+            snap.replay = ReplayState(
+                position=sum(st.position for st in statuses) / len(statuses),
+                t=pacer.t,
+                speed=pacer.speed,
+                paused=pacer.paused,
+                done=all(st.state == "eof" for st in statuses) and self.runner.idle(),
+            )
+        return snap
+
+    def _rate_of(self, lines: int) -> float:
+        now = time.monotonic()
+        if self._rate is not None:
+            t0, n0 = self._rate
+            if now - t0 >= 0.5:
+                rate = max(0, lines - n0) / (now - t0)
+                self._lines_per_s = rate if lines >= n0 else 0.0
+                self._rate = (now, lines)
+        else:
+            self._rate = (now, lines)
+        return self._lines_per_s
+
+    def alert_total(self) -> int:
+        return self.pipeline.counters.alerts
+
+    # -- labels ---------------------------------------------------------------------------
+
+    def label_alert(self, alert_id: int, kind: str) -> dict[str, Any]:
+        with self.pipeline.lock:
+            alert = next((a for a in self.pipeline.alerts if a.id == alert_id), None)
+            if alert is None:
+                raise KeyError(alert_id)
+            end = alert.end if alert.end is not None else alert.last_above
+            channel, start = alert.channel, alert.start
+        return self.store.add(new_label(channel, start, end, kind, alert=alert_id))
+
+    def label_span(
+        self, channel: str, start: float, end: float, kind: str = "anomaly"
+    ) -> dict[str, Any]:
+        return self.store.add(new_label(channel, start, end, kind))
+
+    def undo(self) -> dict[str, Any] | None:
+        return self.store.undo()
+
+    # -- thresholds ------------------------------------------------------------------------
+
+    def set_threshold(self, channel: str, value: float | None) -> None:
+        if value is not None:
+            value = min(1.0, max(0.0, round(value, 4)))
+        self.pipeline.set_threshold(channel, value)
+
+    def threshold(self, channel: str) -> float:
+        return self.pipeline.tracker.threshold_for(channel)
+
+    # -- replay controls -------------------------------------------------------------------
+
+    def toggle_pause(self) -> bool:
+        if not self.replays:
+            return False
+        paused = not self.replays[0].pacer.paused
+        for src in self.replays:
+            src.pacer.set_paused(paused)
+        return paused
+
+    def _set_speed(self, step: int) -> float | None:
+        if not self.replays:
+            return None
+        speed = self.replays[0].pacer.speed
+        i = SPEEDS.index(speed) if speed in SPEEDS else SPEEDS.index(1)
+        new = SPEEDS[min(len(SPEEDS) - 1, max(0, i + step))]
+        for src in self.replays:
+            src.pacer.set_speed(new)
+        return new
+
+    def faster(self) -> float | None:
+        return self._set_speed(+1)
+
+    def slower(self) -> float | None:
+        return self._set_speed(-1)
+
+    def seek(self, seconds: float) -> None:
+        for src in self.replays:
+            src.pacer.seek(seconds)
+
+    def restart(self) -> None:
+        for src in self.replays:
+            src.pacer.restart()
+
+
+def _label_for(alert, labels: list[dict[str, Any]]) -> str | None:
+    """The newest label on this alert: by its id, or by an overlapping span on its channel."""
+    end = alert.end if alert.end is not None else alert.last_above
+    found = None
+    for lab in labels:
+        if lab.get("label") not in ("anomaly", "false_positive"):
+            continue
+        if lab.get("alert") == alert.id and lab["channel"] == alert.channel:
+            found = lab
+        elif lab.get("alert") is None and lab["channel"] == alert.channel:
+            if lab["start"] <= end and lab["end"] >= alert.start:
+                found = lab
+    return found["label"] if found else None
+
+
+def build_monitor(
+    specs: Sequence[str],
+    settings: Settings,
+    labels: str | None = None,
+    record: str | None = None,
+    follow: bool = False,
+    speed: float | None = 1.0,
+    loop: bool = False,
+    baud: int = DEFAULT_BAUD,
+    max_line: int = DEFAULT_MAX_LINE,
+) -> Monitor:
+    """Open the sources and files a ``watch`` asks for; a UserError says what is wrong."""
+    if list(specs).count("-") > 1:
+        raise UserError("standard input ('-') can be read only once")
+    sources = [
+        make_source(s, baud=baud, speed=speed, max_line=max_line, follow=follow, loop=loop)
+        for s in specs
+    ]
+    if record and not any(s.live and not isinstance(s, FollowSource) for s in sources):
+        raise UserError("--record needs a live source (a port, URL or '-')")
+    # Build the pipeline's parts before opening ports, so a bad option leaves nothing open.
+    Pipeline(settings, [])
+    labels_path = labels or default_labels_path(sources, record)
+    if os.path.isdir(labels_path):
+        raise UserError(f"--labels {labels_path} is a directory")
+    for src in sources:
+        src.open()
+    recorder = None
+    if record:
+        recorder = RecordingWriter(record, describe_sources(sources))
+    return Monitor(sources, settings, labels_path, recorder)

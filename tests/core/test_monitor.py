@@ -1,0 +1,254 @@
+"""The monitor's core: labels safe on disk, replay controls, following a growing file."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from core.labels import read_labels
+from core.monitor import SPEEDS, build_monitor, default_labels_path
+from core.pipeline import Settings
+from core.recording import RecordingWriter
+from core.simulate import Board, write_board_recording
+from core.sources import FollowSource, Frame, RecordingSource
+
+T0 = 1_763_884_800.0
+
+
+@pytest.fixture
+def rec(tmp_path):
+    """Two minutes of a simulated board at 10 Hz with a spike at 30 s and a stuck at 60 s."""
+    path = tmp_path / "board.jsonl"
+    board = Board(channels=2, rate=10, seed=1, fault_every=30, first_fault=30)
+    write_board_recording(str(path), board, 120, T0)
+    return path
+
+
+def wait_until(cond, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+def finished(monitor, **kw):
+    monitor.start()
+    wait_until(lambda: monitor.snapshot().replay.done)
+    return monitor.snapshot(**kw)
+
+
+def test_labels_default_beside_the_recording(rec):
+    assert default_labels_path([RecordingSource(str(rec))], None) == str(
+        rec.with_name("board.labels.jsonl")
+    )
+    assert default_labels_path([], "/data/night.jsonl") == "/data/night.labels.jsonl"
+
+
+def test_labeling_an_alert_appends_its_channel_span_and_kind_to_disk(rec):
+    m = build_monitor([str(rec)], Settings(), speed=None)
+    try:
+        snap = finished(m)
+        alert = snap.alerts[0]
+        m.label_alert(alert.id, "false_positive")
+        assert m.store.flush()
+        (line,) = rec.with_name("board.labels.jsonl").read_text().splitlines()
+        obj = json.loads(line)
+        assert (obj["channel"], obj["start"], obj["end"]) == (alert.channel, alert.start, alert.end)
+        assert (obj["label"], obj["alert"]) == ("false_positive", alert.id)
+        labeled = next(a for a in m.snapshot().alerts if a.id == alert.id)
+        assert labeled.label == "false_positive"
+    finally:
+        m.stop()
+
+
+def test_undo_appends_a_retraction_and_never_rewrites(rec):
+    m = build_monitor([str(rec)], Settings(), speed=None)
+    try:
+        finished(m)
+        first = m.label_span("temp", T0 + 10, T0 + 12)
+        second = m.label_span("temp", T0 + 20, T0 + 22, "false_positive")
+        assert m.undo() == second
+        m.stop()
+        lines = [json.loads(x) for x in m.labels_path and open(m.labels_path)]
+        assert lines[-1]["retract"] == second["id"]
+        assert len(lines) == 3
+        assert [lab["id"] for lab in read_labels(m.labels_path)] == [first["id"]]
+    finally:
+        m.stop()
+
+
+def test_labels_made_earlier_are_read_on_start_and_applied_to_alerts(rec):
+    m = build_monitor([str(rec)], Settings(), speed=None)
+    snap = finished(m)
+    alert = snap.alerts[0]
+    m.label_span(alert.channel, alert.start - 0.5, alert.start + 0.5, "anomaly")
+    m.stop()
+    again = build_monitor([str(rec)], Settings(), speed=None)
+    try:
+        snap = finished(again)
+        assert len(snap.labels) == 1
+        assert next(a for a in snap.alerts if a.start == alert.start).label == "anomaly"
+    finally:
+        again.stop()
+
+
+def test_a_label_on_an_unknown_alert_is_refused(rec):
+    m = build_monitor([str(rec)], Settings(), speed=None)
+    try:
+        finished(m)
+        with pytest.raises(KeyError):
+            m.label_alert(999, "anomaly")
+    finally:
+        m.stop()
+
+
+def test_pause_holds_a_replay_and_resume_continues(rec):
+    m = build_monitor([str(rec)], Settings(), speed=64)
+    try:
+        m.start()
+        wait_until(lambda: m.snapshot().counters.lines > 50)
+        assert m.toggle_pause() is True
+        time.sleep(0.3)
+        held = m.snapshot().counters.lines
+        time.sleep(0.5)
+        assert m.snapshot().counters.lines == held
+        assert m.snapshot().replay.paused
+        assert m.toggle_pause() is False
+        wait_until(lambda: m.snapshot().counters.lines > held)
+    finally:
+        m.stop()
+
+
+def test_speed_steps_through_the_ladder_up_to_max():
+    assert SPEEDS[0] == 0.25 and SPEEDS[-2] == 64 and SPEEDS[-1] is None
+
+
+def test_faster_and_slower_change_the_replay_speed(rec):
+    m = build_monitor([str(rec)], Settings(), speed=1)
+    try:
+        assert m.faster() == 2
+        assert m.faster() == 4
+        assert m.slower() == 2
+        assert m.snapshot().replay.speed == 2
+    finally:
+        m.stop()
+
+
+def test_seek_forward_skips_ahead_and_every_sample_is_still_scored(rec):
+    m = build_monitor([str(rec)], Settings(), speed=1)
+    try:
+        m.start()
+        wait_until(lambda: m.snapshot().replay.t is not None)
+        start = m.snapshot().replay.t
+        m.seek(60)
+        wait_until(lambda: (m.snapshot().replay.t or 0) >= start + 60)
+        snap = m.snapshot()
+        assert snap.replay.t < start + 63
+        assert snap.counters.lines >= 600
+    finally:
+        m.stop()
+
+
+def test_seek_back_replays_from_the_start_to_the_target(rec):
+    m = build_monitor([str(rec)], Settings(), speed=1)
+    try:
+        m.start()
+        wait_until(lambda: m.snapshot().replay.t is not None)
+        m.seek(90)
+        wait_until(lambda: (m.snapshot().replay.t or 0) >= T0 + 90)
+        m.seek(-40)
+        wait_until(lambda: (m.snapshot().replay.t or T0 + 90) < T0 + 60)
+        snap = m.snapshot()
+        assert T0 + 48 <= snap.replay.t <= T0 + 55
+        assert 480 <= snap.counters.lines <= 560
+    finally:
+        m.stop()
+
+
+def test_restart_replays_from_the_beginning_with_fresh_state(rec):
+    m = build_monitor([str(rec)], Settings(), speed=32)
+    try:
+        m.start()
+        wait_until(lambda: m.snapshot().counters.lines > 800)
+        m.set_threshold("temp", 0.5)
+        m.restart()
+        wait_until(lambda: m.snapshot().counters.lines < 400)
+        snap = m.snapshot()
+        assert snap.replay.t < T0 + 40
+        assert all(a.start < T0 + 40 for a in snap.alerts)
+        assert snap.channels["temp"].threshold == 0.5
+    finally:
+        m.stop()
+
+
+def test_loop_starts_a_replay_again_at_its_end(tmp_path):
+    path = tmp_path / "short.jsonl"
+    write_board_recording(str(path), Board(channels=1, rate=10, seed=2), 5, T0)
+    m = build_monitor([str(path)], Settings(warmup=10), speed=None, loop=True)
+    try:
+        m.start()
+        seen_reset = threading.Event()
+
+        def looped():
+            snap = m.snapshot()
+            if snap.counters.lines < 40:
+                seen_reset.set()
+            return seen_reset.is_set()
+
+        wait_until(lambda: m.snapshot().counters.lines >= 40)
+        wait_until(looped)
+    finally:
+        m.stop()
+
+
+def test_thresholds_are_per_channel_clamped_and_resettable(rec):
+    m = build_monitor([str(rec)], Settings(), speed=None)
+    try:
+        m.set_threshold("temp", 1.3)
+        assert m.threshold("temp") == 1.0
+        assert m.threshold("hum") == m.default_threshold
+        m.set_threshold("temp", None)
+        assert m.threshold("temp") == m.default_threshold
+    finally:
+        m.stop()
+
+
+def test_follow_tails_a_growing_recording_and_never_reads_a_torn_line(tmp_path):
+    path = tmp_path / "live.jsonl"
+    w = RecordingWriter(str(path), {"dev": {"kind": "serial"}})
+    w.write([Frame(T0, "dev", "temp:1")])
+    src = FollowSource(str(path))
+    got: list[Frame] = []
+    stop = threading.Event()
+    th = threading.Thread(target=lambda: [got.extend(b) for b in src.batches(stop)])
+    th.start()
+    try:
+        wait_until(lambda: len(got) == 1)
+        with open(path, "a") as fh:
+            fh.write('{"t": 1763884801.0, "src": "dev", "li')
+            fh.flush()
+            time.sleep(0.5)
+            assert len(got) == 1
+            fh.write('ne": "temp:2"}\n')
+        wait_until(lambda: len(got) == 2)
+        assert got[1].line == "temp:2"
+        w.write([Frame(T0 + 2, "dev", "temp:3")])
+        wait_until(lambda: len(got) == 3)
+    finally:
+        stop.set()
+        th.join(5)
+        w.close()
+
+
+def test_watch_options_that_cannot_work_are_refused(rec, tmp_path):
+    from core.errors import UserError
+
+    with pytest.raises(UserError, match="--record needs a live source"):
+        build_monitor([str(rec)], Settings(), record=str(tmp_path / "x.jsonl"))
+    with pytest.raises(UserError, match="is a directory"):
+        build_monitor([str(rec)], Settings(), labels=str(tmp_path))
