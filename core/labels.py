@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from typing import Any
 
 from core.errors import UserError
@@ -163,3 +164,67 @@ class LabelStore:
         self.flush()
         self._queue.put(None)
         self._thread.join(5)
+
+
+NAB_TIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def _nab_time(t: float) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).strftime(NAB_TIME)
+
+
+def merge_spans(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Sorted spans with overlapping ones joined.
+
+    >>> merge_spans([(5, 6), (1, 3), (2, 4)])
+    [(1, 4), (5, 6)]
+    """
+    out: list[tuple[float, float]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def to_nab_windows(labels: Iterable[dict[str, Any]], key: str) -> dict[str, list[list[str]]]:
+    """NAB windows (``{"file": [["start", "end"], ...]}``) from the anomaly labels in force.
+
+    NAB windows belong to a file, not a channel, so the anomaly spans of every channel are
+    joined; false-positive labels are not windows and are left out.
+    """
+    spans = [(lab["start"], lab["end"]) for lab in labels if lab["label"] == "anomaly"]
+    return {key: [[_nab_time(s), _nab_time(e)] for s, e in merge_spans(spans)]}
+
+
+def from_nab_windows(
+    windows: dict[str, Any], key: str, channel: str = "value"
+) -> list[dict[str, Any]]:
+    """Label records for one file's NAB windows (NAB series have one channel, ``value``)."""
+    from core.parse import parse_time
+
+    if key not in windows:
+        raise UserError(f"no windows for {key!r} (the file has: {', '.join(sorted(windows))})")
+    records = []
+    for pair in windows[key]:
+        if not (isinstance(pair, list) and len(pair) == 2):
+            raise UserError(f"{key}: a window is a [start, end] pair, got {pair!r}")
+        start, end = (parse_time(str(x)) for x in pair)
+        if start is None or end is None:
+            raise UserError(f"{key}: cannot read the times of window {pair!r}")
+        records.append(new_label(channel, start, end, "anomaly", file=key))
+    return records
+
+
+def read_nab_windows(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UserError(f"{path}: not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: NAB windows are an object of file -> [[start, end], ...]")
+    return data

@@ -321,3 +321,43 @@ def test_record_needs_a_live_source(cli, tmp_path):
     write_recording(rec, n=5)
     proc = cli("record", str(rec), "-o", str(tmp_path / "copy.jsonl"))
     assert_one_line_error(proc, "record reads ports, URLs or '-'")
+
+
+def test_labels_export_to_nab_windows_and_import_back_round_trips(cli, tmp_path):
+    from core.labels import append_labels, new_label, read_labels
+
+    labels = tmp_path / "series.labels.jsonl"
+    (tmp_path / "series.csv").write_text("timestamp,value\n")
+    t0 = datetime(2014, 4, 10, 7, 15, tzinfo=timezone.utc).timestamp()
+    first = new_label("value", t0, t0 + 3600)
+    fp = new_label("value", t0 + 7200, t0 + 7300, "false_positive")
+    gone = new_label("value", t0 + 9000, t0 + 9100)
+    append_labels(str(labels), [first, fp, gone, {"retract": gone["id"]}])
+    out = tmp_path / "windows.json"
+    proc = cli("labels", "export", str(labels), "--nab", str(out))
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert json.loads(out.read_text()) == {
+        "series.csv": [["2014-04-10 07:15:00.000000", "2014-04-10 08:15:00.000000"]]
+    }
+    back = tmp_path / "back.labels.jsonl"
+    assert cli("labels", "import", str(out), "-o", str(back)).returncode == 0
+    (rec,) = read_labels(str(back))
+    assert (rec["channel"], rec["start"], rec["end"], rec["label"]) == (
+        "value",
+        t0,
+        t0 + 3600,
+        "anomaly",
+    )
+    shown = cli("labels", "show", str(back))
+    assert shown.returncode == 0 and "2014-04-10 07:15:00" in shown.stdout.decode()
+
+
+def test_labels_import_needs_a_file_when_the_json_has_several(cli, tmp_path):
+    nab = tmp_path / "w.json"
+    nab.write_text(json.dumps({"a.csv": [], "b.csv": []}))
+    assert_one_line_error(
+        cli("labels", "import", str(nab), "-o", str(tmp_path / "x.jsonl")), "choose one with --file"
+    )
+    bad = tmp_path / "bad.json"
+    bad.write_text("{nope")
+    assert_one_line_error(cli("labels", "import", str(bad), "-o", str(tmp_path / "x")), "not JSON")
