@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import click
 
@@ -505,6 +505,121 @@ def demo_recording() -> Path:
     if not here.exists():
         raise UserError(f"demo recording not found at {here} (install from a checkout)")
     return here
+
+
+def _fmt(v: Any, digits: int = 2) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def print_evaluation(result: dict[str, Any], console) -> None:
+    from rich import box
+    from rich.table import Table
+
+    cols = {
+        "events": [("win", "windows", None), ("hit", "tp", None),
+                   ("alerts", "alerts", None), ("false", "fp", None),
+                   ("prec", "precision", 2), ("recall", "recall", 2), ("F1", "f1", 2),
+                   ("delay", "median_delay_s", 0), ("false/h", "false_alerts_per_hour", 2)],
+        "points": [("precision", "precision", 3), ("recall", "recall", 3), ("F1", "f1", 3),
+                   ("samples", "samples", None)],
+    }  # fmt: skip
+
+    def table(title: str, kind: str, rows: list[tuple[str, dict[str, Any]]]) -> Table:
+        t = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+        t.add_column("", no_wrap=True)
+        for head, _, _ in cols[kind]:
+            t.add_column(head, justify="right", min_width=len(head))
+        for name, r in rows:
+            src = {**r[kind], **{k: r[k] for k in ("windows", "alerts", "samples")}}
+            t.add_row(name, *(_fmt(src[key], d or 0) for _, key, d in cols[kind]))
+        return t
+
+    multi_file = len(result["files"]) > 1
+    rows = [
+        (f"{Path(r['source']).name}:{r['channel']}" if multi_file else r["channel"], r)
+        for r in result["channels"]
+    ]
+    if multi_file:
+        rows += [(Path(r["source"]).name, r) for r in result["files"]]
+    rows.append(("all", result["total"]))
+    console.print(
+        table(
+            "alert episodes against labeled windows (hit: detected, delay: median s)",
+            "events",
+            rows,
+        )
+    )
+    console.print(table("samples in alert against labeled samples", "points", rows))
+    nab = result["nab"]
+    if nab:
+        table = Table(title="NAB score (0 = never alert, 100 = perfect)")
+        for col in ("", "standard", "low FP", "low FN", "threshold"):
+            table.add_column(col, justify="left" if col == "" else "right")
+        profiles = ("standard", "reward_low_FP_rate", "reward_low_FN_rate")
+        raw = nab["raw"]
+        table.add_row("raw score, best threshold", *(f"{raw[p]['score']:.1f}" for p in profiles),
+                      f"{raw['standard']['threshold']:.4g}")  # fmt: skip
+        if "shipped" in nab:
+            shipped = nab["shipped"]
+            table.add_row(
+                "alerts as shipped", *(f"{shipped[p]['score']:.1f}" for p in profiles), ""
+            )
+        console.print(table)
+    else:
+        console.print("no labeled anomaly windows: no NAB score")
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--labels", "labels_path", required=True, help="labels JSONL or NAB windows JSON")
+@click.option(
+    "--scores",
+    multiple=True,
+    help="score file, or folder of them, for the sources (matched by name; repeatable)",
+)
+@click.option("--json", "as_json", is_flag=True, help="print the metrics as JSON")
+@click.option("--report", "report_path", default=None, help="write an HTML report here")
+@apply(detect_options)
+def evaluate(sources, labels_path, scores, as_json, report_path, fmt, detector, params,
+             threshold, hysteresis, warmup, features, impute, seed):  # fmt: skip
+    """Measure alerts and scores of SOURCES against labels.
+
+    SOURCES are recordings or CSV series, scored now with the detector settings unless
+    --scores gives their score files (`sensorscope score` output or NAB result files).
+    LABELS is a labels file (.jsonl) or NAB windows (.json, matched by relative path or name).
+    """
+    from core.scored import evaluate_series, load_series, load_windows
+
+    settings = make_settings(
+        fmt, detector, params, threshold, hysteresis, warmup, features, impute, seed
+    )
+    score_files = []
+    for path in scores:
+        if os.path.isdir(path):
+            score_files += sorted(
+                str(p) for p in Path(path).rglob("*") if p.suffix in (".csv", ".jsonl")
+            )
+        elif os.path.isfile(path):
+            score_files.append(path)
+        else:
+            raise UserError(f"no such score file or folder: {path}")
+    series = load_series(list(sources), settings, score_files)
+    windows = load_windows(labels_path, series)
+    result = evaluate_series(series, windows)
+    if as_json:
+        click.echo(json.dumps(result, indent=1))
+    else:
+        print_evaluation(result, _console())
+    if report_path:
+        from core.report import write_report
+
+        write_report(report_path, series, windows, result)
+        _console(stderr=True).print(f"report: {report_path}")
+    return 0
 
 
 @cli.group()
