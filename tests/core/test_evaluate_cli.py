@@ -72,8 +72,8 @@ def test_nab_windows_and_nab_result_files_give_the_nab_score(cli, tmp_path):
     data = tmp_path / "data" / "artificial"
     data.mkdir(parents=True)
     times = nab_series(data / "series.csv")
-    windows = {"artificial/series.csv": [[times[400] + ".000000", times[450] + ".000000"],
-                                         [times[800] + ".000000", times[850] + ".000000"]]}  # fmt: skip
+    spans = [[times[a] + ".000000", times[b] + ".000000"] for a, b in ((400, 450), (800, 850))]
+    windows = {"artificial/series.csv": spans}
     (tmp_path / "windows.json").write_text(json.dumps(windows))
     for name, hits in (("perfect", {400, 800}), ("silent", set())):
         out = tmp_path / name / "artificial"
