@@ -7,6 +7,7 @@ recorded or written and exits 130.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import signal
@@ -117,7 +118,16 @@ detect_options = [
         help="fill missing values with the running mean or the last value",
     ),
     click.option("--seed", type=int, default=42, show_default=True, help="detector seed"),
+    click.option(
+        "--config",
+        "config_path",
+        default=None,
+        help="settings file ([detect] table, as `sensorscope tune` writes it)",
+    ),
 ]
+
+DETECT_KEYS = ("fmt", "detector", "params", "threshold", "hysteresis", "warmup", "features",
+               "impute", "seed", "config_path")  # fmt: skip
 
 
 def apply(options):
@@ -129,12 +139,59 @@ def apply(options):
     return deco
 
 
-def make_settings(fmt, detector, params, threshold, hysteresis, warmup, features, impute, seed):
+def with_settings(f):
+    """Add the detection options to a command and hand it one ``settings`` object."""
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        opts = {k: kwargs.pop(k) for k in DETECT_KEYS}
+        kwargs["settings"] = make_settings(**opts)
+        return f(*args, **kwargs)
+
+    return apply(detect_options)(wrapper)
+
+
+def make_settings(
+    fmt="auto", detector="hst", params=(), threshold=None, hysteresis=None, warmup=None,
+    features=None, impute="mean", seed=42, config_path=None,
+):  # fmt: skip
+    """Settings from a config file, then from the options given on the command line."""
     from core.detect import parse_param
     from core.pipeline import Settings
 
-    s = Settings(fmt=fmt, detector=detector, impute=impute, seed=seed)
-    s.params = dict(parse_param(p) for p in params)
+    s = Settings()
+    if config_path:
+        from core.tune import read_config
+
+        conf = read_config(config_path)
+        for key in ("detector", "threshold", "hysteresis", "warmup", "impute", "seed"):
+            if key in conf:
+                setattr(s, key, conf[key])
+        if "format" in conf:
+            s.fmt = conf["format"]
+        if "features" in conf:
+            s.features = tuple(conf["features"])
+        if "params" in conf:
+            s.params = dict(conf["params"])
+    ctx = click.get_current_context(silent=True)
+
+    def given(name: str) -> bool:
+        # An option left at its default must not undo what the config file says.
+        if ctx is None:
+            return True
+        src = ctx.get_parameter_source(name)
+        return src is not None and src != click.core.ParameterSource.DEFAULT
+
+    if given("fmt") or not config_path:
+        s.fmt = fmt
+    if given("detector") or not config_path:
+        s.detector = detector
+    if given("impute") or not config_path:
+        s.impute = impute
+    if given("seed") or not config_path:
+        s.seed = seed
+    if params:
+        s.params.update(parse_param(p) for p in params)
     if threshold is not None:
         s.threshold = threshold
     if hysteresis is not None:
@@ -300,7 +357,7 @@ def cli() -> None:
 @click.option("--record", "record_path", default=None, help="also record the raw lines here")
 @click.option("--progress/--no-progress", default=None, help="progress bar (default: on a tty)")
 @apply(source_options)
-@apply(detect_options)
+@with_settings
 def score(
     sources,
     output,
@@ -310,15 +367,7 @@ def score(
     progress,
     baud,
     max_line,
-    fmt,
-    detector,
-    params,
-    threshold,
-    hysteresis,
-    warmup,
-    features,
-    impute,
-    seed,
+    settings,
 ):
     """Score SOURCES headlessly: one row per channel sample, then a summary of alerts.
 
@@ -329,9 +378,6 @@ def score(
     from core.recording import RecordingWriter
     from core.sources import describe_sources
 
-    settings = make_settings(
-        fmt, detector, params, threshold, hysteresis, warmup, features, impute, seed
-    )
     srcs = open_sources(sources, baud, parse_speed(speed, None), max_line)
     names = [n for s in srcs for n in s.names]
     writer = ScoreWriter(output) if output else None
@@ -583,9 +629,8 @@ def print_evaluation(result: dict[str, Any], console) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="print the metrics as JSON")
 @click.option("--report", "report_path", default=None, help="write an HTML report here")
-@apply(detect_options)
-def evaluate(sources, labels_path, scores, as_json, report_path, fmt, detector, params,
-             threshold, hysteresis, warmup, features, impute, seed):  # fmt: skip
+@with_settings
+def evaluate(sources, labels_path, scores, as_json, report_path, settings):
     """Measure alerts and scores of SOURCES against labels.
 
     SOURCES are recordings or CSV series, scored now with the detector settings unless
@@ -594,9 +639,6 @@ def evaluate(sources, labels_path, scores, as_json, report_path, fmt, detector, 
     """
     from core.scored import evaluate_series, load_series, load_windows
 
-    settings = make_settings(
-        fmt, detector, params, threshold, hysteresis, warmup, features, impute, seed
-    )
     score_files = []
     for path in scores:
         if os.path.isdir(path):
@@ -619,6 +661,83 @@ def evaluate(sources, labels_path, scores, as_json, report_path, fmt, detector, 
 
         write_report(report_path, series, windows, result)
         _console(stderr=True).print(f"report: {report_path}")
+    return 0
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--labels", "labels_path", required=True, help="labels JSONL or NAB windows JSON")
+@click.option("--metric", type=click.Choice(["f1", "nab"]), default="f1", show_default=True)
+@click.option(
+    "--trials",
+    type=click.IntRange(1),
+    default=12,
+    show_default=True,
+    help="detector settings to score (each with every threshold and hysteresis)",
+)
+@click.option("-o", "--output", default="sensorscope.toml", show_default=True,
+              help="where to write the best settings (for --config)")  # fmt: skip
+@click.option("--progress/--no-progress", default=None, help="progress bar (default: on a tty)")
+@with_settings
+def tune(sources, labels_path, metric, trials, output, progress, settings):
+    """Search detector settings, threshold and hysteresis that do best against labels.
+
+    Prints the best settings and their metrics beside the defaults' and writes them as a
+    settings file that watch, score and evaluate accept with --config.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.table import Table
+
+    from core.scored import load_windows
+    from core.tune import to_toml
+    from core.tune import tune as run_tune
+
+    for src in sources:
+        if not os.path.isfile(src):
+            raise UserError(f"no such file: {src}")
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = Progress(TextColumn("tuning"), BarColumn(), MofNCompleteColumn(),
+                   console=_console(stderr=True), transient=True, disable=not show)  # fmt: skip
+    with bar:
+        task = bar.add_task("tune", total=None)
+        best, default = run_tune(
+            list(sources),
+            lambda series: load_windows(labels_path, series),
+            settings,
+            metric=metric,
+            trials=trials,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    table = Table(title=f"best by {metric}")
+    for col in ("", "defaults", "best"):
+        table.add_column(col, justify="left" if not col else "right")
+
+    def row(name: str, get) -> None:
+        table.add_row(name, *(str(get(t)) for t in (default, best)))
+
+    row("detector", lambda t: t.settings.detector)
+    row("params", lambda t: ", ".join(f"{k}={v}" for k, v in sorted(t.settings.params.items())))
+    row("features", lambda t: ",".join(t.settings.features))
+    row("threshold", lambda t: t.settings.threshold)
+    row("hysteresis", lambda t: t.settings.hysteresis)
+    row(f"objective ({metric})", lambda t: _fmt(t.value, 3))
+    row("event F1", lambda t: _fmt(t.result["total"]["events"]["f1"], 3))
+    row("point-wise F1", lambda t: _fmt(t.result["total"]["points"]["f1"], 3))
+    row("precision", lambda t: _fmt(t.result["total"]["events"]["precision"], 3))
+    row("recall", lambda t: _fmt(t.result["total"]["events"]["recall"], 3))
+    row("false alerts/h", lambda t: _fmt(t.result["total"]["events"]["false_alerts_per_hour"], 3))
+
+    def shipped(t):
+        return t.result["nab"].get("shipped", {}).get("standard", {}).get("score")
+
+    row("NAB standard (shipped)", lambda t: _fmt(shipped(t), 1))
+    _console().print(table)
+    try:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(to_toml(best.settings))
+    except OSError as exc:
+        raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
+    _console().print(f"best settings -> {output} (use with --config {output})")
     return 0
 
 
@@ -728,7 +847,7 @@ def run_monitor(monitor, bell: bool) -> int:
 @click.option("--loop", is_flag=True, help="start a replay again when it ends")
 @click.option("--bell", is_flag=True, help="ring the terminal bell on each new alert")
 @apply(source_options)
-@apply(detect_options)
+@with_settings
 def watch(
     sources,
     labels_path,
@@ -739,15 +858,7 @@ def watch(
     bell,
     baud,
     max_line,
-    fmt,
-    detector,
-    params,
-    threshold,
-    hysteresis,
-    warmup,
-    features,
-    impute,
-    seed,
+    settings,
 ):
     """Open the live monitor on SOURCES (ports, URLs, recordings, CSV series or '-').
 
@@ -758,9 +869,6 @@ def watch(
     """
     from core.monitor import build_monitor
 
-    settings = make_settings(
-        fmt, detector, params, threshold, hysteresis, warmup, features, impute, seed
-    )
     monitor = build_monitor(
         sources,
         settings,

@@ -1,0 +1,98 @@
+"""tune: searching settings against labels, and the --config file it writes."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.alerts import AlertTracker
+from core.pipeline import Settings
+from core.simulate import Board, write_board_recording
+from core.tune import episodes, read_config, to_toml
+
+T0 = 1_763_884_800.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(0, 1), min_size=1, max_size=200),
+    st.sampled_from([0.3, 0.5, 0.9]),
+    st.integers(1, 6),
+)
+def test_vectorised_episodes_match_the_alert_tracker(scores, threshold, hysteresis):
+    score = np.array(scores)
+    t = np.arange(len(score), dtype=float)
+    flags, eps = episodes("x", t, t, score, threshold, hysteresis)
+    tracker = AlertTracker(threshold, hysteresis)
+    expected = [tracker.update("x", float(i), float(i), s)[0] for i, s in enumerate(scores)]
+    tracker.close_all()
+    assert flags.tolist() == expected
+    assert [(a.start, a.end, a.peak_score) for a in eps] == [
+        (a.start, a.end, a.peak_score) for a in tracker.closed
+    ]
+
+
+def test_config_file_round_trips_settings(tmp_path):
+    s = Settings(threshold=0.993, hysteresis=3, features=("value", "diff"),
+                 params={"n_trees": 25, "height": 12})  # fmt: skip
+    path = tmp_path / "best.toml"
+    path.write_text(to_toml(s))
+    conf = read_config(str(path))
+    assert conf["threshold"] == 0.993 and conf["hysteresis"] == 3
+    assert conf["features"] == ["value", "diff"]
+    assert conf["params"] == {"n_trees": 25, "height": 12}
+
+
+def test_tune_finds_a_better_threshold_than_a_bad_default_and_writes_it(cli, tmp_path):
+    rec = tmp_path / "board.jsonl"
+    truth = tmp_path / "truth.labels.jsonl"
+    write_board_recording(
+        str(rec), Board(channels=2, rate=10, seed=3, fault_every=30, first_fault=40), 240, T0,
+        str(truth),
+    )  # fmt: skip
+    out = tmp_path / "best.toml"
+    # A threshold of 0.5 alerts on ordinary noise all the time.
+    proc = cli("tune", str(rec), "--labels", str(truth), "--trials", "1", "--threshold", "0.5",
+               "-o", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()
+    best = read_config(str(out))
+    assert best["threshold"] > 0.9
+    table = proc.stdout.decode()
+    assert "0.5" in table and "best" in table
+
+    def evaluate(*extra):
+        p = cli("evaluate", str(rec), "--labels", str(truth), "--json", *extra)
+        assert p.returncode == 0, p.stderr.decode()
+        return json.loads(p.stdout)["total"]
+
+    worse = evaluate("--threshold", "0.5")
+    better = evaluate("--config", str(out))
+    assert better["events"]["fp"] < worse["events"]["fp"]
+    assert better["events"]["recall"] == 1.0
+
+
+def test_command_line_options_override_the_config_file(cli, tmp_path):
+    rec = tmp_path / "board.jsonl"
+    write_board_recording(str(rec), Board(channels=1, rate=10, seed=2), 60, T0)
+    conf = tmp_path / "c.toml"
+    conf.write_text(to_toml(Settings(threshold=0.2, warmup=20)))
+    out = tmp_path / "s.csv"
+    assert cli("score", str(rec), "--config", str(conf), "-o", str(out)).returncode == 0
+    with_conf = sum(r["alert"] == "1" for r in csv.DictReader(out.open()))
+    assert cli("score", str(rec), "--config", str(conf), "--threshold", "1.0", "-o",
+               str(out)).returncode == 0  # fmt: skip
+    overridden = sum(r["alert"] == "1" for r in csv.DictReader(out.open()))
+    assert with_conf > 0 and overridden < with_conf
+
+
+def test_a_bad_config_file_is_one_line(cli, tmp_path):
+    rec = tmp_path / "board.jsonl"
+    write_board_recording(str(rec), Board(channels=1, rate=10, seed=2), 10, T0)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[detect]\nthreshhold = 0.9\n")
+    proc = cli("score", str(rec), "--config", str(bad))
+    assert proc.returncode == 2 and b"unknown setting 'threshhold'" in proc.stderr
