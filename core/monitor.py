@@ -130,6 +130,46 @@ class Monitor:
             self._rate = (now, lines)
         return self._lines_per_s
 
+    def live_metrics(self, snap: Snapshot | None = None) -> dict[str, dict[str, Any]]:
+        """What the labels made so far say about the alerts seen, per channel and in all.
+
+        Precision is over the alerts that have a label (true anomaly vs false positive);
+        recall counts missed-anomaly labels (``m``) against the alerts confirmed true;
+        false alerts per hour are over the data time watched.
+        """
+        snap = snap or self.snapshot(points=0)
+        missed: dict[str, int] = {}
+        for lab in snap.labels:
+            if lab["label"] == "anomaly" and lab.get("alert") is None:
+                overlapping = any(
+                    a.channel == lab["channel"]
+                    and a.start <= lab["end"]
+                    and (a.end if a.end is not None else a.last_above) >= lab["start"]
+                    for a in snap.alerts
+                )
+                if not overlapping:
+                    missed[lab["channel"]] = missed.get(lab["channel"], 0) + 1
+        rows: dict[str, dict[str, Any]] = {}
+        channels = sorted({*snap.channels, *missed})
+        for name in [*channels, "all"]:
+            alerts = [a for a in snap.alerts if name in ("all", a.channel)]
+            true = sum(a.label == "anomaly" for a in alerts)
+            false = sum(a.label == "false_positive" for a in alerts)
+            miss = sum(missed.values()) if name == "all" else missed.get(name, 0)
+            watched = [c for c in snap.channels.values() if name in ("all", c.name)]
+            hours = max((c.last_t - c.first_t for c in watched), default=0.0) / 3600.0
+            rows[name] = {
+                "alerts": len(alerts),
+                "labeled": true + false,
+                "true": true,
+                "false": false,
+                "missed": miss,
+                "precision": true / (true + false) if true + false else None,
+                "recall": true / (true + miss) if true + miss else None,
+                "false_per_hour": false / hours if hours > 0 else None,
+            }
+        return rows
+
     def alert_total(self) -> int:
         return self.pipeline.counters.alerts
 

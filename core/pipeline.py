@@ -112,6 +112,7 @@ class ChannelState:
     samples: int = 0
     imputed: int = 0
     alerts: int = 0
+    first_t: float = 0.0
     last_t: float = 0.0
     last_value: float | None = None
     last_score: float = 0.0
@@ -145,6 +146,7 @@ class ChannelSnapshot:
     samples: int
     imputed: int
     alerts: int
+    first_t: float
     last_t: float
     last_value: float | None
     last_score: float
@@ -280,6 +282,8 @@ class Pipeline:
             if state.samples and t > state.last_t:
                 dt = t - state.last_t
                 state.interval = dt if state.interval is None else 0.9 * state.interval + 0.1 * dt
+            if not state.samples:
+                state.first_t = t
             state.samples += 1
             state.imputed += imputed
             state.last_t = t
@@ -367,6 +371,7 @@ class Pipeline:
                     samples=ch.samples,
                     imputed=ch.imputed,
                     alerts=ch.alerts,
+                    first_t=ch.first_t,
                     last_t=ch.last_t,
                     last_value=ch.last_value,
                     last_score=ch.last_score,

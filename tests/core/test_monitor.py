@@ -145,10 +145,13 @@ def test_seek_forward_skips_ahead_and_every_sample_is_still_scored(rec):
         m.start()
         wait_until(lambda: m.snapshot().replay.t is not None)
         start = m.snapshot().replay.t
+        asked = time.monotonic()
         m.seek(60)
         wait_until(lambda: (m.snapshot().replay.t or 0) >= start + 60)
         snap = m.snapshot()
-        assert snap.replay.t < start + 63
+        # Past the target the replay goes on in real time, nothing more.
+        assert snap.replay.t <= start + 60 + (time.monotonic() - asked) + 1
+        assert time.monotonic() - asked < 30
         assert snap.counters.lines >= 600
     finally:
         m.stop()
@@ -252,3 +255,22 @@ def test_watch_options_that_cannot_work_are_refused(rec, tmp_path):
         build_monitor([str(rec)], Settings(), record=str(tmp_path / "x.jsonl"))
     with pytest.raises(UserError, match="is a directory"):
         build_monitor([str(rec)], Settings(), labels=str(tmp_path))
+
+
+def test_live_metrics_count_the_labels_made_so_far(rec):
+    m = build_monitor([str(rec)], Settings(), speed=None)
+    try:
+        snap = finished(m)
+        a, b = snap.alerts[0], snap.alerts[1]
+        m.label_alert(a.id, "anomaly")
+        m.label_alert(b.id, "false_positive")
+        m.label_span(a.channel, T0 + 1, T0 + 2)  # a missed anomaly, away from every alert
+        rows = m.live_metrics()
+        total = rows["all"]
+        assert (total["true"], total["false"], total["missed"]) == (1, 1, 1)
+        assert total["precision"] == 0.5 and total["recall"] == 0.5
+        hours = (snap.channels["temp"].last_t - snap.channels["temp"].first_t) / 3600
+        assert total["false_per_hour"] == pytest.approx(1 / hours)
+        assert rows[a.channel]["true"] == 1
+    finally:
+        m.stop()
