@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -171,6 +171,10 @@ def _slow_value(tok: str, units: bool) -> _Value:
             v = float(m.group(1))
             return v if v - v == 0.0 else None
     return _BAD
+
+
+def _conv_units(tok: str) -> _Value:
+    return _conv(tok, True)
 
 
 def _conv(tok: str, units: bool) -> _Value:
@@ -838,10 +842,25 @@ class LineParser:
                 junk += 1
         if not pairs:
             return None
+        if dc:
+            pairs = [(k, v.replace(",", ".")) for k, v in pairs]
+        return self._collect(pairs, _conv_units, junk if strict else 0)
+
+    def _collect(
+        self,
+        pairs: Iterable[tuple[str, str]],
+        conv: Callable[[str], _Value],
+        errors: int = 0,
+        prefix: str = "",
+    ) -> _Parsed:
+        """Named tokens -> values, counting good, bad and known-but-missing fields.
+
+        A name in ``_TIME_KEYS`` is the device time, not a channel; channels are named
+        ``prefix + name``.
+        """
         known = self._known
         values: dict[str, float | None] = {}
         good = 0
-        errors = junk if strict else 0
         hit = False
         dt = None
         for k, val in pairs:
@@ -850,20 +869,19 @@ class LineParser:
                 if d is not None:
                     dt = d
                 continue
-            if dc:
-                val = val.replace(",", ".")
-            v = _conv(val, True)
+            name = prefix + k
+            v = conv(val)
             if v is _BAD:
                 errors += 1
                 v = None
-                if k in known:
+                if name in known:
                     hit = True
             elif v is None:
-                if k in known:
+                if name in known:
                     hit = True
             else:
                 good += 1
-            values[k] = v
+            values[name] = v
         return values, good, errors, hit, dt
 
     def _parse_prose(self, s: str, strict: bool) -> _Parsed:
@@ -885,32 +903,9 @@ class LineParser:
             matches = list(_PROSE.finditer(s))
         if not matches:
             return None
-        known = self._known
-        values: dict[str, float | None] = {}
-        good = 0
-        hit = False
-        dt = None
-        for m in matches:
-            label = m.group(1).strip()
-            val = m.group(2)
-            if label in _TIME_KEYS:
-                d = parse_time(val)
-                if d is not None:
-                    dt = d
-                continue
-            v = _conv(val, True)
-            if v is _BAD:
-                errors += 1
-                v = None
-                if label in known:
-                    hit = True
-            elif v is None:
-                if label in known:
-                    hit = True
-            else:
-                good += 1
-            values[label] = v
-        return values, good, errors, hit, dt
+        return self._collect(
+            ((m.group(1).strip(), m.group(2)) for m in matches), _conv_units, errors
+        )
 
     def _parse_teleplot(self, s: str, strict: bool) -> _Parsed:
         if s[0] != ">":
@@ -996,37 +991,15 @@ class LineParser:
         fields = _split_outside_quotes(parts[1], ",") if quoted else parts[1].split(",")
         if quoted:
             meas = meas.replace("\\", "")
-        known = self._known
-        values: dict[str, float | None] = {}
-        good = errors = 0
-        hit = False
-        dt = None
+        pairs = []
         for f in fields:
             k, sep, val = f.partition("=")
             if not sep or not k:
                 return None
             if val[:1] == '"':
                 continue  # string fields are notes, not measurements
-            if quoted:
-                k = k.replace("\\", "")
-            if k in _TIME_KEYS:
-                d = parse_time(val)
-                if d is not None:
-                    dt = d
-                continue
-            name = f"{meas}.{k}"
-            v = _influx_value(val)
-            if v is _BAD:
-                errors += 1
-                v = None
-                if name in known:
-                    hit = True
-            elif v is None:
-                if name in known:
-                    hit = True
-            else:
-                good += 1
-            values[name] = v
+            pairs.append((k.replace("\\", "") if quoted else k, val))
+        values, good, errors, hit, dt = self._collect(pairs, _influx_value, prefix=meas + ".")
         if len(parts) == 3:
             d = _epoch(float(parts[2]))
             if d is not None:
