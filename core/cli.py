@@ -811,9 +811,9 @@ def labels_export(path, out, key):
 @click.option("--channel", default="value", show_default=True, help="channel the windows are on")
 def labels_import(nab_json, output, key, channel):
     """Append the NAB windows of one file to a labels file as anomaly labels."""
-    from core.labels import append_labels, from_nab_windows, read_nab_windows
+    from core.labels import append_labels, from_nab_windows, parse_nab_windows, read_nab_windows
 
-    data = read_nab_windows(nab_json)
+    data = parse_nab_windows(read_nab_windows(nab_json), nab_json)
     if key is None:
         if len(data) != 1:
             raise UserError(f"{nab_json} has {len(data)} files; choose one with --file")

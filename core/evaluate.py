@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import UserError
-from core.labels import merge_spans
+from core.labels import merge_spans, parse_nab_windows, read_nab_windows
 from core.parse import parse_time
 
 # --------------------------------------------------------------------------- NAB
@@ -319,27 +319,7 @@ def load_nab_windows(path: str | Path) -> dict[str, list[tuple[float, float]]]:
 
     NAB's timestamps have no zone; they are read as UTC.
     """
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise UserError(f"{path}: not JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: NAB windows are an object of file -> [[start, end], ...]")
-    out: dict[str, list[tuple[float, float]]] = {}
-    for key, pairs in data.items():
-        spans = []
-        for pair in pairs if isinstance(pairs, list) else [pairs]:
-            if not (isinstance(pair, list) and len(pair) == 2):
-                raise UserError(f"{path}: {key}: a window is a [start, end] pair, got {pair!r}")
-            start, end = (parse_time(str(x)) for x in pair)
-            if start is None or end is None:
-                raise UserError(f"{path}: {key}: cannot read the times of window {pair!r}")
-            spans.append((start, end))
-        out[key] = spans
-    return out
+    return parse_nab_windows(read_nab_windows(str(path)), str(path))
 
 
 def _number(text: Any) -> float:

@@ -199,22 +199,30 @@ def to_nab_windows(labels: Iterable[dict[str, Any]], key: str) -> dict[str, list
 
 
 def from_nab_windows(
-    windows: dict[str, Any], key: str, channel: str = "value"
+    windows: dict[str, list[tuple[float, float]]], key: str, channel: str = "value"
 ) -> list[dict[str, Any]]:
     """Label records for one file's NAB windows (NAB series have one channel, ``value``)."""
-    from core.parse import parse_time
-
     if key not in windows:
         raise UserError(f"no windows for {key!r} (the file has: {', '.join(sorted(windows))})")
-    records = []
-    for pair in windows[key]:
-        if not (isinstance(pair, list) and len(pair) == 2):
-            raise UserError(f"{key}: a window is a [start, end] pair, got {pair!r}")
-        start, end = (parse_time(str(x)) for x in pair)
-        if start is None or end is None:
-            raise UserError(f"{key}: cannot read the times of window {pair!r}")
-        records.append(new_label(channel, start, end, "anomaly", file=key))
-    return records
+    return [new_label(channel, start, end, "anomaly", file=key) for start, end in windows[key]]
+
+
+def parse_nab_windows(data: dict[str, Any], path: str) -> dict[str, list[tuple[float, float]]]:
+    """NAB windows as epoch seconds; NAB's timestamps have no zone and are read as UTC."""
+    from core.parse import parse_time
+
+    out: dict[str, list[tuple[float, float]]] = {}
+    for key, pairs in data.items():
+        spans = []
+        for pair in pairs if isinstance(pairs, list) else [pairs]:
+            if not (isinstance(pair, list) and len(pair) == 2):
+                raise UserError(f"{path}: {key}: a window is a [start, end] pair, got {pair!r}")
+            start, end = (parse_time(str(x)) for x in pair)
+            if start is None or end is None:
+                raise UserError(f"{path}: {key}: cannot read the times of window {pair!r}")
+            spans.append((start, end))
+        out[key] = spans
+    return out
 
 
 def read_nab_windows(path: str) -> dict[str, Any]:
