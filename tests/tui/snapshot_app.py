@@ -1,0 +1,59 @@
+"""The app the snapshot tests photograph: the bundled demo replayed to its end.
+
+Built with the same ``make_app`` as the CLI. To look at it by hand:
+``python tests/tui/snapshot_app.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from core.monitor import build_monitor
+from core.pipeline import Settings
+from tui.app import SensorscopeApp, make_app
+
+DEMO = Path(__file__).resolve().parents[2] / "recordings" / "demo.jsonl"
+
+
+def build_app(labels: str = "demo.labels.jsonl") -> SensorscopeApp:
+    """The demo replayed as fast as possible, with a labels file of its own (relative, so
+    the status line reads the same wherever the test runs: chdir to an empty directory)."""
+    monitor = build_monitor([str(DEMO)], Settings(), labels=labels, speed=None)
+    return make_app(monitor)
+
+
+def replay_over(app: SensorscopeApp) -> bool:
+    snap = app.snapshot
+    return (
+        snap is not None
+        and snap.replay is not None
+        and snap.replay.done
+        and app.alert_log.row_count == len(snap.alerts)
+    )
+
+
+async def settle(pilot) -> None:
+    """Wait until the end of the replay is on screen; drop what depends on the clock.
+
+    lines/s is measured over windows of half a second: once the replay is over, the
+    window after the next one reads 0 for good.
+    """
+    app = pilot.app
+    deadline = time.monotonic() + 30
+    while not replay_over(app):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the demo replay did not finish")
+        await pilot.pause(0.05)
+    await pilot.pause(1.2)
+    assert app.monitor.snapshot(points=1).lines_per_s == 0
+    app.apply(app.pull(), force_chart=True)
+    app.clear_notifications()
+    await pilot.pause()
+
+
+if __name__ == "__main__":
+    os.chdir(tempfile.mkdtemp())
+    build_app().run()

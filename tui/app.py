@@ -1,0 +1,398 @@
+"""The monitor app: pulls a snapshot from the core's Monitor on a timer and shows it.
+
+The UI never receives a message per sample. A timer (about 12 Hz) asks the monitor for a
+snapshot (a copy made under a lock, fast) and applies it: cells that changed, the chart
+if its data changed, new alerts, new raw lines. Key presses call the monitor, which
+returns at once (labels go to its writer thread). Nothing here parses, scores or writes
+a file.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+
+from textual import events
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Container, Vertical
+from textual.notifications import SeverityLevel
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from core.alerts import Alert
+from core.errors import UserError
+from core.monitor import Monitor
+from core.pipeline import Snapshot
+from tui.commands import SensorscopeCommands
+from tui.screens.help import HelpScreen
+from tui.screens.missed_dialog import MissedDialog, MissedSpan
+from tui.timefmt import fmt_speed, utc_clock
+from tui.widgets.alert_log import LABEL_WORDS, AlertLog
+from tui.widgets.channel_table import ChannelTable, spark_points
+from tui.widgets.detail_chart import DetailChart
+from tui.widgets.filter_input import FilterInput
+from tui.widgets.raw_lines import RawLines
+from tui.widgets.status_bar import StatusBar, StatusView
+
+WIDE = 120  # columns from which the chart and the alert log sit side by side
+FULL_HISTORY = 4096  # samples per channel kept for browsing a paused display
+MAX_ALERT_NOTICES = 3  # more new alerts than this in one tick get one summary notice
+
+
+class SensorscopeApp(App[int]):
+    """Status line, channel table, detail chart, alert log, raw lines, footer."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "sensorscope"
+    COMMANDS = App.COMMANDS | {SensorscopeCommands}
+    BINDINGS = [
+        Binding("space", "toggle_pause", "Pause"),
+        Binding("f", "label('false_positive')", "False pos"),
+        Binding("a", "label('anomaly')", "Anomaly"),
+        Binding("m", "mark_missed", "Missed"),
+        Binding("u", "undo", "Undo"),
+        Binding("plus", "threshold(1)", "Threshold +", show=False),
+        Binding("minus", "threshold(-1)", "Threshold -", show=False),
+        Binding("equals_sign", "reset_threshold", "Threshold reset", show=False),
+        Binding("left_square_bracket", "speed(-1)", "Slower", show=False),
+        Binding("right_square_bracket", "speed(1)", "Faster", show=False),
+        Binding("left", "seek(-10)", "Seek -10 s", show=False),
+        Binding("right", "seek(10)", "Seek +10 s", show=False),
+        Binding("r", "restart", "Restart", show=False),
+        Binding("slash", "filter", "Filter", show=False),
+        Binding("s", "cycle_sort", "Sort", show=False),
+        Binding("l", "toggle_raw", "Raw lines", show=False),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    # The widgets, found once on mount.
+    channel_table: ChannelTable
+    alert_log: AlertLog
+    detail: DetailChart
+    status_bar: StatusBar
+    raw_lines: RawLines
+    filter_input: FilterInput
+    body: Vertical | None = None
+
+    def __init__(self, monitor: Monitor, *, bell: bool = False, tick: float = 1 / 12) -> None:
+        super().__init__()
+        self.monitor = monitor
+        self.ring_bell = bell
+        self.tick_interval = tick
+        self.selected: str | None = None
+        self.snapshot: Snapshot | None = None  # the one on screen
+        self.live_paused = False
+        self.notices: deque[tuple[str, str]] = deque(maxlen=200)
+        self._pause_base = 0
+        self._errors_seen: set[str] = set()
+        self._alerts_seen: dict[int, float] = {}
+        self._view = StatusView(labels_path=monitor.labels_path)
+        self._stopped = False
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield FilterInput(id="filter")
+        with Vertical(id="main"):
+            yield ChannelTable(id="channels")
+            with Container(id="lower"):
+                yield DetailChart(id="detail")
+                with Vertical(id="side"):
+                    yield AlertLog(id="alerts")
+                    yield RawLines(id="raw")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        # Found once: the timer may still fire while the app closes, when queries find nothing.
+        self.body = self.query_one("#main", Vertical)
+        self.channel_table = self.query_one("#channels", ChannelTable)
+        self.alert_log = self.query_one("#alerts", AlertLog)
+        self.detail = self.query_one("#detail", DetailChart)
+        self.status_bar = self.query_one("#status", StatusBar)
+        self.raw_lines = self.query_one("#raw", RawLines)
+        self.filter_input = self.query_one("#filter", FilterInput)
+        self._fit(self.size.width)
+        self.channel_table.focus()
+        try:
+            self.monitor.start()
+        except UserError as exc:
+            self._stop_monitor()
+            self.exit(2, return_code=2, message=f"sensorscope: error: {exc}")
+            return
+        self.set_interval(self.tick_interval, self.tick)
+        self.tick()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.width)
+
+    def _fit(self, width: int) -> None:
+        if self.body is not None:
+            self.body.set_class(width >= WIDE, "-wide")
+
+    # -- the tick -------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Pull a snapshot and show it (while a live display is paused: only the count)."""
+        if self._stopped or not self.status_bar.is_attached:
+            return
+        if self.live_paused:
+            self._view.alerts_since_pause = max(0, self.monitor.alert_total() - self._pause_base)
+            self.status_bar.show(self.snapshot, self._view)
+            return
+        self.apply(self.pull())
+
+    def pull(self, points: int | None = None) -> Snapshot:
+        """A snapshot with the selected channel's whole history and enough of the others'."""
+        if points is None:
+            points = spark_points(self.channel_table.spark_width)
+        return self.monitor.snapshot(detail=self.selected, points=points)
+
+    def apply(self, snap: Snapshot, *, force_chart: bool = False) -> None:
+        self.snapshot = snap
+        self._report_errors(snap.errors)
+        self._announce(snap.alerts)
+        table = self.channel_table
+        table.update_from(snap)
+        if self.selected is None or self.selected not in snap.channels:
+            self.selected = table.selected if table.selected is not None else self.selected
+        self.alert_log.update_alerts(snap.alerts)
+        self._show_detail(force=force_chart)
+        self.raw_lines.update_lines(snap.raw_lines)
+        self.status_bar.show(snap, self._view)
+
+    def _show_detail(self, force: bool = False) -> None:
+        snap = self.snapshot
+        if snap is None:
+            return
+        ch = snap.channels.get(self.selected) if self.selected is not None else None
+        self.detail.show(ch, snap.alerts, snap.labels, force=force)
+
+    def _report_errors(self, errors: Iterable[str]) -> None:
+        for error in errors:
+            if error not in self._errors_seen:
+                self._errors_seen.add(error)
+                self.say(error, "error", title="error", timeout=15)
+
+    def _announce(self, alerts: list[Alert]) -> None:
+        """A notification (and the bell, if asked for) for each new alert episode."""
+        new = [a for a in alerts if self._alerts_seen.get(a.id) != a.start]
+        if not new:
+            return
+        for a in new:
+            self._alerts_seen[a.id] = a.start
+        if len(new) > MAX_ALERT_NOTICES:
+            last = new[-1]
+            self.say(
+                f"{len(new)} new alerts, the newest #{last.id} on {last.channel}",
+                "warning",
+                title="alerts",
+            )
+        else:
+            for a in new:
+                why = f" ({a.reason})" if a.reason else ""
+                self.say(
+                    f"#{a.id} on {a.channel} at {utc_clock(a.start)}: "
+                    f"score {a.peak_score:.3f}{why}",
+                    "warning",
+                    title="alert",
+                )
+        if self.ring_bell:
+            self.bell()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Textual's notify; the texts are also kept in ``notices`` (tests, debugging)."""
+        self.notices.append((severity, message))
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def say(
+        self,
+        message: str,
+        severity: SeverityLevel = "information",
+        title: str = "",
+        timeout: float | None = None,
+    ) -> None:
+        """A notification without markup: ours carry channel names, paths and device
+        text, which must show as they are."""
+        self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    # -- selection --------------------------------------------------------------------------
+
+    def on_channel_table_channel_highlighted(self, event: ChannelTable.ChannelHighlighted) -> None:
+        if event.channel == self.selected or event.channel is None:
+            return
+        self.selected = event.channel
+        if self.live_paused or self.snapshot is None:
+            self._show_detail(force=True)
+            return
+        # The new channel's whole history, now rather than at the next tick.
+        self.apply(self.pull(), force_chart=True)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_toggle_pause(self) -> None:
+        if self.monitor.is_replay:
+            paused = self.monitor.toggle_pause()
+            self.say("replay paused" if paused else "replay resumed")
+            self.tick()
+            return
+        self.live_paused = not self.live_paused
+        self._view.paused_live = self.live_paused
+        if self.live_paused:
+            self._pause_base = self.monitor.alert_total()
+            self._view.alerts_since_pause = 0
+            # One last frame with every channel's whole history, to browse while frozen.
+            self.apply(self.pull(FULL_HISTORY))
+            self.say("display paused; recording and scoring go on")
+        else:
+            self.say("display resumed")
+            self.tick()
+
+    def action_label(self, kind: str) -> None:
+        if not self.alert_log.request_label(kind):
+            self.say("no alert to label", "warning")
+
+    def on_alert_log_label_requested(self, event: AlertLog.LabelRequested) -> None:
+        try:
+            self.monitor.label_alert(event.alert_id, event.kind)
+        except KeyError:
+            self.say(f"alert #{event.alert_id} is gone (the replay restarted)", "warning")
+            return
+        self.say(f"alert #{event.alert_id} on {event.channel}: {LABEL_WORDS[event.kind]}")
+        self._labels_changed()
+
+    def _labels_changed(self) -> None:
+        if self.live_paused:
+            self.alert_log.update_labels(self.monitor.snapshot(points=1).alerts)
+        else:
+            self.tick()
+
+    def action_mark_missed(self) -> None:
+        channel = self.selected
+        span = self.detail.span if self.detail.channel == channel else None
+        if channel is None or span is None:
+            self.say("no channel with data selected", "warning")
+            return
+        self.push_screen(MissedDialog(channel, *span), callback=self._missed_chosen)
+
+    def _missed_chosen(self, span: MissedSpan | None) -> None:
+        if span is None:
+            return
+        self.monitor.label_span(span.channel, span.start, span.end, "anomaly")
+        self.say(f"missed anomaly on {span.channel}, {utc_clock(span.start)}–{utc_clock(span.end)}")
+        self._labels_changed()
+
+    def action_undo(self) -> None:
+        undone = self.monitor.undo()
+        if undone is None:
+            self.say("nothing to undo", "warning")
+            return
+        what = LABEL_WORDS.get(undone.get("label"), str(undone.get("label")))
+        on = f"alert #{undone['alert']}" if undone.get("alert") is not None else "span"
+        self.say(f"undone: {what} on {undone['channel']} ({on})")
+        self._labels_changed()
+
+    def action_threshold(self, step: int) -> None:
+        channel = self.selected
+        if channel is None:
+            self.say("no channel selected", "warning")
+            return
+        current = self.channel_table.threshold_of(channel)
+        if current is None:
+            current = self.monitor.default_threshold
+        value = min(1.0, max(0.0, round(current + 0.01 * step, 2)))
+        self._set_threshold(channel, value)
+
+    def action_reset_threshold(self) -> None:
+        channel = self.selected
+        if channel is None:
+            self.say("no channel selected", "warning")
+            return
+        self._set_threshold(channel, None)
+
+    def _set_threshold(self, channel: str, value: float | None) -> None:
+        self.monitor.set_threshold(channel, value)
+        shown = self.monitor.default_threshold if value is None else value
+        self.channel_table.show_threshold(channel, shown)
+        reset = " (default)" if value is None else ""
+        self.say(f"{channel} threshold {shown:.2f}{reset}")
+
+    def _replay_only(self) -> bool:
+        if not self.monitor.is_replay:
+            self.say("replay only", "warning")
+            return False
+        return True
+
+    def action_speed(self, step: int) -> None:
+        if self._replay_only():
+            speed = self.monitor.faster() if step > 0 else self.monitor.slower()
+            self.say(f"speed {fmt_speed(speed)}")
+            self.tick()
+
+    def action_seek(self, seconds: float) -> None:
+        if self._replay_only():
+            self.monitor.seek(seconds)
+            self.say(f"seek {seconds:+g} s")
+
+    def action_restart(self) -> None:
+        if self._replay_only():
+            self.monitor.restart()
+            self.say("replay restarted")
+
+    def action_filter(self) -> None:
+        self.filter_input.open(self.channel_table.filter_text)
+
+    def on_filter_input_applied(self, event: FilterInput.Applied) -> None:
+        self.channel_table.set_filter(event.text)
+        self._view.filter_text = self.channel_table.filter_text
+        self.channel_table.focus()
+        self.selected = self.channel_table.selected
+        self._show_detail(force=True)
+        self.status_bar.show(self.snapshot, self._view)
+
+    def action_cycle_sort(self) -> None:
+        self._view.sort = self.channel_table.cycle_sort()
+        self.say(f"sorted by {self._view.sort}")
+        self.status_bar.show(self.snapshot, self._view)
+
+    def action_toggle_raw(self) -> None:
+        if self.body is not None:
+            self.body.toggle_class("-raw")
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        self._stop_monitor()
+        self.exit(0)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        # Our own "Quit" (in SensorscopeCommands) says that it flushes first.
+        for command in super().get_system_commands(screen):
+            if command.title != "Quit":
+                yield command
+
+    # -- shutting down ------------------------------------------------------------------------
+
+    def _stop_monitor(self) -> None:
+        if not self._stopped:
+            self._stopped = True
+            self.monitor.stop()
+
+    def on_unmount(self) -> None:
+        self._stop_monitor()
+
+
+def make_app(monitor: Monitor, *, bell: bool = False, tick: float = 1 / 12) -> SensorscopeApp:
+    """The one way to build the app: for the CLI, the Pilot tests and the snapshot app."""
+    return SensorscopeApp(monitor, bell=bell, tick=tick)

@@ -1,0 +1,1 @@
+"""Modal screens: help and the missed-anomaly dialog."""

@@ -1,0 +1,53 @@
+"""The help screen: every key and what it does."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from tui.keys import KEYS
+
+
+def keys_table() -> Table:
+    table = Table(box=None, show_header=False, padding=(0, 1), expand=False)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for key, what in KEYS:
+        table.add_row(key, what)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("question_mark", "close", "Close", show=False),
+        Binding("q", "close", "Close", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 78;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: round $primary;
+        padding: 0 1;
+        background: $surface;
+    }
+    HelpScreen #help-title { text-style: bold; }
+    HelpScreen #help-foot { color: $text-muted; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static("sensorscope keys", id="help-title")
+            yield Static(keys_table(), id="help-keys")
+            yield Static("Times are UTC. Escape closes this help.", id="help-foot")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,305 @@
+"""The channel table: one row per channel, keyed by name, cells updated in place each tick.
+
+Rows are never cleared and re-added on a tick; a cell is written only when its text
+changed. Sorting reorders rows in place and the cursor stays on the selected channel;
+the filter removes and adds rows only when it changes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable
+from textual.widgets.data_table import RowDoesNotExist
+
+from core.pipeline import ChannelSnapshot, Snapshot
+from tui.timefmt import fmt_value, printable
+from tui.widgets.sparkline import spark_text
+from tui.widgets.table_util import set_column_widths
+
+SORTS = ("name", "score", "alerts")
+# Fixed column widths; the sparkline takes what is left of the terminal's width.
+WIDTHS = {"value": 9, "score": 6, "thr": 4, "alerts": 6, "imp": 4, "state": 10}
+LABELS = {
+    "name": "channel",
+    "value": "value",
+    "spark": "recent",
+    "score": "score",
+    "thr": "thr",
+    "alerts": "alerts",
+    "imp": "imp",
+    "state": "state",
+}
+COLUMNS = ("name", "value", "spark", "score", "thr", "alerts", "imp", "state")
+MIN_SPARK = 6
+SPARK_SAMPLES = 200
+# "stale": no sample for this many usual intervals (and at least STALE_MIN seconds).
+STALE_INTERVALS = 10
+STALE_MIN = 1.0
+
+
+def spark_points(spark_width: int) -> int:
+    """How many recent samples a sparkline of this width sums up."""
+    return max(SPARK_SAMPLES, 4 * spark_width)
+
+
+def channel_state(ch: ChannelSnapshot, data_t: float | None) -> str:
+    """``stale``, ``ANOMALOUS``, ``warming up`` or ``ok``.
+
+    Stale means the channel has been silent much longer than its usual interval while
+    newer data arrived elsewhere (``data_t`` is the newest data time of the snapshot).
+    """
+    if data_t is not None and ch.interval is not None and ch.samples:
+        if data_t - ch.last_t > max(STALE_INTERVALS * ch.interval, STALE_MIN):
+            return "stale"
+    if ch.in_alert:
+        return "ANOMALOUS"
+    if ch.warming_up:
+        return "warming up"
+    return "ok"
+
+
+STATE_STYLE = {"stale": "bold yellow", "ANOMALOUS": "bold red", "warming up": "dim", "ok": ""}
+
+
+def score_cell(score: float, threshold: float, warming_up: bool) -> Text:
+    """Score with a ``!`` when at or above the threshold (colour is only a second cue)."""
+    if not math.isfinite(score):
+        return Text("—", justify="right")
+    above = score >= threshold
+    style = "bold red" if above else ("yellow" if score >= threshold - 0.05 else "")
+    if warming_up and not above:
+        style = "dim"
+    return Text(f"{score:.3f}" + ("!" if above else " "), style=style, justify="right")
+
+
+def row_cells(
+    ch: ChannelSnapshot, data_t: float | None, spark_width: int, threshold: float | None = None
+) -> dict[str, Text]:
+    thr = ch.threshold if threshold is None else threshold
+    state = channel_state(ch, data_t)
+    imputed = f"{100 * ch.imputed / ch.samples:.0f}%" if ch.samples else "—"
+    return {
+        "name": Text(printable(ch.name)),
+        "value": Text(fmt_value(ch.last_value), justify="right"),
+        "spark": Text(spark_text(ch.history["value"][-spark_points(spark_width) :], spark_width)),
+        "score": score_cell(ch.last_score, thr, ch.warming_up),
+        "thr": Text(f"{thr:.2f}", justify="right"),
+        "alerts": Text(str(ch.alerts), justify="right"),
+        "imp": Text(imputed, justify="right"),
+        "state": Text(state, style=STATE_STYLE[state]),
+    }
+
+
+class ChannelTable(DataTable):
+    """Channels with value, sparkline, score against threshold, alerts, imputed share, state."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        # Left/right seek a replay rather than scroll the table sideways.
+        Binding("left", "app.seek(-10)", "Seek -10 s", show=False),
+        Binding("right", "app.seek(10)", "Seek +10 s", show=False),
+    ]
+
+    @dataclass
+    class ChannelHighlighted(Message):
+        """The user moved to another channel."""
+
+        table: ChannelTable
+        channel: str | None
+
+        @property
+        def control(self) -> ChannelTable:
+            return self.table
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self.sort_by = "name"
+        self.filter_text = ""
+        self._channels: dict[str, ChannelSnapshot] = {}
+        self._data_t: float | None = None
+        self._cells: dict[tuple[str, str], str] = {}
+        self._thresholds: dict[str, float] = {}
+        self._selected: str | None = None  # the channel the cursor stays on
+        self._announced: str | None = None  # the last one told to the app
+        self._widths: tuple[int, int] = (0, 0)
+
+    def on_mount(self) -> None:
+        for key in COLUMNS:
+            self.add_column(LABELS[key], width=WIDTHS.get(key, 8), key=key)
+
+    # -- what the app asks ------------------------------------------------------------
+
+    @property
+    def selected(self) -> str | None:
+        """The channel under the cursor."""
+        if not self.row_count:
+            return None
+        try:
+            return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
+        except RowDoesNotExist:
+            return None
+
+    @property
+    def spark_width(self) -> int:
+        return self._widths[1] or MIN_SPARK
+
+    def names(self) -> list[str]:
+        """Channel names in display order."""
+        return [str(row.key.value) for row in self.ordered_rows]
+
+    def update_from(self, snap: Snapshot) -> None:
+        """Apply a snapshot: add rows for new channels, write the cells that changed."""
+        self._channels.update(snap.channels)
+        self._data_t = snap.data_t
+        for name, ch in snap.channels.items():
+            self._thresholds[name] = ch.threshold
+        self._sync()
+
+    def show_threshold(self, channel: str, value: float) -> None:
+        """Show a threshold the user just set, without waiting for the next snapshot."""
+        self._thresholds[channel] = value
+        if channel in self._channels and self._has_row(channel):
+            ch = self._channels[channel]
+            cells = row_cells(ch, self._data_t, self.spark_width, value)
+            for key in ("thr", "score"):
+                self._write(channel, key, cells[key])
+
+    def threshold_of(self, channel: str) -> float | None:
+        return self._thresholds.get(channel)
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text.strip()
+        for name in self.names():
+            if not self._matches(name):
+                self.remove_row(name)
+                for key in COLUMNS:
+                    self._cells.pop((name, key), None)
+        self._sync()
+
+    def cycle_sort(self) -> str:
+        self.sort_by = SORTS[(SORTS.index(self.sort_by) + 1) % len(SORTS)]
+        self._resort()
+        return self.sort_by
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _matches(self, name: str) -> bool:
+        return self.filter_text.lower() in name.lower()
+
+    def _has_row(self, name: str) -> bool:
+        return name in self.rows
+
+    def _layout_columns(self) -> None:
+        """Fit the sparkline column to the width the table has."""
+        width = self.scrollable_content_region.width or self.app.size.width
+        names = [n for n in self._channels if self._matches(n)]
+        name_w = min(24, max([7, *(len(n) for n in names)]))
+        pad = 2 * self.cell_padding * len(COLUMNS)
+        spark_w = max(MIN_SPARK, width - name_w - sum(WIDTHS.values()) - pad)
+        if (name_w, spark_w) == self._widths:
+            return
+        self._widths = (name_w, spark_w)
+        set_column_widths(self, {"name": name_w, "spark": spark_w})
+        # Sparklines are redrawn at the new width below.
+        for key in [k for k in self._cells if k[1] == "spark"]:
+            del self._cells[key]
+
+    def _write(self, name: str, key: str, cell: Text) -> None:
+        plain = cell.plain + "\0" + str(cell.style)
+        if self._cells.get((name, key)) == plain:
+            return
+        self._cells[(name, key)] = plain
+        self.update_cell(name, key, cell)
+
+    def _sync(self) -> None:
+        if not self.columns:
+            return
+        self._layout_columns()
+        added = False
+        for name, ch in self._channels.items():
+            if not self._matches(name):
+                continue
+            cells = row_cells(ch, self._data_t, self.spark_width, self._thresholds.get(name))
+            if name not in self.rows:
+                self.add_row(*(cells[k] for k in COLUMNS), key=name)
+                for key in COLUMNS:
+                    self._cells[(name, key)] = cells[key].plain + "\0" + str(cells[key].style)
+                added = True
+                continue
+            for key in COLUMNS:
+                self._write(name, key, cells[key])
+        if added or self.sort_by != "name":
+            self._resort()
+        if self._selected is None or self._selected not in self.rows:
+            self._selected = self.selected
+
+    def _sort_key(self, name: str):
+        ch = self._channels.get(name)
+        if self.sort_by == "score" and ch is not None:
+            return (-ch.last_score, name)
+        if self.sort_by == "alerts" and ch is not None:
+            return (-ch.alerts, name)
+        return (0, name)
+
+    def _resort(self) -> None:
+        current = self.names()
+        wanted = sorted(current, key=self._sort_key)
+        if wanted == current:
+            return
+        keep = self._selected if self._selected in self.rows else None
+        # DataTable.sort hands the key function cells, not row keys: the name cell's text
+        # leads back to the channel.
+        shown = {printable(name): name for name in current}
+        self.sort("name", key=lambda cell: self._sort_key(shown[cell.plain]))
+        if keep is not None and keep in self.rows:
+            self.move_cursor(row=self.get_row_index(keep))
+
+    # The user's moves set the selection at once, so a re-sort by the next tick (which may
+    # run before the RowHighlighted message is handled) keeps the row they moved to.
+
+    def _user_moved(self) -> None:
+        if self.row_count:
+            self._selected = self.selected
+
+    def action_cursor_up(self) -> None:
+        super().action_cursor_up()
+        self._user_moved()
+
+    def action_cursor_down(self) -> None:
+        super().action_cursor_down()
+        self._user_moved()
+
+    def action_page_up(self) -> None:
+        super().action_page_up()
+        self._user_moved()
+
+    def action_page_down(self) -> None:
+        super().action_page_down()
+        self._user_moved()
+
+    def action_scroll_top(self) -> None:
+        super().action_scroll_top()
+        self._user_moved()
+
+    def action_scroll_bottom(self) -> None:
+        super().action_scroll_bottom()
+        self._user_moved()
+
+    async def _on_click(self, event: events.Click) -> None:
+        await super()._on_click(event)
+        self._user_moved()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        # The row under the cursor now: a sort may have moved rows since the event was sent.
+        name = self.selected
+        if name is not None and name != self._announced:
+            self._announced = name
+            self.post_message(self.ChannelHighlighted(self, name))

@@ -1,0 +1,147 @@
+"""The status line: each source's state, throughput, error counts, replay position, labels.
+
+Two lines, fixed height, so the layout below never jumps. Everything said in colour is
+also said in words (``PAUSED``, ``reconnecting``), so it reads the same with NO_COLOR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import Static
+
+from core.pipeline import Snapshot
+from core.sources import SourceStatus
+from tui.timefmt import fmt_speed, printable, utc_datetime
+
+STATE_WORDS = {
+    "starting": "starting",
+    "connected": "connected",
+    "following": "following",
+    "reconnecting": "reconnecting",
+    "eof": "end of file",
+    "stopped": "stopped",
+    "error": "error",
+}
+REPLAY_KINDS = ("recording", "csv")
+STATE_STYLES = {"reconnecting": "bold yellow", "error": "bold red", "eof": "dim"}
+
+
+@dataclass
+class StatusView:
+    """What the status line shows besides the snapshot itself."""
+
+    labels_path: str
+    paused_live: bool = False
+    alerts_since_pause: int = 0
+    filter_text: str = ""
+    sort: str = "name"
+
+
+def source_text(status: SourceStatus, replay_paused: bool) -> Text:
+    """``name: state`` with the reason a source is not delivering, if any."""
+    state = status.state
+    word = STATE_WORDS.get(state, state)
+    if status.kind in REPLAY_KINDS and state == "connected":
+        word = "paused" if replay_paused else "replaying"
+    out = Text(f"{printable(status.name)}: ")
+    out.append(word, style=STATE_STYLES.get(state, "bold" if word == "paused" else ""))
+    if state in ("reconnecting", "error") and status.detail:
+        detail = printable(status.detail)
+        detail = detail if len(detail) <= 48 else detail[:47] + "…"
+        out.append(f" ({detail})")
+    if status.reconnects:
+        out.append(f" ↻{status.reconnects}")
+    return out
+
+
+def shorten_left(path: str, width: int) -> str:
+    """Keep the end of a path, which names the file.
+
+    >>> shorten_left("/very/long/path/to/demo.labels.jsonl", 19)
+    '…/demo.labels.jsonl'
+    """
+    if len(path) <= width:
+        return path
+    if width <= 1:
+        return "…"[:width]
+    return "…" + path[-(width - 1) :]
+
+
+def status_lines(snap: Snapshot | None, view: StatusView, width: int) -> tuple[Text, Text]:
+    """The two status lines for a terminal ``width`` columns wide."""
+    sep = " · "
+    first = Text()
+    replay = snap.replay if snap is not None else None
+    if view.paused_live:
+        n = view.alerts_since_pause
+        first.append(f" PAUSED +{n} alert{'s' if n != 1 else ''} ", style="bold reverse")
+        first.append(" ")
+    elif replay is not None and replay.paused:
+        first.append(" PAUSED ", style="bold reverse")
+        first.append(" ")
+    if snap is None:
+        first.append("starting…")
+    else:
+        paused = bool(replay and replay.paused)
+        parts = [source_text(st, paused) for st in snap.sources.values()]
+        if replay is not None:
+            where = "end" if replay.done else f"{replay.position:.0%}"
+            parts.append(
+                Text(f"replay {where} {utc_datetime(replay.t)} UTC {fmt_speed(replay.speed)}")
+            )
+        first.append_text(Text(sep).join(parts))
+    # The table's filter and sort go where there is room: after the sources, else below.
+    tail = ""
+    if view.filter_text:
+        tail += f"{sep}filter: {printable(view.filter_text)}"
+    if view.sort != "name":
+        tail += f"{sep}sort: {view.sort}"
+    if tail and len(first) + len(tail) <= width:
+        first.append(tail)
+        tail = ""
+    first.truncate(width, overflow="ellipsis")
+
+    second = Text()
+    if snap is not None:
+        c = snap.counters
+        second.append(f"{snap.lines_per_s:,.0f} lines/s")
+        second.append(sep)
+        second.append(f"{c.parse_errors} parse errors", style="bold" if c.parse_errors else "")
+        second.append(sep)
+        second.append(f"{c.garbage} garbage", style="bold" if c.garbage else "")
+        second.append(sep)
+    room = max(12, width - len(second) - len("labels: ") - len(tail))
+    second.append(f"labels: {shorten_left(view.labels_path, room)}")
+    second.append(tail)
+    second.truncate(width, overflow="ellipsis")
+    return first, second
+
+
+class StatusBar(Static):
+    """Shows :func:`status_lines` for the latest snapshot the app applied."""
+
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 2;
+        background: $panel;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.plain = ""  # the text shown, without styles
+        self._shown: Text | None = None
+
+    def show(self, snap: Snapshot | None, view: StatusView) -> None:
+        width = self.size.width or self.app.size.width
+        first, second = status_lines(snap, view, width)
+        text = Text("\n").join([first, second])
+        if self._shown is None or (text.plain, text.spans) != (
+            self._shown.plain,
+            self._shown.spans,
+        ):
+            self._shown = text
+            self.plain = text.plain
+            self.update(text)
