@@ -26,6 +26,7 @@ from core.monitor import Monitor
 from core.pipeline import Snapshot
 from tui.commands import SensorscopeCommands
 from tui.screens.help import HelpScreen
+from tui.screens.metrics import MetricsScreen
 from tui.screens.missed_dialog import MissedDialog, MissedSpan
 from tui.timefmt import fmt_speed, utc_clock
 from tui.widgets.alert_log import LABEL_WORDS, AlertLog
@@ -63,6 +64,7 @@ class SensorscopeApp(App[int]):
         Binding("slash", "filter", "Filter", show=False),
         Binding("s", "cycle_sort", "Sort", show=False),
         Binding("l", "toggle_raw", "Raw lines", show=False),
+        Binding("e", "metrics", "Metrics", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -368,6 +370,10 @@ class SensorscopeApp(App[int]):
     def action_toggle_raw(self) -> None:
         if self.body is not None:
             self.body.toggle_class("-raw")
+
+    def action_metrics(self) -> None:
+        # The labels and alerts of the monitor now, not of a frozen (paused) display.
+        self.push_screen(MetricsScreen(lambda: self.monitor.live_metrics()))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

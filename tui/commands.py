@@ -28,6 +28,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Filter channels", "Show only channels whose name contains a text", "filter"),
     ("Cycle sort", "Sort channels by name, score or alerts", "cycle_sort"),
     ("Toggle raw lines", "Show the lines that did not parse", "toggle_raw"),
+    ("Label metrics", "Precision and false alerts per hour from the labels so far", "metrics"),
     ("Help", "List every key", "help"),
     ("Quit", "Flush labels and recording, then quit", "quit"),
 )

@@ -18,6 +18,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("/", "filter channels by name (Enter applies, Escape clears)"),
     ("s", "cycle the table's sort: name, score, alerts"),
     ("l", "show or hide the lines that did not parse"),
+    ("e", "metrics of the labels made so far (precision, false alerts per hour)"),
     ("?", "this help"),
     ("ctrl+p", "command palette"),
     ("q", "quit (labels and recording are flushed first)"),

@@ -472,3 +472,31 @@ async def test_a_monitor_error_is_shown_once(monitors, board_rec, tmp_path):
         await pilot.pause(0.3)
         (error,) = errors()
         assert "cannot write labels" in error
+
+
+async def test_e_shows_the_metrics_of_the_labels_made_so_far(replay):
+    from tui.screens.metrics import MetricsScreen
+
+    app = make_app(replay)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await pilot.press("f")  # alert 3 (temp): a false positive
+        await pilot.press("tab", "down", "down", "a")  # alert 1 (pressure): a true anomaly
+        await wait_for(pilot, lambda: len(records(replay.labels_path)) == 2, what="labels")
+        await pilot.press("e")
+        assert isinstance(app.screen, MetricsScreen)
+        table = app.screen.query_one("#metrics-table").content
+        rows = {table.columns[0]._cells[i]: i for i in range(table.row_count)}
+        assert set(rows) >= {"temp", "pressure", "all"}
+
+        def col(name: str, row: str) -> str:
+            c = next(c for c in table.columns if c.header == name)
+            return c._cells[rows[row]]
+
+        assert (col("true", "all"), col("false", "all"), col("precision", "all")) == (
+            "1", "1", "0.50",
+        )  # fmt: skip
+        assert (col("false", "temp"), col("precision", "temp")) == ("1", "0.00")
+        assert col("precision", "pressure") == "1.00"
+        await pilot.press("escape")
+        assert not isinstance(app.screen, MetricsScreen)

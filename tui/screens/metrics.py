@@ -1,0 +1,86 @@
+"""The `e` panel: what the labels made so far say about the alerts, per channel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+COLUMNS = (
+    ("alerts", "alerts", None),
+    ("labeled", "labeled", None),
+    ("true", "true", None),
+    ("false", "false", None),
+    ("missed", "missed", None),
+    ("precision", "precision", 2),
+    ("recall", "recall", 2),
+    ("false/h", "false_per_hour", 2),
+)
+
+
+def metrics_table(rows: dict[str, dict[str, Any]]) -> Table:
+    table = Table(box=None, padding=(0, 1), expand=False)
+    table.add_column("channel", no_wrap=True)
+    for head, _, _ in COLUMNS:
+        table.add_column(head, justify="right")
+    for name, row in rows.items():
+        cells = []
+        for _, key, digits in COLUMNS:
+            v = row[key]
+            cells.append("–" if v is None else f"{v:.{digits}f}" if digits else str(v))
+        table.add_row(name, *cells, style="bold" if name == "all" else "")
+    return table
+
+
+class MetricsScreen(ModalScreen[None]):
+    """Live metrics of this session's labels; refreshed while open."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("e", "close", "Close", show=False),
+        Binding("q", "close", "Close", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    MetricsScreen { align: center middle; }
+    MetricsScreen > VerticalScroll {
+        width: auto;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: round $primary;
+        padding: 0 1;
+        background: $surface;
+    }
+    MetricsScreen #metrics-title { text-style: bold; }
+    MetricsScreen #metrics-foot { color: $text-muted; }
+    """
+
+    def __init__(self, compute: Callable[[], dict[str, dict[str, Any]]]) -> None:
+        super().__init__()
+        self.compute = compute
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static("labels so far", id="metrics-title")
+            yield Static(metrics_table(self.compute()), id="metrics-table")
+            yield Static(
+                "precision: true / labeled alerts · recall: true / (true + missed) · "
+                "false/h: false positives per hour of data. Escape closes.",
+                id="metrics-foot",
+            )
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self.refresh_table)
+
+    def refresh_table(self) -> None:
+        self.query_one("#metrics-table", Static).update(metrics_table(self.compute()))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
