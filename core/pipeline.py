@@ -36,6 +36,7 @@ from core.sources import Frame, Source, SourceStatus
 
 DEFAULT_CAPACITY = 4096
 RAW_LINES = 500
+SNAPSHOT_ALERTS = 1000
 # A file replay waits while this many batches are queued, so a fast file cannot pile up
 # in memory ahead of the scorer; live sources never wait (their bytes would be lost).
 MAX_QUEUED_FILE_BATCHES = 32
@@ -387,7 +388,9 @@ class Pipeline:
                 version=self.version,
                 counters=self.totals(),
                 channels=channels,
-                alerts=[replace(a) for a in self.alerts],
+                # A long session piles up alerts; a UI shows the newest, and copying every
+                # one on every tick would make each tick slower than the last.
+                alerts=[replace(a) for a in self.alerts[-SNAPSHOT_ALERTS:]],
                 raw_lines=list(self.raw_lines),
                 sources={k: replace(v) for k, v in (sources or {}).items()},
                 errors=list(errors),

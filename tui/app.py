@@ -9,6 +9,7 @@ a file.
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 from collections.abc import Iterable
 
@@ -36,6 +37,7 @@ from tui.widgets.filter_input import FilterInput
 from tui.widgets.raw_lines import RawLines
 from tui.widgets.status_bar import StatusBar, StatusView
 
+UI_SWITCH_INTERVAL = 0.0005  # seconds
 WIDE = 120  # columns from which the chart and the alert log sit side by side
 FULL_HISTORY = 4096  # samples per channel kept for browsing a paused display
 MAX_ALERT_NOTICES = 3  # more new alerts than this in one tick get one summary notice
@@ -108,6 +110,11 @@ class SensorscopeApp(App[int]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        # The scoring worker is pure Python and holds the GIL in long stretches; every
+        # time this thread waits on I/O it must get the GIL back, by default after up to
+        # 5 ms, many times a frame. A short interval keeps keys and frames prompt under a
+        # flood, at a small cost in scoring throughput (bench/ui.py measures both).
+        sys.setswitchinterval(UI_SWITCH_INTERVAL)
         # Found once: the timer may still fire while the app closes, when queries find nothing.
         self.body = self.query_one("#main", Vertical)
         self.channel_table = self.query_one("#channels", ChannelTable)

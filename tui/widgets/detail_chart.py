@@ -209,6 +209,6 @@ class DetailChart(Vertical):
         head.append("F", style="green")
         head.append(" false pos")
         head.truncate(max(1, self.size.width or 80), overflow="ellipsis")
-        title.update(head)
+        title.update(head, layout=False)  # one fixed line
         value_plot.refresh()
         score_plot.refresh()

@@ -144,4 +144,6 @@ class StatusBar(Static):
         ):
             self._shown = text
             self.plain = text.plain
-            self.update(text)
+            # Two fixed lines: a new text never changes the layout, and a relayout of the
+            # whole screen on every tick is what a flood cannot afford.
+            self.update(text, layout=False)
