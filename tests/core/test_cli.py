@@ -43,6 +43,15 @@ def write_nab(path, n=600):
             fh.write(f"{ts},{v:.3f}\n")
 
 
+def wait_for_text(path, text, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and text in path.read_text():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} never appeared in {path}")
+
+
 def assert_one_line_error(proc, text):
     err = proc.stderr.decode()
     assert proc.returncode == 2, err
@@ -199,14 +208,14 @@ def test_record_from_a_pty_then_score_the_recording(cli, tmp_path):
     rec = tmp_path / "rec.jsonl"
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     proc = subprocess.Popen(
-        [sys.executable, "-m", "core.cli", "record", port, "-o", str(rec), "--duration", "3"],
+        [sys.executable, "-m", "core.cli", "record", port, "-o", str(rec), "--duration", "6"],
         stderr=subprocess.PIPE,
         env=env,
     )
-    time.sleep(1.0)
+    wait_for_text(rec, '"event": "connect"')
     for i in range(50):
         os.write(master, f"temp:{21 + i % 3}\r\n".encode())
-    _, err = proc.communicate(timeout=20)
+    _, err = proc.communicate(timeout=60)
     os.close(master)
     os.close(slave)
     assert proc.returncode == 0, err.decode()
@@ -232,12 +241,14 @@ def test_interrupt_flushes_and_exits_130(cli, tmp_path):
         stderr=subprocess.PIPE,
         env=env,
     )
-    time.sleep(1.0)
+    # Lines written before the port is open would be flushed by the open: wait for it.
+    wait_for_text(rec, '"event": "connect"')
     for i in range(20):
         os.write(master, f"temp:{i}\r\n".encode())
-    time.sleep(1.0)
+    wait_for_text(rec, '"line": "temp:19"')
+    time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=20)
+    _, err = proc.communicate(timeout=60)
     os.close(master)
     os.close(slave)
     assert proc.returncode == 130, err.decode()
