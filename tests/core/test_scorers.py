@@ -1,0 +1,307 @@
+"""core.scorers: the per-channel scorer's contract, and what it catches on synthetic series."""
+
+from __future__ import annotations
+
+import math
+import pickle
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.scorers import (
+    DEFAULT_HYSTERESIS,
+    DEFAULT_THRESHOLD,
+    VARIANTS,
+    ChannelScorer,
+    Likelihood,
+    ProfileView,
+    StuckRule,
+    make_scorer,
+)
+
+T0 = 1_763_884_800.0  # a UTC midnight, so slots of the day line up with the data
+DT = 0.1  # 10 Hz, like the simulated board
+CONTRACT_VARIANTS = ("default", "hst-raw", "+forecast")
+RECORDINGS = Path(__file__).resolve().parent.parent.parent / "recordings"
+
+
+def noisy(n: int, seed: int = 0, level: float = 21.5, sd: float = 0.1) -> np.ndarray:
+    """A stable sensor: a level with gaussian noise and a slow gentle wave."""
+    rng = np.random.default_rng(seed)
+    i = np.arange(n)
+    return level + 0.5 * sd * np.sin(i / 700.0) + rng.normal(0.0, sd, n)
+
+
+def times(n: int, dt: float = DT) -> np.ndarray:
+    return T0 + dt * np.arange(n)
+
+
+def mixed(n: int = 3000, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Values with faults of every kind, minute timestamps (the daily profile gets to speak),
+    and some imputed samples."""
+    v = noisy(n, seed, sd=0.5)
+    v[900] += 8.0
+    v[1400:1450] = v[1399]
+    v[2000:] += 3.0
+    v[2500:2540] += np.random.default_rng(seed).normal(0.0, 4.0, 40)
+    learn = np.ones(n, dtype=bool)
+    learn[[5, 300, 301, 1200, 2600]] = False
+    return v, times(n, 60.0), learn
+
+
+# --------------------------------------------------------------------------- contract
+
+
+@pytest.mark.parametrize("variant", CONTRACT_VARIANTS)
+def test_scores_are_in_unit_interval(variant):
+    v, t, learn = mixed()
+    v[1000] = 1e12
+    v[1001] = -1e12
+    v[1002] = math.nan
+    v[1003] = math.inf
+    sc = make_scorer(variant)
+    out = [sc.score(x, tt, bool(k)) for x, tt, k in zip(v, t, learn, strict=True)]
+    assert all(0.0 <= s <= 1.0 for s in out)
+    flat = make_scorer(variant)
+    assert all(0.0 <= flat.score(3.0, T0 + i) <= 1.0 for i in range(600))
+
+
+@pytest.mark.parametrize("variant", CONTRACT_VARIANTS)
+def test_imputed_samples_change_nothing(variant):
+    """A scorer fed extra samples with learn=False scores everything else exactly as one that
+    never saw them, during the warm-up and after it."""
+    v, t, _ = mixed()
+    plain, extra = make_scorer(variant), make_scorer(variant)
+    got, want = [], []
+    for i, (x, tt) in enumerate(zip(v, t, strict=True)):
+        if i in (10, 600, 601, 602, 1300):
+            s = extra.score(x + 50.0, tt, learn=False)
+            assert 0.0 <= s <= 1.0
+        want.append(plain.score(x, tt))
+        got.append(extra.score(x, tt))
+    assert got == want
+
+
+@pytest.mark.parametrize("variant", CONTRACT_VARIANTS)
+def test_score_many_equals_score_one_by_one(variant):
+    v, t, learn = mixed()
+    one = make_scorer(variant)
+    want = np.array([one.score(x, tt, bool(k)) for x, tt, k in zip(v, t, learn, strict=True)])
+    many = make_scorer(variant)
+    assert np.array_equal(many.score_many(v, t, learn), want)
+    # In pieces that cut through the warm-up and later stretches, mixed with single calls.
+    pieces = make_scorer(variant)
+    out = []
+    cuts = [0, 100, 101, 260, 1000, 1003, 2500, len(v)]
+    for a, b in pairwise(cuts):
+        if b - a == 1:
+            out.append([pieces.score(v[a], t[a], bool(learn[a]))])
+        else:
+            out.append(pieces.score_many(v[a:b], t[a:b], learn[a:b]))
+    assert np.array_equal(np.concatenate(out), want)
+
+
+def test_score_many_without_times_or_flags():
+    v = noisy(800)
+    a, b = ChannelScorer(), ChannelScorer()
+    assert np.array_equal(a.score_many(v), np.array([b.score(x) for x in v]))
+
+
+def test_deterministic_for_a_seed():
+    v, t, learn = mixed()
+    a = make_scorer("default").score_many(v, t, learn)
+    b = make_scorer("default").score_many(v, t, learn)
+    assert np.array_equal(a, b)
+    other = ChannelScorer(VARIANTS["hst-raw"].with_(seed=7)).score_many(v, t, learn)
+    assert not np.array_equal(make_scorer("hst-raw").score_many(v, t, learn), other)
+
+
+def test_picklable_mid_stream():
+    v, t, learn = mixed()
+    sc = make_scorer("default")
+    sc.score_many(v[:1500], t[:1500], learn[:1500])
+    copy = pickle.loads(pickle.dumps(sc))
+    rest = slice(1500, None)
+    assert np.array_equal(
+        sc.score_many(v[rest], t[rest], learn[rest]), copy.score_many(v[rest], t[rest], learn[rest])
+    )
+
+
+def test_unknown_variant_is_refused():
+    with pytest.raises(ValueError, match="unknown scorer variant"):
+        make_scorer("nope")
+
+
+def test_shipped_defaults():
+    sc = ChannelScorer()
+    assert (sc.config.threshold, sc.config.hysteresis) == (DEFAULT_THRESHOLD, DEFAULT_HYSTERESIS)
+    assert sc.config.hst, "HST stays part of the default"
+    assert (VARIANTS["hst-raw"].threshold, VARIANTS["hst-raw"].hysteresis) == (0.98, 10)
+
+
+# --------------------------------------------------------------------------- behaviour
+
+STABLE = 3000  # samples of normal data before a fault
+
+
+def peak_after_onset(values: np.ndarray, onset: int, within: int = 30) -> tuple[float, str]:
+    sc = ChannelScorer()
+    t = times(len(values))
+    peak, reason = 0.0, ""
+    for i, (x, tt) in enumerate(zip(values, t, strict=True)):
+        s = sc.score(x, tt)
+        if i < onset:
+            assert s < sc.threshold, f"false alert at {i} before the fault ({sc.reason})"
+        elif i < onset + within and s > peak:
+            peak, reason = s, sc.reason
+    return peak, reason
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_spike_is_caught(seed):
+    v = noisy(STABLE + 200, seed)
+    v[STABLE] += 1.5  # 15 noise sd
+    peak, _ = peak_after_onset(v, STABLE)
+    assert peak >= DEFAULT_THRESHOLD
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_level_shift_is_caught(seed):
+    v = noisy(STABLE + 400, seed)
+    v[STABLE:] += 1.0
+    peak, _ = peak_after_onset(v, STABLE)
+    assert peak >= DEFAULT_THRESHOLD
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_stuck_value_is_caught_with_its_reason(seed):
+    v = noisy(STABLE + 400, seed)
+    v[STABLE:] = v[STABLE - 1]
+    peak, reason = peak_after_onset(v, STABLE)
+    assert peak >= DEFAULT_THRESHOLD
+    assert reason.startswith("stuck at")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_noise_burst_is_caught(seed):
+    v = noisy(STABLE + 400, seed)
+    v[STABLE : STABLE + 30] += np.random.default_rng(seed + 10).normal(0.0, 0.6, 30)
+    peak, _ = peak_after_onset(v, STABLE)
+    assert peak >= DEFAULT_THRESHOLD
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_stationary_noise_stays_below_threshold(seed):
+    v = noisy(12000, seed)
+    out = ChannelScorer().score_many(v, times(len(v)))
+    assert out.max() < DEFAULT_THRESHOLD
+
+
+def test_a_missing_daily_peak_is_caught_by_the_daily_profile():
+    """Hourly data with a daily peak; one day the peak does not come."""
+    hours = np.arange(24 * 40)
+    rng = np.random.default_rng(0)
+    v = 20.0 + 60.0 * ((hours % 24 >= 9) & (hours % 24 < 17)) + rng.normal(0, 1.0, len(hours))
+    day = 30
+    v[day * 24 + 9 : day * 24 + 17] = 20.0 + rng.normal(0, 1.0, 8)
+    sc = ChannelScorer()
+    out = sc.score_many(v, T0 + 3600.0 * hours)
+    assert out[: day * 24].max() < DEFAULT_THRESHOLD
+    assert out[day * 24 + 9 : day * 24 + 17].max() >= DEFAULT_THRESHOLD
+
+
+def test_one_alert_per_event():
+    """A long anomalous stretch scores above the threshold at its start, not all along."""
+    v = noisy(STABLE + 500, 0)
+    v[STABLE:] += 5.0
+    out = ChannelScorer().score_many(v, times(len(v)))
+    high = np.flatnonzero(out >= DEFAULT_THRESHOLD)
+    assert high.size and high[0] >= STABLE
+    assert high.size <= 3
+
+
+def test_refractory_follows_the_threshold():
+    """The scorer's threshold is what the refractory step guards: a user raising it keeps
+    alerts (the pipeline sets it with the channel's threshold)."""
+    v = noisy(STABLE + 200, 1)
+    v[STABLE] += 1.5
+    sc = ChannelScorer()
+    sc.threshold = 0.6
+    out = sc.score_many(v, times(len(v)))
+    assert out[STABLE : STABLE + 30].max() >= 0.6
+
+
+# --------------------------------------------------------------------------- parts
+
+
+def test_likelihood_ignores_views_that_are_not_ready():
+    lik = Likelihood(avg=2, history=50, min_history=10)
+    assert lik.score(None) == 0.0
+    assert all(lik.score(0.2) == 0.0 for _ in range(10))
+    assert lik.score(0.2) < 0.1
+
+
+def test_profile_needs_two_earlier_visits():
+    p = ProfileView(period=86400.0, slots=24)
+    # One sample per hour: day 1 gives levels, day 2 spreads, day 3 is scored.
+    got = [p.step(10.0 + (h % 24) + 0.1 * (h // 24 % 2), 3600.0 * h, True) for h in range(72)]
+    assert all(z is None for z in got[:48])
+    assert all(z is not None for z in got[49:])
+
+
+def test_stuck_rule_learns_usual_runs_and_ignores_constants():
+    rule = StuckRule(warmup=20, min_run=5)
+    assert not any(rule.step(1.0, True) for _ in range(100)), "never changed: a constant"
+    square = StuckRule(warmup=60, min_run=5)
+    wave = ([0.0] * 30 + [1.0] * 30) * 5
+    assert not any(square.step(x, True) for x in wave), "runs of 30 are usual here"
+    assert any(square.step(1.0, True) for _ in range(100))
+
+
+# --------------------------------------------------------------------------- the demo
+
+
+def test_demo_faults_are_caught_with_at_most_one_false_alert():
+    """The bundled recording through the scorer and the live alert tracker, as the pipeline
+    would run them: every fault caught, stuck sensors named, at most one false alert."""
+    import threading
+    from collections import defaultdict
+
+    from core.alerts import AlertTracker
+    from core.labels import read_labels
+    from core.pipeline import Pipeline
+    from core.sources import RecordingSource
+
+    rows = defaultdict(list)
+    src = RecordingSource(str(RECORDINGS / "demo.jsonl"))
+    pipeline = Pipeline(
+        source_names=src.names,
+        on_sample=lambda s: rows[s.channel].append((s.t, s.value, s.imputed)),
+    )
+    for batch in src.batches(threading.Event()):
+        pipeline.process(batch)
+    tracker = AlertTracker(DEFAULT_THRESHOLD, DEFAULT_HYSTERESIS)
+    for channel, samples in rows.items():
+        sc = ChannelScorer()
+        for t, value, imputed in samples:
+            s = sc.score(value, t, learn=not imputed)
+            tracker.update(channel, t, value, s, sc.reason)
+    tracker.close_all()
+    alerts = tracker.closed
+    labels = read_labels(str(RECORDINGS / "demo.labels.jsonl"))
+
+    def overlaps(alert, lab):
+        return (
+            alert.channel == lab["channel"]
+            and alert.start <= lab["end"] + 1.0
+            and alert.end >= lab["start"] - 1.0
+        )
+
+    missed = [lab["kind"] for lab in labels if not any(overlaps(a, lab) for a in alerts)]
+    false = [a for a in alerts if not any(overlaps(a, lab) for lab in labels)]
+    assert missed == []
+    assert len(false) <= 1
+    stuck = [a for a in alerts if a.reason.startswith("stuck at")]
+    assert len(stuck) == sum(lab["kind"] == "stuck" for lab in labels)
