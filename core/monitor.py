@@ -62,6 +62,7 @@ class Monitor:
         self.settings = settings
         self.pipeline = Pipeline(settings, [n for s in self.sources for n in s.names])
         self.runner = Runner(self.sources, self.pipeline, recorder)
+        self.runner.share_with_ui = True
         self.labels_path = labels_path
         self.store = LabelStore(labels_path)
         self.replays = [s for s in self.sources if isinstance(s, ReplaySource)]

@@ -40,6 +40,11 @@ SNAPSHOT_ALERTS = 1000
 # A file replay waits while this many batches are queued, so a fast file cannot pile up
 # in memory ahead of the scorer; live sources never wait (their bytes would be lost).
 MAX_QUEUED_FILE_BATCHES = 32
+# With a UI attached, the scorer works at most POLITE_WORK seconds at a stretch, then
+# pauses POLITE_PAUSE (checked every POLITE_SLICE frames).
+POLITE_WORK = 0.025
+POLITE_PAUSE = 0.015
+POLITE_SLICE = 8
 
 
 @dataclass
@@ -418,6 +423,9 @@ class Runner:
         self._left_lock = threading.Lock()
         self._batches_in = 0
         self._batches_done = 0
+        # Set by an interactive monitor: scoring then leaves the UI room to run.
+        self.share_with_ui = False
+        self._work_since = time.monotonic()
         self._worker: threading.Thread | None = None
         self.done = threading.Event()
 
@@ -487,7 +495,10 @@ class Runner:
                 if batch is None:
                     break
                 if self.pipeline is not None:
-                    self.pipeline.process(batch)
+                    if self.share_with_ui:
+                        self._process_politely(batch)
+                    else:
+                        self.pipeline.process(batch)
                 self._batches_done += 1
         except Exception as exc:  # noqa: BLE001 - kept as data, shown by the caller
             self.errors.append(f"scoring stopped: {type(exc).__name__}: {exc}")
@@ -496,6 +507,22 @@ class Runner:
             if self.pipeline is not None:
                 self.pipeline.finish()
             self.done.set()
+
+    def _process_politely(self, batch: list[Frame]) -> None:
+        """Score in slices, stepping aside now and then so a UI thread gets the GIL.
+
+        Scoring is pure Python: under a flood it would hold the GIL nearly always, and a
+        UI thread that gives the GIL up at every wait would get it back too rarely to draw
+        or answer a key. Pausing briefly after each stretch of work gives the UI whole
+        uncontested windows; what is not scored yet waits in the queue, nothing is lost.
+        """
+        assert self.pipeline is not None
+        for i in range(0, len(batch), POLITE_SLICE):
+            self.pipeline.process(batch[i : i + POLITE_SLICE])
+            now = time.monotonic()
+            if now - self._work_since >= POLITE_WORK:
+                time.sleep(POLITE_PAUSE)
+                self._work_since = time.monotonic()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the end of all input; True if it ended (False on timeout)."""
