@@ -43,12 +43,17 @@ def write_nab(path, n=600):
             fh.write(f"{ts},{v:.3f}\n")
 
 
-def wait_for_text(path, text, timeout=60.0):
+def wait_for_text(path, text, timeout=60.0, proc=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if path.exists() and text in path.read_text():
             return
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"exited {proc.returncode}: {proc.stderr.read().decode()}")
         time.sleep(0.05)
+    if proc is not None:
+        proc.kill()
+        raise AssertionError(f"{text!r} never appeared in {path}: {proc.communicate()[1]!r}")
     raise AssertionError(f"{text!r} never appeared in {path}")
 
 
@@ -212,12 +217,15 @@ def test_record_from_a_pty_then_score_the_recording(cli, tmp_path):
         stderr=subprocess.PIPE,
         env=env,
     )
-    wait_for_text(rec, '"event": "connect"')
-    for i in range(50):
-        os.write(master, f"temp:{21 + i % 3}\r\n".encode())
-    _, err = proc.communicate(timeout=60)
-    os.close(master)
-    os.close(slave)
+    try:
+        wait_for_text(rec, '"event": "connect"', proc=proc)
+        for i in range(50):
+            os.write(master, f"temp:{21 + i % 3}\r\n".encode())
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()  # never leave a reader behind to grab the next test's pty
+        os.close(master)
+        os.close(slave)
     assert proc.returncode == 0, err.decode()
     records = [json.loads(line) for line in rec.read_text().splitlines()]
     assert records[0]["sensorscope"] == 1
@@ -226,6 +234,13 @@ def test_record_from_a_pty_then_score_the_recording(cli, tmp_path):
     proc = cli("score", str(rec))
     assert proc.returncode == 0
     assert "50 lines" in proc.stdout.decode()
+
+
+def sigint_default():
+    # A job started in the background by a non-interactive shell (as CI may run us)
+    # inherits SIGINT ignored, and Python then never raises KeyboardInterrupt. A user at a
+    # terminal has the default; give the child that.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_interrupt_flushes_and_exits_130(cli, tmp_path):
@@ -240,17 +255,21 @@ def test_interrupt_flushes_and_exits_130(cli, tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
+        preexec_fn=sigint_default,
     )
-    # Lines written before the port is open would be flushed by the open: wait for it.
-    wait_for_text(rec, '"event": "connect"')
-    for i in range(20):
-        os.write(master, f"temp:{i}\r\n".encode())
-    wait_for_text(rec, '"line": "temp:19"')
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    os.close(master)
-    os.close(slave)
+    try:
+        # Lines written before the port is open would be flushed by the open: wait for it.
+        wait_for_text(rec, '"event": "connect"', proc=proc)
+        for i in range(20):
+            os.write(master, f"temp:{i}\r\n".encode())
+        wait_for_text(rec, '"line": "temp:19"', proc=proc)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        os.close(master)
+        os.close(slave)
     assert proc.returncode == 130, err.decode()
     assert "Traceback" not in err.decode()
     assert len(out.read_text().splitlines()) == 1 + 19  # the first line may be partial
