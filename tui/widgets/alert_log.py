@@ -11,15 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import events
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
 from core.alerts import Alert
 from tui.timefmt import fmt_duration, fmt_value, printable, utc_clock
-from tui.widgets.table_util import set_column_widths
+from tui.widgets.table_util import UserMovedTable, set_column_widths
 
 MAX_ROWS = 1000
 LABEL_WORDS = {None: "unlabeled", "anomaly": "anomaly", "false_positive": "false positive"}
@@ -54,7 +52,7 @@ def alert_cells(alert: Alert) -> dict[str, Text]:
     }
 
 
-class AlertLog(DataTable):
+class AlertLog(UserMovedTable):
     """Alert episodes, newest first; labels go to the highlighted one."""
 
     BINDINGS = [
@@ -170,34 +168,6 @@ class AlertLog(DataTable):
             return
         self.following = self.cursor_row == 0
         self.chosen = self._id_at(self.cursor_row)
-
-    def action_cursor_up(self) -> None:
-        super().action_cursor_up()
-        self._user_moved()
-
-    def action_cursor_down(self) -> None:
-        super().action_cursor_down()
-        self._user_moved()
-
-    def action_page_up(self) -> None:
-        super().action_page_up()
-        self._user_moved()
-
-    def action_page_down(self) -> None:
-        super().action_page_down()
-        self._user_moved()
-
-    def action_scroll_top(self) -> None:
-        super().action_scroll_top()
-        self._user_moved()
-
-    def action_scroll_bottom(self) -> None:
-        super().action_scroll_bottom()
-        self._user_moved()
-
-    async def _on_click(self, event: events.Click) -> None:
-        await super()._on_click(event)
-        self._user_moved()
 
     # -- internals ----------------------------------------------------------------------
 

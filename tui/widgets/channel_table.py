@@ -11,7 +11,6 @@ import math
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
@@ -20,7 +19,7 @@ from textual.widgets.data_table import RowDoesNotExist
 from core.pipeline import ChannelSnapshot, Snapshot
 from tui.timefmt import fmt_value, printable
 from tui.widgets.sparkline import spark_text
-from tui.widgets.table_util import set_column_widths
+from tui.widgets.table_util import UserMovedTable, set_column_widths
 
 SORTS = ("name", "score", "alerts")
 # Fixed column widths; the sparkline takes what is left of the terminal's width.
@@ -96,7 +95,7 @@ def row_cells(
     }
 
 
-class ChannelTable(DataTable):
+class ChannelTable(UserMovedTable):
     """Channels with value, sparkline, score against threshold, alerts, imputed share, state."""
 
     BINDINGS = [
@@ -267,34 +266,6 @@ class ChannelTable(DataTable):
     def _user_moved(self) -> None:
         if self.row_count:
             self._selected = self.selected
-
-    def action_cursor_up(self) -> None:
-        super().action_cursor_up()
-        self._user_moved()
-
-    def action_cursor_down(self) -> None:
-        super().action_cursor_down()
-        self._user_moved()
-
-    def action_page_up(self) -> None:
-        super().action_page_up()
-        self._user_moved()
-
-    def action_page_down(self) -> None:
-        super().action_page_down()
-        self._user_moved()
-
-    def action_scroll_top(self) -> None:
-        super().action_scroll_top()
-        self._user_moved()
-
-    def action_scroll_bottom(self) -> None:
-        super().action_scroll_bottom()
-        self._user_moved()
-
-    async def _on_click(self, event: events.Click) -> None:
-        await super()._on_click(event)
-        self._user_moved()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
@@ -17,3 +18,42 @@ def set_column_widths(table: DataTable, widths: dict[str, int]) -> None:
         table.columns[ColumnKey(key)].width = width
     table._require_update_dimensions = True
     table.notify_style_update()
+
+
+class UserMovedTable(DataTable):
+    """A DataTable that calls ``_user_moved()`` after every move the user makes.
+
+    Both tables follow new data until the user moves the cursor, then stay where the user
+    put it; a move by the program must not count as one.
+    """
+
+    def action_cursor_up(self) -> None:
+        super().action_cursor_up()
+        self._user_moved()
+
+    def action_cursor_down(self) -> None:
+        super().action_cursor_down()
+        self._user_moved()
+
+    def action_page_up(self) -> None:
+        super().action_page_up()
+        self._user_moved()
+
+    def action_page_down(self) -> None:
+        super().action_page_down()
+        self._user_moved()
+
+    def action_scroll_top(self) -> None:
+        super().action_scroll_top()
+        self._user_moved()
+
+    def action_scroll_bottom(self) -> None:
+        super().action_scroll_bottom()
+        self._user_moved()
+
+    async def _on_click(self, event: events.Click) -> None:
+        await super()._on_click(event)
+        self._user_moved()
+
+    def _user_moved(self) -> None:
+        raise NotImplementedError
