@@ -107,6 +107,8 @@ class Monitor:
             snap.errors.append(self.store.error)
         snap.data_t = max((c.last_t for c in snap.channels.values()), default=None)
         snap.lines_per_s = self._rate_of(snap.counters.lines)
+        live = any(not isinstance(src, ReplaySource) for src in self.sources)
+        snap.clock = time.time() if live else (self.replays[0].pacer.t if self.replays else None)
         if self.replays:
             pacer = self.replays[0].pacer
             statuses = [s.status for s in self.replays]

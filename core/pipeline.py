@@ -120,6 +120,7 @@ class ChannelState:
     alerts: int = 0
     first_t: float = 0.0
     last_t: float = 0.0
+    rx_t: float = 0.0  # receive time of the last sample (data time may be the device's)
     last_value: float | None = None
     last_score: float = 0.0
     in_alert: bool = False
@@ -161,6 +162,7 @@ class ChannelSnapshot:
     warming_up: bool
     interval: float | None
     history: dict[str, np.ndarray]
+    rx_t: float = 0.0
 
 
 @dataclass
@@ -188,6 +190,10 @@ class Snapshot:
     labels: list[dict[str, Any]] = field(default_factory=list)
     lines_per_s: float = 0.0
     data_t: float | None = None
+    # "Now" on the receive clock: wall time when a live source is watched, the replay's
+    # position otherwise. Staleness is judged on it, so it shows even when every channel
+    # of a live board falls silent (data time stops then too).
+    clock: float | None = None
 
 
 class Pipeline:
@@ -247,7 +253,7 @@ class Pipeline:
                 if kind != "data" and kind != "empty" and kind != "header" or parser.last_errors:
                     self.raw_lines.append((frame.t, frame.src, frame.line or "", kind))
                 if reading is not None:
-                    self._reading(reading)
+                    self._reading(reading, frame.t)
             self.version += 1
 
     def _event(self, frame: Frame) -> None:
@@ -263,7 +269,7 @@ class Pipeline:
             c.disconnects += 1
         self.raw_lines.append((frame.t, frame.src, f"[{frame.event}] {frame.detail}", "event"))
 
-    def _reading(self, reading: Reading) -> None:
+    def _reading(self, reading: Reading, rx_t: float) -> None:
         prefix = f"{reading.source}/" if self.multi else ""
         t = reading.t
         for name, raw_value in reading.values.items():
@@ -293,6 +299,7 @@ class Pipeline:
             state.samples += 1
             state.imputed += imputed
             state.last_t = t
+            state.rx_t = rx_t
             state.last_value = value
             state.last_score = score
             state.in_alert = in_alert
@@ -386,6 +393,7 @@ class Pipeline:
                     warming_up=ch.warming_up,
                     interval=ch.interval,
                     history=ch.ring.ordered(None if name == detail else points),
+                    rx_t=ch.rx_t,
                 )
                 for name, ch in self.channels.items()
             }

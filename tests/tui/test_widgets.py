@@ -9,7 +9,7 @@ from core.alerts import Alert
 from core.pipeline import ChannelSnapshot, Counters, ReplayState, Snapshot
 from core.sources import SourceStatus
 from tui.widgets.alert_log import AlertLog
-from tui.widgets.channel_table import channel_state, score_cell
+from tui.widgets.channel_table import STALE_MIN, channel_state, score_cell
 from tui.widgets.detail_chart import DetailChart
 from tui.widgets.raw_lines import raw_line_text
 from tui.widgets.sparkline import spark_text
@@ -41,6 +41,7 @@ def channel(values, *, imputed=None, name="temp") -> ChannelSnapshot:
         in_alert=False,
         warming_up=False,
         interval=0.1,
+        rx_t=T0 + (n - 1) * 0.1,
         history={
             "t": T0 + 0.1 * np.arange(n),
             "value": v,
@@ -222,3 +223,34 @@ def test_the_status_line_shows_the_replay_and_the_pause_in_80_columns():
 
 def test_raw_lines_cannot_send_escape_codes_to_the_terminal():
     assert "\x1b" not in raw_line_text(T0, "sim", "\x1b[2J\x1b[31mred", "text")
+
+
+def test_a_live_board_that_falls_silent_turns_stale_on_the_wall_clock(tmp_path):
+    import os
+    import time
+    import tty
+
+    from core.monitor import build_monitor
+    from core.pipeline import Settings
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    m = build_monitor([os.ttyname(slave)], Settings(), labels=str(tmp_path / "l.jsonl"))
+    try:
+        m.start()
+        time.sleep(0.3)
+        for i in range(40):
+            os.write(master, f"temp:{20 + i % 3}\r\n".encode())
+            time.sleep(0.02)
+        time.sleep(0.3)
+        ch = m.snapshot().channels["temp"]
+        assert channel_state(ch, m.snapshot().clock) != "stale"
+        # Every channel silent: data time stops, the wall clock does not.
+        deadline = time.monotonic() + STALE_MIN + 5
+        while channel_state(m.snapshot().channels["temp"], m.snapshot().clock) != "stale":
+            assert time.monotonic() < deadline, "never turned stale"
+            time.sleep(0.1)
+    finally:
+        m.stop()
+        os.close(master)
+        os.close(slave)

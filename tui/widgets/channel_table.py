@@ -47,14 +47,15 @@ def spark_points(spark_width: int) -> int:
     return max(SPARK_SAMPLES, 4 * spark_width)
 
 
-def channel_state(ch: ChannelSnapshot, data_t: float | None) -> str:
+def channel_state(ch: ChannelSnapshot, clock: float | None) -> str:
     """``stale``, ``ANOMALOUS``, ``warming up`` or ``ok``.
 
-    Stale means the channel has been silent much longer than its usual interval while
-    newer data arrived elsewhere (``data_t`` is the newest data time of the snapshot).
+    Stale means nothing has been received on the channel for much longer than its usual
+    interval (``clock`` is the snapshot's receive clock: wall time live, replay position
+    on a replay).
     """
-    if data_t is not None and ch.interval is not None and ch.samples:
-        if data_t - ch.last_t > max(STALE_INTERVALS * ch.interval, STALE_MIN):
+    if clock is not None and ch.interval is not None and ch.samples:
+        if clock - ch.rx_t > max(STALE_INTERVALS * ch.interval, STALE_MIN):
             return "stale"
     if ch.in_alert:
         return "ANOMALOUS"
@@ -122,7 +123,7 @@ class ChannelTable(UserMovedTable):
         self.sort_by = "name"
         self.filter_text = ""
         self._channels: dict[str, ChannelSnapshot] = {}
-        self._data_t: float | None = None
+        self._clock: float | None = None
         self._cells: dict[tuple[str, str], str] = {}
         self._thresholds: dict[str, float] = {}
         self._selected: str | None = None  # the channel the cursor stays on
@@ -156,7 +157,7 @@ class ChannelTable(UserMovedTable):
     def update_from(self, snap: Snapshot) -> None:
         """Apply a snapshot: add rows for new channels, write the cells that changed."""
         self._channels.update(snap.channels)
-        self._data_t = snap.data_t
+        self._clock = snap.clock
         for name, ch in snap.channels.items():
             self._thresholds[name] = ch.threshold
         self._sync()
@@ -166,7 +167,7 @@ class ChannelTable(UserMovedTable):
         self._thresholds[channel] = value
         if channel in self._channels and self._has_row(channel):
             ch = self._channels[channel]
-            cells = row_cells(ch, self._data_t, self.spark_width, value)
+            cells = row_cells(ch, self._clock, self.spark_width, value)
             for key in ("thr", "score"):
                 self._write(channel, key, cells[key])
 
@@ -225,7 +226,7 @@ class ChannelTable(UserMovedTable):
         for name, ch in self._channels.items():
             if not self._matches(name):
                 continue
-            cells = row_cells(ch, self._data_t, self.spark_width, self._thresholds.get(name))
+            cells = row_cells(ch, self._clock, self.spark_width, self._thresholds.get(name))
             if name not in self.rows:
                 self.add_row(*(cells[k] for k in COLUMNS), key=name)
                 for key in COLUMNS:
