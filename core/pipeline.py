@@ -37,6 +37,7 @@ from core.sources import Frame, Source, SourceStatus
 DEFAULT_CAPACITY = 4096
 RAW_LINES = 500
 SNAPSHOT_ALERTS = 1000
+SHOWN_AS_PARSED = frozenset({"data", "empty", "header"})
 # A file replay waits while this many batches are queued, so a fast file cannot pile up
 # in memory ahead of the scorer; live sources never wait (their bytes would be lost).
 MAX_QUEUED_FILE_BATCHES = 32
@@ -250,7 +251,9 @@ class Pipeline:
                     parser = self.parsers[frame.src] = LineParser(frame.src, self.settings.fmt)
                 reading = parser.feed(frame.line or "", frame.t, first=frame.first, cut=frame.cut)
                 kind = parser.last_kind
-                if kind != "data" and kind != "empty" and kind != "header" or parser.last_errors:
+                # The raw-lines pane shows what did not parse cleanly: text, garbage, cut and
+                # partial lines, and data lines with a bad field.
+                if kind not in SHOWN_AS_PARSED or parser.last_errors:
                     self.raw_lines.append((frame.t, frame.src, frame.line or "", kind))
                 if reading is not None:
                     self._reading(reading, frame.t)

@@ -19,7 +19,7 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,9 +55,6 @@ class Frame:
     detail: str = ""
     cut: bool = False
     first: bool = False
-
-
-Sink = Callable[[list[Frame]], None]
 
 
 @dataclass
