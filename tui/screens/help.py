@@ -6,10 +6,10 @@ from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui.keys import KEYS
+from tui.screens.panel import Panel
 
 
 def keys_table() -> Table:
@@ -21,33 +21,17 @@ def keys_table() -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
-    BINDINGS = [
-        Binding("escape", "close", "Close"),
-        Binding("question_mark", "close", "Close", show=False),
-        Binding("q", "close", "Close", show=False),
-    ]
+class HelpScreen(Panel):
+    BINDINGS = [Binding("question_mark", "close", "Close", show=False)]
 
     DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll {
-        width: 78;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: round $primary;
-        padding: 0 1;
-        background: $surface;
-    }
-    HelpScreen #help-title { text-style: bold; }
-    HelpScreen #help-foot { color: $text-muted; }
+    HelpScreen > VerticalScroll { width: 78; }
     """
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static("sensorscope keys", id="help-title")
+            yield Static("sensorscope keys", id="help-title", classes="panel-title")
             yield Static(keys_table(), id="help-keys")
-            yield Static("Times are UTC. Escape closes this help.", id="help-foot")
-
-    def action_close(self) -> None:
-        self.dismiss(None)
+            yield Static(
+                "Times are UTC. Escape closes this help.", id="help-foot", classes="panel-foot"
+            )

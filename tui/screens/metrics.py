@@ -9,8 +9,9 @@ from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from tui.screens.panel import Panel
 
 COLUMNS = (
     ("alerts", "alerts", None),
@@ -38,29 +39,10 @@ def metrics_table(rows: dict[str, dict[str, Any]]) -> Table:
     return table
 
 
-class MetricsScreen(ModalScreen[None]):
+class MetricsScreen(Panel):
     """Live metrics of this session's labels; refreshed while open."""
 
-    BINDINGS = [
-        Binding("escape", "close", "Close"),
-        Binding("e", "close", "Close", show=False),
-        Binding("q", "close", "Close", show=False),
-    ]
-
-    DEFAULT_CSS = """
-    MetricsScreen { align: center middle; }
-    MetricsScreen > VerticalScroll {
-        width: auto;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: round $primary;
-        padding: 0 1;
-        background: $surface;
-    }
-    MetricsScreen #metrics-title { text-style: bold; }
-    MetricsScreen #metrics-foot { color: $text-muted; }
-    """
+    BINDINGS = [Binding("e", "close", "Close", show=False)]
 
     def __init__(self, compute: Callable[[], dict[str, dict[str, Any]]]) -> None:
         super().__init__()
@@ -68,12 +50,13 @@ class MetricsScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static("labels so far", id="metrics-title")
+            yield Static("labels so far", id="metrics-title", classes="panel-title")
             yield Static(metrics_table(self.compute()), id="metrics-table")
             yield Static(
                 "precision: true / labeled alerts · recall: true / (true + missed) · "
                 "false/h: false positives per hour of data. Escape closes.",
                 id="metrics-foot",
+                classes="panel-foot",
             )
 
     def on_mount(self) -> None:
@@ -81,6 +64,3 @@ class MetricsScreen(ModalScreen[None]):
 
     def refresh_table(self) -> None:
         self.query_one("#metrics-table", Static).update(metrics_table(self.compute()))
-
-    def action_close(self) -> None:
-        self.dismiss(None)

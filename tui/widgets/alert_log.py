@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual.binding import Binding
 from textual.message import Message
 from textual.widgets.data_table import RowDoesNotExist
 
@@ -54,13 +53,6 @@ def alert_cells(alert: Alert) -> dict[str, Text]:
 
 class AlertLog(UserMovedTable):
     """Alert episodes, newest first; labels go to the highlighted one."""
-
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("left", "app.seek(-10)", "Seek -10 s", show=False),
-        Binding("right", "app.seek(10)", "Seek +10 s", show=False),
-    ]
 
     @dataclass
     class LabelRequested(Message):

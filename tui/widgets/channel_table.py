@@ -11,7 +11,6 @@ import math
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
@@ -98,14 +97,6 @@ def row_cells(
 
 class ChannelTable(UserMovedTable):
     """Channels with value, sparkline, score against threshold, alerts, imputed share, state."""
-
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        # Left/right seek a replay rather than scroll the table sideways.
-        Binding("left", "app.seek(-10)", "Seek -10 s", show=False),
-        Binding("right", "app.seek(10)", "Seek +10 s", show=False),
-    ]
 
     @dataclass
     class ChannelHighlighted(Message):

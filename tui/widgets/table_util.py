@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual import events
+from textual.binding import Binding
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
@@ -26,6 +27,14 @@ class UserMovedTable(DataTable):
     Both tables follow new data until the user moves the cursor, then stay where the user
     put it; a move by the program must not count as one.
     """
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        # Left/right seek a replay rather than scroll the table sideways.
+        Binding("left", "app.seek(-10)", "Seek -10 s", show=False),
+        Binding("right", "app.seek(10)", "Seek +10 s", show=False),
+    ]
 
     def action_cursor_up(self) -> None:
         super().action_cursor_up()
