@@ -24,10 +24,6 @@ def keys_table() -> Table:
 class HelpScreen(Panel):
     BINDINGS = [Binding("question_mark", "close", "Close", show=False)]
 
-    DEFAULT_CSS = """
-    HelpScreen > VerticalScroll { width: 78; }
-    """
-
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static("sensorscope keys", id="help-title", classes="panel-title")

@@ -44,6 +44,11 @@ class MetricsScreen(Panel):
 
     BINDINGS = [Binding("e", "close", "Close", show=False)]
 
+    # A VerticalScroll of auto width collapses to its border: give the table its width.
+    DEFAULT_CSS = """
+    MetricsScreen > VerticalScroll { width: 92; }
+    """
+
     def __init__(self, compute: Callable[[], dict[str, dict[str, Any]]]) -> None:
         super().__init__()
         self.compute = compute

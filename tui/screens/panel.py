@@ -15,7 +15,7 @@ class Panel(ModalScreen[None]):
     DEFAULT_CSS = """
     Panel { align: center middle; }
     Panel > VerticalScroll {
-        width: auto;
+        width: 78;
         max-width: 100%;
         height: auto;
         max-height: 100%;
