@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -72,6 +72,44 @@ class ScoredSample:
     imputed: bool
     score: float
     alert: bool
+
+
+@dataclass(slots=True)
+class ScoredBatch:
+    """Every channel sample one :meth:`Pipeline.process` call scored, in input order.
+
+    One row per channel sample, as columns. ``channel`` indexes ``names`` (every channel
+    the pipeline knows, in the order it first saw them); ``reading`` indexes ``readings``,
+    the ``(receive time, source, raw line)`` of each reading the rows came from, so a
+    consumer can publish a reading with its line, values and scores together.
+    """
+
+    names: list[str]
+    t: np.ndarray  # float64: the reading's time (device time if it printed one)
+    channel: np.ndarray  # int32 index into names
+    value: np.ndarray  # float64; NaN where a channel has no value to impute from yet
+    imputed: np.ndarray  # bool
+    score: np.ndarray  # float64 in [0, 1]
+    alert: np.ndarray  # bool: an alert episode is open on the channel
+    reading: np.ndarray  # int32 index into readings
+    readings: list[tuple[float, str, str]]
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def rows(self) -> Iterator[ScoredSample]:
+        """The rows as :class:`ScoredSample` objects (slow; for tests and small batches)."""
+        names = self.names
+        for t, c, v, i, s, a in zip(
+            self.t.tolist(), self.channel.tolist(), self.value.tolist(),
+            self.imputed.tolist(), self.score.tolist(), self.alert.tolist(), strict=True,
+        ):  # fmt: skip
+            yield ScoredSample(t, names[c], None if v != v else v, i, s, a)
+
+    @staticmethod
+    def empty(names: list[str]) -> ScoredBatch:
+        f, b, i = np.zeros(0), np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int32)
+        return ScoredBatch(names, f, i, f, b, f, b, i, [])
 
 
 class Ring:
@@ -206,6 +244,7 @@ class Pipeline:
         source_names: Sequence[str] = (),
         on_sample: Callable[[ScoredSample], None] | None = None,
         on_alert: Callable[[Alert, str], None] | None = None,
+        on_batch: Callable[[ScoredBatch], None] | None = None,
     ) -> None:
         self.settings = settings = settings or Settings()
         # Build once up front so a bad format or detector fails before any data flows.
@@ -219,6 +258,11 @@ class Pipeline:
         self.multi = len(set(source_names)) > 1
         self.on_sample = on_sample
         self.on_alert = on_alert
+        self.on_batch = on_batch
+        self._names: list[str] = []
+        self._index: dict[str, int] = {}
+        self._rows: list[tuple[float, int, float, bool, float, bool, int]] = []
+        self._readings: list[tuple[float, str, str]] = []
         self.parsers: dict[str, LineParser] = {}
         self._fixed_parsers: dict[str, tuple[str, list[str] | None]] = {}
         self.imputers: dict[str, Imputer] = {}
@@ -256,8 +300,32 @@ class Pipeline:
                 if kind not in SHOWN_AS_PARSED or parser.last_errors:
                     self.raw_lines.append((frame.t, frame.src, frame.line or "", kind))
                 if reading is not None:
+                    self._readings.append((frame.t, frame.src, frame.line or ""))
                     self._reading(reading, frame.t)
             self.version += 1
+            batch = self._take_batch() if self._rows else None
+        if batch is not None:
+            if self.on_batch is not None:
+                self.on_batch(batch)
+            if self.on_sample is not None:
+                for row in batch.rows():
+                    self.on_sample(row)
+
+    def _take_batch(self) -> ScoredBatch:
+        rows, self._rows = self._rows, []
+        readings, self._readings = self._readings, []
+        t, ch, value, imputed, score, alert, reading = zip(*rows, strict=True)
+        return ScoredBatch(
+            names=list(self._names),
+            t=np.array(t, dtype=np.float64),
+            channel=np.array(ch, dtype=np.int32),
+            value=np.array(value, dtype=np.float64),
+            imputed=np.array(imputed, dtype=bool),
+            score=np.array(score, dtype=np.float64),
+            alert=np.array(alert, dtype=bool),
+            reading=np.array(reading, dtype=np.int32),
+            readings=readings,
+        )
 
     def _event(self, frame: Frame) -> None:
         c = self.counters
@@ -308,8 +376,10 @@ class Pipeline:
             state.in_alert = in_alert
             state.warming_up = det.warming_up
             state.ring.append(t, value, score, imputed | (in_alert << 1))
-            if self.on_sample is not None:
-                self.on_sample(ScoredSample(t, channel, value, imputed, score, in_alert))
+            self._rows.append(
+                (t, self._index[channel], np.nan if value is None else value, imputed, score,
+                 in_alert, len(self._readings) - 1)
+            )  # fmt: skip
 
     def _reset(self) -> None:
         """A replay restarted: forget everything learned, keep the user's thresholds."""
@@ -334,6 +404,9 @@ class Pipeline:
         self.imputers[channel] = Imputer(s.impute)
         self.detectors[channel] = ChannelDetector(self._make, index, s.warmup, s.features)
         state = self.channels[channel] = ChannelState(channel, Ring(s.capacity))
+        if channel not in self._index:
+            self._index[channel] = len(self._names)
+            self._names.append(channel)
         return state
 
     def finish(self) -> list[Alert]:

@@ -22,7 +22,7 @@ from core.alerts import Alert
 from core.errors import UserError
 from core.evaluate import read_score_csv
 from core.labels import read_labels
-from core.pipeline import Pipeline, ScoredSample, Settings
+from core.pipeline import Pipeline, ScoredBatch, Settings
 from core.sources import CsvSource, RecordingSource
 
 
@@ -60,28 +60,33 @@ def episodes(channel: str, t: np.ndarray, flags: np.ndarray, score: np.ndarray) 
 def score_file(path: str, settings: Settings) -> list[ChannelSeries]:
     """Run the pipeline over a recording or CSV series, as fast as it goes."""
     src = CsvSource(path) if path.lower().endswith(".csv") else RecordingSource(path)
-    rows: dict[str, list[ScoredSample]] = defaultdict(list)
-    pipeline = Pipeline(settings, src.names, on_sample=lambda s: rows[s.channel].append(s))
+    batches: list[ScoredBatch] = []
+    pipeline = Pipeline(settings, src.names, on_batch=batches.append)
     if src.parser_args is not None:
         pipeline.use_parser(src.name, **src.parser_args)
     for batch in src.batches(threading.Event()):
         pipeline.process(batch)
     pipeline.finish()
+    if not batches:
+        return []
+    names = batches[-1].names
+    cols = {
+        k: np.concatenate([getattr(b, k) for b in batches])
+        for k in ("t", "channel", "value", "score", "alert")
+    }
     out = []
-    for channel, samples in rows.items():
-        n = len(samples)
-        t = np.fromiter((s.t for s in samples), float, n)
-        value = np.fromiter((np.nan if s.value is None else s.value for s in samples), float, n)
-        score = np.fromiter((s.score for s in samples), float, n)
-        alert = np.fromiter((s.alert for s in samples), bool, n)
+    for i, channel in enumerate(names):
+        sel = cols["channel"] == i
+        if not sel.any():
+            continue
         out.append(
             ChannelSeries(
                 key=path,
                 channel=channel,
-                t=t,
-                value=value,
-                score=score,
-                alert=alert,
+                t=cols["t"][sel],
+                value=cols["value"][sel],
+                score=cols["score"][sel],
+                alert=cols["alert"][sel],
                 alerts=[a for a in pipeline.alerts if a.channel == channel],
                 threshold=pipeline.tracker.threshold_for(channel),
             )
