@@ -123,7 +123,7 @@ def score_variant(name: str, series: list[Series]) -> tuple[dict[str, np.ndarray
         else:
             scorer = make_scorer(name)
             t0 = time.perf_counter()
-            sc = scorer.score_many(s.value, s.t, s.learn)
+            sc = scorer.score_many(s.value, s.t, s.learn).score
         spent += time.perf_counter() - t0
         out[s.key] = sc
     return out, spent

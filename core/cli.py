@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import math
 import os
 import signal
 import sys
@@ -85,16 +86,17 @@ detect_options = [
     ),
     click.option(
         "--detector",
-        default="hst",
+        default="default",
         show_default=True,
-        help="hst (river HalfSpaceTrees) or any river anomaly detector by class name",
+        help="default (calibrated HST, forecaster, profiles and rules), hst-raw (plain "
+        "Half-Space Trees), or any river anomaly detector by class name (hst: river's own)",
     ),
     click.option("--param", "params", multiple=True, metavar="K=V", help="detector parameter"),
     click.option(
         "--threshold",
         type=click.FloatRange(0.0, 1.0),
         default=None,
-        help="score that opens an alert (default 0.9)",
+        help="score that opens an alert (default: the detector's, 0.55 for default)",
     ),
     click.option(
         "--hysteresis",
@@ -108,7 +110,8 @@ detect_options = [
     click.option(
         "--features",
         default=None,
-        help="comma-separated per-channel features: value, diff, std (default value,std)",
+        help="comma-separated features: default/hst-raw HST (value, diff, dev, lag1..lag5, "
+        "diff2, range8; default value); river detectors (value, diff, std; default value,std)",
     ),
     click.option(
         "--impute",
@@ -116,6 +119,36 @@ detect_options = [
         default="mean",
         show_default=True,
         help="fill missing values with the running mean or the last value",
+    ),
+    click.option(
+        "--range",
+        "ranges",
+        multiple=True,
+        metavar="CH=LO:HI",
+        help="physical range of a channel (name or pattern, e.g. temp=-40:125); beyond it "
+        "always alerts",
+    ),
+    click.option(
+        "--sentinel",
+        "sentinels",
+        multiple=True,
+        metavar="VALUE",
+        help="a value the sensor prints on failure (repeatable; 'none' for no sentinels; "
+        "default -127, 85, -999, -9999, -32768, 32767, 65535)",
+    ),
+    click.option(
+        "--dropout",
+        type=click.FloatRange(0),
+        default=None,
+        help="alert when a channel is silent this many times its usual interval (0: never; "
+        "default 5)",
+    ),
+    click.option(
+        "--learn-during-alerts",
+        "learn_in_alerts",
+        is_flag=True,
+        default=None,
+        help="learn from samples inside alert episodes too (default: not)",
     ),
     click.option("--seed", type=int, default=42, show_default=True, help="detector seed"),
     click.option(
@@ -127,7 +160,8 @@ detect_options = [
 ]
 
 DETECT_KEYS = ("fmt", "detector", "params", "threshold", "hysteresis", "warmup", "features",
-               "impute", "seed", "config_path")  # fmt: skip
+               "impute", "seed", "config_path", "ranges", "sentinels", "dropout",
+               "learn_in_alerts")  # fmt: skip
 
 
 def apply(options):
@@ -152,8 +186,9 @@ def with_settings(f):
 
 
 def make_settings(
-    fmt="auto", detector="hst", params=(), threshold=None, hysteresis=None, warmup=None,
-    features=None, impute="mean", seed=42, config_path=None,
+    fmt="auto", detector="default", params=(), threshold=None, hysteresis=None, warmup=None,
+    features=None, impute="mean", seed=42, config_path=None, ranges=(), sentinels=(),
+    dropout=None, learn_in_alerts=None,
 ):  # fmt: skip
     """Settings from a config file, then from the options given on the command line."""
     from core.detect import parse_param
@@ -164,7 +199,8 @@ def make_settings(
         from core.tune import read_config
 
         conf = read_config(config_path)
-        for key in ("detector", "threshold", "hysteresis", "warmup", "impute", "seed"):
+        for key in ("detector", "threshold", "hysteresis", "warmup", "impute", "seed",
+                    "dropout", "learn_in_alerts"):  # fmt: skip
             if key in conf:
                 setattr(s, key, conf[key])
         if "format" in conf:
@@ -173,6 +209,10 @@ def make_settings(
             s.features = tuple(conf["features"])
         if "params" in conf:
             s.params = dict(conf["params"])
+        if "sentinels" in conf:
+            s.sentinels = tuple(float(x) for x in conf["sentinels"])
+        if "limits" in conf:
+            s.limits = {str(k): _limits(f"{k}={v[0]}:{v[1]}")[1] for k, v in conf["limits"].items()}
     ctx = click.get_current_context(silent=True)
 
     def given(name: str) -> bool:
@@ -200,7 +240,42 @@ def make_settings(
         s.warmup = warmup
     if features:
         s.features = tuple(f.strip() for f in features.split(",") if f.strip())
+    if ranges:
+        s.limits.update(_limits(r) for r in ranges)
+    if sentinels:
+        if [x.lower() for x in sentinels] == ["none"]:
+            s.sentinels = ()
+        else:
+            try:
+                s.sentinels = tuple(float(x) for x in sentinels)
+            except ValueError:
+                bad = ", ".join(sentinels)
+                raise UserError(f"bad --sentinel {bad}: expected numbers or 'none'") from None
+    if dropout is not None:
+        s.dropout = dropout
+    if learn_in_alerts:
+        s.learn_in_alerts = True
     return s
+
+
+def _limits(text: str) -> tuple[str, tuple[float, float]]:
+    """``"temp=-40:125"`` -> ``("temp", (-40.0, 125.0))``; either side may be empty.
+
+    >>> _limits("temp=-40:125"), _limits("hum=:100")
+    (('temp', (-40.0, 125.0)), ('hum', (-inf, 100.0)))
+    """
+    name, eq, span = text.partition("=")
+    lo_s, colon, hi_s = span.partition(":")
+    try:
+        if not (name.strip() and eq and colon):
+            raise ValueError
+        lo = float(lo_s) if lo_s.strip() else -math.inf
+        hi = float(hi_s) if hi_s.strip() else math.inf
+    except ValueError:
+        raise UserError(f"bad --range {text!r}: expected CHANNEL=LOW:HIGH") from None
+    if not lo < hi:
+        raise UserError(f"bad --range {text!r}: LOW must be below HIGH")
+    return name.strip(), (lo, hi)
 
 
 def open_sources(specs: Sequence[str], baud: int, speed: float | None, max_line: int):

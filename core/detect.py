@@ -1,14 +1,20 @@
-"""Per-channel anomaly detection: features, scaling, a river detector, calibrated scores.
+"""Detectors by name: the default scorer and its variants, or any river anomaly detector.
 
-Each channel gets its own :class:`ChannelDetector`. It learns the channel's range over a
-warm-up, scales every feature into [0, 1] with that range (clipping beyond it, as
-Half-Space Trees assume bounded inputs), then follows river's contract: ``score_one`` and
-then ``learn_one`` on the same features. Imputed samples are scored but never learned.
+:func:`model_factory` turns ``--detector``, ``--param``, ``--features``, ``--warmup`` and
+``--seed`` into a factory of per-channel models for :class:`core.engine.ChannelEngine`:
 
-The default detector is river's ``HalfSpaceTrees`` with river's defaults (10 trees, height 8,
-window 250), whose scores are already in [0, 1]. Any other river anomaly detector can be
-named; its unbounded scores are mapped into [0, 1] by their rank among the channel's recent
-scores, so one threshold means the same thing for every detector.
+- ``default`` (and the measured variants of :data:`core.scorers.VARIANTS`, ``hst-raw`` among
+  them: HST on the warm-up-scaled raw value, river's plain behaviour): the vectorised
+  :class:`core.scorers.ChannelScorer`; ``--param`` sets fields of its
+  :class:`core.scorers.ScorerConfig` (``--param hst_trees=25``), ``--features`` its HST
+  features.
+- any river anomaly detector by class name (``hst`` is river's own ``HalfSpaceTrees``):
+  :class:`ChannelDetector` below, scored one sample at a time. It learns the channel's range
+  over a warm-up, scales every feature into [0, 1] with that range (clipping beyond it, as
+  Half-Space Trees assume bounded inputs), then follows river's contract: ``score_one`` and
+  then ``learn_one`` on the same features. Detectors whose scores are not probabilities are
+  mapped into [0, 1] by their rank among the channel's recent scores, so one threshold means
+  the same thing for every detector. A flatline rule sits beside it.
 """
 
 from __future__ import annotations
@@ -22,15 +28,15 @@ from typing import Any
 
 from core.errors import UserError
 
-DEFAULT_DETECTOR = "hst"
+DEFAULT_DETECTOR = "default"
 DEFAULT_WARMUP = 250
-# Scores at or above this open an alert. HST's scores are compressed towards 1 (most of its
-# mass sums sit deep in the trees), so the tails of normal noise reach 0.95; values beyond
-# the learned range reach 0.99. Chosen on simulated boards: every spike, drift and noise
-# burst caught with no false alert in 10 minutes.
-DEFAULT_THRESHOLD = 0.98
+# Scores of river's detectors at or above this open an alert. HST's scores are compressed
+# towards 1 (most of its mass sums sit deep in the trees), so the tails of normal noise reach
+# 0.95; values beyond the learned range reach 0.99. Chosen on simulated boards.
+RIVER_THRESHOLD = 0.98
+RIVER_HYSTERESIS = 10
 FEATURES = ("value", "diff", "std")
-DEFAULT_FEATURES = ("value", "std")
+DEFAULT_FEATURES = ("value", "std")  # of river's detectors
 SCALE_MARGIN = 2.0
 # A stuck sensor: at least this many identical readings in a row (and 3x the usual run).
 FLATLINE_MIN_RUN = 10
@@ -101,13 +107,13 @@ def resolve_detector(name: str) -> tuple[str, type]:
     by_norm = {_norm(k): k for k in detectors}
     key = by_norm.get(_norm(wanted))
     if key is None:
-        choices = ", ".join(["hst", *sorted(detectors)])
+        choices = ", ".join(["default", "hst-raw", "hst", *sorted(detectors)])
         raise UserError(f"unknown detector {name!r} (choose from: {choices})")
     return key, detectors[key]
 
 
 def detector_factory(
-    name: str = DEFAULT_DETECTOR,
+    name: str = "hst",
     params: dict[str, Any] | None = None,
     seed: int | None = 42,
 ) -> Callable[[int], Any]:
@@ -242,14 +248,16 @@ class ChannelDetector:
             x[name] = 0.0 if s < 0.0 else 1.0 if s > 1.0 else s
         return x
 
-    def score(self, value: float, learn: bool = True) -> float:
-        """Score ``value``, then learn from it unless ``learn`` is False (imputed samples).
+    def score(self, value: float, learn: bool = True, observe: bool | None = None) -> float:
+        """Score ``value``, then learn from it unless ``learn`` is False (imputed samples, or
+        samples inside an alert episode).
 
-        ``reason`` afterwards says why a score is high when a rule rather than the
+        ``observe`` (default ``learn``): the value is a real reading, so it counts towards a
+        flatline. ``reason`` afterwards says why a score is high when a rule rather than the
         detector made it so.
         """
         raw = self._raw_features(value, learn)
-        flat = self.flatline.update(value) if learn else 0
+        flat = self.flatline.update(value) if (learn if observe is None else observe) else 0
         self.reason = f"stuck at {value:g}" if flat else ""
         if not self._span:
             if learn:
@@ -328,3 +336,65 @@ def _river_bases() -> tuple[type, type]:
 
 def _is_supervised(model: Any) -> bool:
     return isinstance(model, _river_bases()[1])
+
+
+class ModelFactory:
+    """Builds one model per channel for a detector name and its options.
+
+    ``threshold`` and ``hysteresis`` are the detector's shipped ones (what ``--threshold`` and
+    ``--hysteresis`` default to).
+    """
+
+    def __init__(
+        self,
+        detector: str = DEFAULT_DETECTOR,
+        params: dict[str, Any] | None = None,
+        features: Sequence[str] | None = None,
+        warmup: int = DEFAULT_WARMUP,
+        seed: int | None = 42,
+    ) -> None:
+        from core.scorers import VARIANTS, config_from_params
+
+        self.detector = detector
+        self.warmup = max(1, warmup)
+        self.seed = seed
+        variant = VARIANTS.get(detector.lower())
+        if variant is not None:
+            self.kind = "scorer"
+            self.name = variant.name
+            try:
+                cfg = config_from_params(variant, dict(params or {}))
+                changes: dict[str, Any] = {"warmup": self.warmup}
+                if features:
+                    changes["hst_features"] = tuple(features)
+                cfg = cfg.with_(**changes)
+                if cfg.hst:
+                    from core.scorers import HstView
+
+                    HstView(cfg)
+            except ValueError as exc:
+                raise UserError(str(exc)) from None
+            self.config = cfg
+            self.threshold = cfg.threshold
+            self.hysteresis = cfg.hysteresis
+        else:
+            self.kind = "river"
+            self.make = detector_factory(detector, params, seed)
+            self.name = self.make.detector_name  # type: ignore[attr-defined]
+            self.features = tuple(features) if features else DEFAULT_FEATURES
+            ChannelDetector(self.make, 0, self.warmup, self.features)
+            self.threshold = RIVER_THRESHOLD
+            self.hysteresis = RIVER_HYSTERESIS
+
+    def __call__(self, index: int, threshold: float | None = None) -> Any:
+        """A fresh model for the channel seen ``index``-th (each channel its own seed)."""
+        from core.engine import RiverModel
+        from core.scorers import ChannelScorer
+
+        thr = self.threshold if threshold is None else threshold
+        if self.kind == "scorer":
+            seed = None if self.seed is None else self.seed + index
+            sc = ChannelScorer(self.config.with_(seed=seed))
+            sc.threshold = thr
+            return sc
+        return RiverModel(ChannelDetector(self.make, index, self.warmup, self.features), thr)

@@ -600,6 +600,29 @@ class HalfSpaceTrees:
             self._leaf_key = None
         return scores
 
+    # -- checkpoints -------------------------------------------------------------------------------
+
+    _MUTABLE = ("counter", "_first_window", "_n_learned", "_prev", "_cur", "_prev_counts",
+                "_cur_counts")  # fmt: skip
+
+    def checkpoint(self) -> tuple[Any, ...]:
+        """What learning changes, copied; the trees themselves never change once built, so a
+        checkpoint costs a few kilobytes however large the trees' lookup tables are."""
+        out = []
+        for name in self._MUTABLE:
+            v = getattr(self, name)
+            out.append(v.copy() if isinstance(v, np.ndarray) else v)
+        return (self._names is not None, tuple(out))
+
+    def restore(self, checkpoint: tuple[Any, ...]) -> None:
+        """Go back to a :meth:`checkpoint` taken after the trees were built."""
+        built, values = checkpoint
+        if not built or self._names is None:
+            raise ValueError("restore needs a checkpoint taken after the trees were built")
+        for name, v in zip(self._MUTABLE, values, strict=True):
+            setattr(self, name, v.copy() if isinstance(v, np.ndarray) else v)
+        self._reset_caches()
+
     # -- pickling ----------------------------------------------------------------------------------
 
     def __getstate__(self) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 IMPUTERS = ("mean", "last")
 
 
@@ -45,3 +47,37 @@ class Imputer:
         if self.last is None:
             return None, True
         return (self.mean if self.how == "mean" else self.last), True
+
+    def fill_many(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``fill`` for each of ``values`` (NaN or inf: missing) in order, as arrays.
+
+        Returns ``(filled, imputed)``; ``filled`` is NaN where nothing has been seen yet.
+
+        >>> imp = Imputer("mean")
+        >>> v, i = imp.fill_many(np.array([np.nan, 1.0, 3.0, np.nan, 5.0, np.nan]))
+        >>> v.tolist(), i.tolist()
+        ([nan, 1.0, 3.0, 2.0, 5.0, 3.0], [True, False, False, True, False, True])
+        """
+        values = np.asarray(values, dtype=np.float64)
+        ok = np.isfinite(values)
+        imputed = ~ok
+        if ok.all():
+            out = values.copy()
+        else:
+            seen = self.count + np.cumsum(ok)
+            if self.how == "mean":
+                total = self.mean * self.count + np.cumsum(np.where(ok, values, 0.0))
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    fill = total / seen
+            else:
+                idx = np.maximum.accumulate(np.where(ok, np.arange(len(values)), -1))
+                prior = np.nan if self.last is None else self.last
+                fill = np.where(idx >= 0, values[np.maximum(idx, 0)], prior)
+            out = np.where(ok, values, np.where(seen > 0, fill, np.nan))
+        if ok.any():
+            good = values[ok]
+            n = self.count + len(good)
+            self.mean += (math.fsum(good.tolist()) - self.mean * len(good)) / n
+            self.count = n
+            self.last = float(good[-1])
+        return out, imputed

@@ -69,7 +69,7 @@ class Monitor:
         self.is_replay = bool(self.replays) and len(self.replays) == len(self.sources)
         for src in self.replays:
             src.hold_at_end = True
-        self.default_threshold = settings.threshold
+        self.default_threshold = self.pipeline.default_threshold
         self._started = False
         self._stopped = False
         self._rate: tuple[float, int] | None = None
@@ -203,7 +203,7 @@ class Monitor:
         self.pipeline.set_threshold(channel, value)
 
     def threshold(self, channel: str) -> float:
-        return self.pipeline.tracker.threshold_for(channel)
+        return self.pipeline.threshold_for(channel)
 
     # -- replay controls -------------------------------------------------------------------
 

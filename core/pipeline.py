@@ -9,6 +9,7 @@ readers so recording never waits on scoring, and one scoring worker. A UI polls
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
@@ -19,18 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from core.alerts import DEFAULT_HYSTERESIS, Alert, AlertTracker
-from core.detect import (
-    DEFAULT_DETECTOR,
-    DEFAULT_FEATURES,
-    DEFAULT_THRESHOLD,
-    DEFAULT_WARMUP,
-    ChannelDetector,
-    detector_factory,
-)
+from core.alerts import Alert
+from core.detect import DEFAULT_DETECTOR, DEFAULT_WARMUP, ModelFactory
+from core.engine import DEFAULT_DROPOUT, DEFAULT_SENTINELS, ChannelEngine, limits_for
 from core.errors import UserError
 from core.impute import Imputer
-from core.parse import LineParser, Reading
+from core.parse import LineParser
 from core.recording import RecordingWriter
 from core.sources import Frame, Source, SourceStatus
 
@@ -41,27 +36,43 @@ SHOWN_AS_PARSED = frozenset({"data", "empty", "header"})
 # A file replay waits while this many batches are queued, so a fast file cannot pile up
 # in memory ahead of the scorer; live sources never wait (their bytes would be lost).
 MAX_QUEUED_FILE_BATCHES = 32
-# With a UI attached, the scorer works at most POLITE_WORK seconds at a stretch, then
-# pauses POLITE_PAUSE (checked every POLITE_SLICE frames).
+# With a UI attached, the scorer pauses POLITE_PAUSE after each POLITE_WORK seconds of
+# scoring (in proportion after shorter stretches).
 POLITE_WORK = 0.025
 POLITE_PAUSE = 0.015
-POLITE_SLICE = 8
+# Frames scored in one call at most, when batches have queued up.
+MERGE_FRAMES = 16384
+# How often live sources are checked for channels that fell silent (s).
+TICK = 0.25
 
 
 @dataclass
 class Settings:
-    """Everything that shapes detection; the CLI fills it from options."""
+    """Everything that shapes detection; the CLI fills it from options.
+
+    ``threshold``, ``hysteresis`` and ``features`` left at None take the detector's own.
+    """
 
     fmt: str = "auto"
     detector: str = DEFAULT_DETECTOR
     params: dict[str, Any] = field(default_factory=dict)
-    features: tuple[str, ...] = DEFAULT_FEATURES
-    threshold: float = DEFAULT_THRESHOLD
-    hysteresis: int = DEFAULT_HYSTERESIS
+    features: tuple[str, ...] | None = None
+    threshold: float | None = None
+    hysteresis: int | None = None
     warmup: int = DEFAULT_WARMUP
     impute: str = "mean"
     seed: int | None = 42
     capacity: int = DEFAULT_CAPACITY
+    #: Physical range per channel name or pattern: values outside always alert.
+    limits: dict[str, tuple[float, float]] = field(default_factory=dict)
+    sentinels: tuple[float, ...] = DEFAULT_SENTINELS
+    #: A channel silent for this many times its usual interval alerts (0: never).
+    dropout: float = DEFAULT_DROPOUT
+    #: Learn from samples inside open alert episodes too (river's plain behaviour).
+    learn_in_alerts: bool = False
+
+    def factory(self) -> ModelFactory:
+        return ModelFactory(self.detector, self.params, self.features, self.warmup, self.seed)
 
 
 @dataclass(slots=True)
@@ -135,6 +146,23 @@ class Ring:
         self.score[i] = score
         self.flags[i] = flags
         self.total += 1
+
+    def extend(
+        self, t: np.ndarray, value: np.ndarray, score: np.ndarray, flags: np.ndarray
+    ) -> None:
+        """Append many samples at once (NaN values: none)."""
+        n = len(t)
+        if n > self.capacity:
+            t, value, score, flags = t[-self.capacity :], value[-self.capacity :], (
+                score[-self.capacity :]), flags[-self.capacity :]  # fmt: skip
+            self.total += n - self.capacity
+            n = self.capacity
+        idx = (self.total + np.arange(n)) % self.capacity
+        self.t[idx] = t
+        self.value[idx] = value
+        self.score[idx] = score
+        self.flags[idx] = flags
+        self.total += n
 
     def ordered(self, last: int | None = None) -> dict[str, np.ndarray]:
         """Copies of the kept samples (or of the ``last`` ones), oldest first."""
@@ -236,7 +264,13 @@ class Snapshot:
 
 
 class Pipeline:
-    """Owns parsers, imputers, detectors and alert episodes; not thread-safe by itself."""
+    """Owns parsers and channel engines; not thread-safe by itself (callers take ``lock``).
+
+    :meth:`process` parses a batch of frames one line at a time, then hands each channel its
+    samples of the batch as arrays (:class:`core.engine.ChannelEngine`: imputation, fault
+    rules, the detector, alert episodes), so the scoring itself runs in numpy over the whole
+    batch. Alert ids follow the order of the samples that opened them.
+    """
 
     def __init__(
         self,
@@ -250,31 +284,43 @@ class Pipeline:
         # Build once up front so a bad format or detector fails before any data flows.
         try:
             LineParser("check", settings.fmt)
+            Imputer(settings.impute)
         except ValueError as exc:
             raise UserError(str(exc)) from None
-        self._make = detector_factory(settings.detector, settings.params, settings.seed)
-        ChannelDetector(self._make, 0, settings.warmup, settings.features)
-        Imputer(settings.impute)
+        self.factory = settings.factory()
+        self.default_threshold = (
+            self.factory.threshold if settings.threshold is None else settings.threshold
+        )
+        self.hysteresis = (
+            self.factory.hysteresis if settings.hysteresis is None else settings.hysteresis
+        )
+        if self.hysteresis < 1:
+            raise UserError("hysteresis must be at least 1 sample")
         self.multi = len(set(source_names)) > 1
         self.on_sample = on_sample
         self.on_alert = on_alert
         self.on_batch = on_batch
-        self._names: list[str] = []
-        self._index: dict[str, int] = {}
-        self._rows: list[tuple[float, int, float, bool, float, bool, int]] = []
-        self._readings: list[tuple[float, str, str]] = []
         self.parsers: dict[str, LineParser] = {}
         self._fixed_parsers: dict[str, tuple[str, list[str] | None]] = {}
-        self.imputers: dict[str, Imputer] = {}
-        self.detectors: dict[str, ChannelDetector] = {}
+        self.engines: dict[str, ChannelEngine] = {}
         self.channels: dict[str, ChannelState] = {}
-        self.tracker = AlertTracker(settings.threshold, settings.hysteresis)
+        self.thresholds: dict[str, float] = {}
         self.alerts: list[Alert] = []
         self.counters = Counters()
         self.raw_lines: deque[tuple[float, str, str, str]] = deque(maxlen=RAW_LINES)
         self._connected: set[str] = set()
         self.lock = threading.Lock()
         self.version = 0
+        self._names: list[str] = []
+        self._index: dict[str, int] = {}
+        self._next_id = 1
+        # Labels that act on the detector: requests from a UI (applied by the worker at its
+        # next batch) and labels given up front, applied when their episode closes.
+        self._requests: deque[tuple[str, int]] = deque()
+        self._label_spans: dict[str, list[tuple[float, float]]] = {}
+        self.feedback_applied = 0
+        # What the callbacks get, queued under the lock and delivered after it.
+        self._outbox: list[tuple[str, Any, Any]] = []
 
     def use_parser(self, src: str, fmt: str, header: list[str] | None = None) -> None:
         """Parse ``src`` with a fixed format (a CSV file's own header, for one)."""
@@ -282,50 +328,246 @@ class Pipeline:
             self._fixed_parsers[src] = (fmt, header)
             self.parsers[src] = LineParser(src, fmt, header=header)
 
-    # -- the per-frame path -------------------------------------------------------------
+    # -- labels that act -----------------------------------------------------------------
+
+    def request_feedback(self, alert_id: int, label: str) -> None:
+        """A label made in the UI: a false positive is learned by the worker's next batch
+        (thread-safe; never waits for scoring). Other labels change nothing here."""
+        if label == "false_positive":
+            self._requests.append(("fp", alert_id))
+
+    def request_retract(self, alert_id: int) -> None:
+        self._requests.append(("retract", alert_id))
+
+    def learn_labels(self, labels: Sequence[dict[str, Any]]) -> None:
+        """False-positive labels known up front (a labels file beside a replay, or evaluate's
+        ``--feedback``): each acts when an episode it overlaps on its channel closes."""
+        spans: dict[str, list[tuple[float, float]]] = {}
+        for lab in labels:
+            if lab.get("label") == "false_positive":
+                spans.setdefault(str(lab["channel"]), []).append(
+                    (float(lab["start"]), float(lab["end"]))
+                )
+        with self.lock:
+            self._label_spans = spans
+
+    def _apply_requests(self) -> None:
+        while self._requests:
+            kind, alert_id = self._requests.popleft()
+            alert = next((a for a in reversed(self.alerts) if a.id == alert_id), None)
+            if alert is None:
+                continue
+            engine = self.engines.get(alert.channel)
+            if engine is None:
+                continue
+            if kind == "fp":
+                if engine.feedback(alert):
+                    self.feedback_applied += 1
+            else:
+                engine.retract(alert_id)
+
+    def _labelled_false(self, alert: Alert) -> bool:
+        spans = self._label_spans.get(alert.channel)
+        if not spans:
+            return False
+        end = alert.end if alert.end is not None else alert.last_above
+        return any(a <= end and b >= alert.start for a, b in spans)
+
+    # -- the batch path ----------------------------------------------------------------------
 
     def process(self, frames: Sequence[Frame]) -> None:
         with self.lock:
+            if self._requests:
+                self._apply_requests()
+            prefix_multi = self.multi
+            index = self._index
+            rows_ch: list[int] = []
+            rows_val: list[float] = []
+            rows_reading: list[int] = []
+            read_t: list[float] = []
+            read_rx: list[float] = []
+            readings: list[tuple[float, str, str]] = []
+            nan = math.nan
             for frame in frames:
                 if frame.event is not None:
+                    if rows_ch:
+                        # A reset must not mix samples from before it with those after.
+                        self._score(rows_ch, rows_val, rows_reading, read_t, read_rx, readings)
+                        rows_ch, rows_val, rows_reading = [], [], []
+                        read_t, read_rx, readings = [], [], []
                     self._event(frame)
                     continue
                 parser = self.parsers.get(frame.src)
                 if parser is None:
                     parser = self.parsers[frame.src] = LineParser(frame.src, self.settings.fmt)
-                reading = parser.feed(frame.line or "", frame.t, first=frame.first, cut=frame.cut)
+                line = frame.line or ""
+                reading = parser.feed(line, frame.t, first=frame.first, cut=frame.cut)
                 kind = parser.last_kind
                 # The raw-lines pane shows what did not parse cleanly: text, garbage, cut and
                 # partial lines, and data lines with a bad field.
                 if kind not in SHOWN_AS_PARSED or parser.last_errors:
-                    self.raw_lines.append((frame.t, frame.src, frame.line or "", kind))
-                if reading is not None:
-                    self._readings.append((frame.t, frame.src, frame.line or ""))
-                    self._reading(reading, frame.t)
+                    self.raw_lines.append((frame.t, frame.src, line, kind))
+                if reading is None:
+                    continue
+                r = len(readings)
+                readings.append((frame.t, frame.src, line))
+                read_t.append(reading.t)
+                read_rx.append(frame.t)
+                prefix = f"{reading.source}/" if prefix_multi else ""
+                for name, v in reading.values.items():
+                    channel = prefix + name if prefix else name
+                    ci = index.get(channel)
+                    if ci is None:
+                        ci = self._add_channel(channel)
+                    rows_ch.append(ci)
+                    rows_val.append(nan if v is None else v)
+                    rows_reading.append(r)
+            self._score(rows_ch, rows_val, rows_reading, read_t, read_rx, readings)
             self.version += 1
-            batch = self._take_batch() if self._rows else None
-        if batch is not None:
-            if self.on_batch is not None:
-                self.on_batch(batch)
-            if self.on_sample is not None:
-                for row in batch.rows():
-                    self.on_sample(row)
+            out = self._outbox
+            self._outbox = []
+        self._deliver(out)
 
-    def _take_batch(self) -> ScoredBatch:
-        rows, self._rows = self._rows, []
-        readings, self._readings = self._readings, []
-        t, ch, value, imputed, score, alert, reading = zip(*rows, strict=True)
-        return ScoredBatch(
-            names=list(self._names),
-            t=np.array(t, dtype=np.float64),
-            channel=np.array(ch, dtype=np.int32),
-            value=np.array(value, dtype=np.float64),
-            imputed=np.array(imputed, dtype=bool),
-            score=np.array(score, dtype=np.float64),
-            alert=np.array(alert, dtype=bool),
-            reading=np.array(reading, dtype=np.int32),
-            readings=readings,
-        )
+    def _deliver(self, out: list[Any]) -> None:
+        """Hand batches and alert events to the callbacks, outside the lock."""
+        for kind, item, extra in out:
+            if kind == "batch":
+                if self.on_batch is not None:
+                    self.on_batch(item)
+                if self.on_sample is not None:
+                    for row in item.rows():
+                        self.on_sample(row)
+            elif self.on_alert is not None:
+                self.on_alert(item, extra)
+
+    def _add_channel(self, channel: str) -> int:
+        ci = self._index[channel] = len(self._names)
+        self._names.append(channel)
+        return ci
+
+    def _engine(self, channel: str) -> tuple[ChannelEngine, ChannelState]:
+        engine = self.engines.get(channel)
+        if engine is None:
+            s = self.settings
+            thr = self.thresholds.get(channel, self.default_threshold)
+            engine = self.engines[channel] = ChannelEngine(
+                channel,
+                self.factory(len(self.engines), thr),
+                threshold=thr,
+                hysteresis=self.hysteresis,
+                impute=s.impute,
+                limits=limits_for(channel, s.limits),
+                sentinels=s.sentinels,
+                dropout=s.dropout,
+                learn_in_alerts=s.learn_in_alerts,
+            )
+            self.channels[channel] = ChannelState(channel, Ring(s.capacity))
+        return engine, self.channels[channel]
+
+    def _score(
+        self, rows_ch: list[int], rows_val: list[float], rows_reading: list[int],
+        read_t: list[float], read_rx: list[float], readings: list[tuple[float, str, str]],
+    ) -> None:  # fmt: skip
+        n = len(rows_ch)
+        if n == 0:
+            return
+        ch = np.array(rows_ch, dtype=np.int32)
+        raw = np.array(rows_val, dtype=np.float64)
+        reading = np.array(rows_reading, dtype=np.int32)
+        t = np.array(read_t, dtype=np.float64)[reading]
+        rx = np.array(read_rx, dtype=np.float64)[reading]
+        value = np.empty(n)
+        imputed = np.empty(n, dtype=bool)
+        score = np.empty(n)
+        alert = np.empty(n, dtype=bool)
+        events: list[tuple[int, int, str, Alert]] = []
+        order = np.argsort(ch, kind="stable")
+        cuts = np.flatnonzero(np.diff(ch[order])) + 1
+        for sel in np.split(order, cuts):
+            name = self._names[int(ch[sel[0]])]
+            engine, state = self._engine(name)
+            out = engine.process(t[sel], raw[sel])
+            value[sel] = out.value
+            imputed[sel] = out.imputed
+            score[sel] = out.score
+            alert[sel] = out.alert
+            for k, kind, a in out.events:
+                events.append((int(sel[k]), 0 if kind == "open" else 1, kind, a))
+            self._update_state(state, engine, t[sel], rx[sel], out)
+        self._events(events)
+        self._outbox.append(
+            ("batch", ScoredBatch(list(self._names), t, ch, value, imputed, score, alert,
+                                  reading, readings), None)
+        )  # fmt: skip
+
+    def _update_state(
+        self, state: ChannelState, engine: ChannelEngine, t: np.ndarray, rx: np.ndarray, out: Any
+    ) -> None:
+        m = len(t)
+        if not state.samples:
+            state.first_t = float(t[0])
+        dt = np.diff(np.concatenate(([state.last_t], t))) if state.samples else np.diff(t)
+        dt = dt[dt > 0]
+        if len(dt):
+            iv = state.interval
+            if iv is None:
+                iv, dt = float(dt[0]), dt[1:]
+            for d in dt[-64:].tolist() if len(dt) > 64 else dt.tolist():
+                iv = 0.9 * iv + 0.1 * d
+            state.interval = iv
+        state.samples += m
+        state.imputed += int(out.imputed.sum())
+        state.last_t = float(t[-1])
+        state.rx_t = float(rx[-1])
+        last = float(out.value[-1])
+        state.last_value = None if last != last else last
+        state.last_score = float(out.score[-1])
+        state.in_alert = engine.open is not None or engine.dropout_alert is not None
+        state.warming_up = engine.warming_up
+        flags = out.imputed.astype(np.uint8) | (out.alert.astype(np.uint8) << 1)
+        state.ring.extend(t, out.value, out.score, flags)
+
+    def _events(self, events: list[tuple[int, int, str, Alert]]) -> None:
+        """Number the episodes opened, in the order of the samples that opened them, and
+        queue every event for the callbacks."""
+        events.sort(key=lambda e: (e[0], e[1]))
+        for _, _, kind, a in events:
+            if kind == "open":
+                a.id = self._next_id
+                self._next_id += 1
+                self.alerts.append(a)
+                self.counters.alerts += 1
+                st = self.channels.get(a.channel)
+                if st is not None:
+                    st.alerts += 1
+                self._outbox.append(("alert", replace(a), "open"))
+            else:
+                if self._label_spans and self._labelled_false(a):
+                    engine = self.engines.get(a.channel)
+                    if engine is not None and engine.feedback(a):
+                        self.feedback_applied += 1
+                self._outbox.append(("alert", replace(a), "close"))
+
+    def tick(self, now: float) -> None:
+        """A live source's clock moved on: look for channels that fell silent (dropouts).
+
+        ``now`` is receive time; each channel converts it to its own data time.
+        """
+        with self.lock:
+            events: list[tuple[int, int, str, Alert]] = []
+            for name, engine in self.engines.items():
+                st = self.channels[name]
+                if not st.samples:
+                    continue
+                for _, kind, a in engine.tick(st.last_t + (now - st.rx_t)):
+                    events.append((-1, 0 if kind == "open" else 1, kind, a))
+                    st.in_alert = True
+            if events:
+                self._events(events)
+                self.version += 1
+            out = self._outbox
+            self._outbox = []
+        self._deliver(out)
 
     def _event(self, frame: Frame) -> None:
         c = self.counters
@@ -340,93 +582,51 @@ class Pipeline:
             c.disconnects += 1
         self.raw_lines.append((frame.t, frame.src, f"[{frame.event}] {frame.detail}", "event"))
 
-    def _reading(self, reading: Reading, rx_t: float) -> None:
-        prefix = f"{reading.source}/" if self.multi else ""
-        t = reading.t
-        for name, raw_value in reading.values.items():
-            channel = prefix + name
-            state = self.channels.get(channel)
-            if state is None:
-                state = self._new_channel(channel)
-            value, imputed = self.imputers[channel].fill(raw_value)
-            det = self.detectors[channel]
-            score = det.score(value, learn=not imputed) if value is not None else 0.0
-            in_alert, opened, closed = self.tracker.update(
-                channel, t, value or 0.0, score, det.reason
-            )
-            if opened is not None:
-                state.alerts += 1
-                self.counters.alerts += 1
-                self.alerts.append(opened)
-                if self.on_alert is not None:
-                    self.on_alert(opened, "open")
-            if closed is not None and self.on_alert is not None:
-                self.on_alert(closed, "close")
-            if state.samples and t > state.last_t:
-                dt = t - state.last_t
-                state.interval = dt if state.interval is None else 0.9 * state.interval + 0.1 * dt
-            if not state.samples:
-                state.first_t = t
-            state.samples += 1
-            state.imputed += imputed
-            state.last_t = t
-            state.rx_t = rx_t
-            state.last_value = value
-            state.last_score = score
-            state.in_alert = in_alert
-            state.warming_up = det.warming_up
-            state.ring.append(t, value, score, imputed | (in_alert << 1))
-            self._rows.append(
-                (t, self._index[channel], np.nan if value is None else value, imputed, score,
-                 in_alert, len(self._readings) - 1)
-            )  # fmt: skip
-
     def _reset(self) -> None:
         """A replay restarted: forget everything learned, keep the user's thresholds."""
         self.parsers = {
             src: LineParser(src, fmt, header=header)
             for src, (fmt, header) in self._fixed_parsers.items()
         }
-        self.imputers.clear()
-        self.detectors.clear()
+        self.engines.clear()
         self.channels.clear()
-        thresholds = self.tracker.thresholds
-        self.tracker = AlertTracker(self.settings.threshold, self.settings.hysteresis)
-        self.tracker.thresholds = thresholds
         self.alerts = []
         self.counters = Counters()
         self.raw_lines.clear()
         self._connected.clear()
-
-    def _new_channel(self, channel: str) -> ChannelState:
-        s = self.settings
-        index = len(self.channels)
-        self.imputers[channel] = Imputer(s.impute)
-        self.detectors[channel] = ChannelDetector(self._make, index, s.warmup, s.features)
-        state = self.channels[channel] = ChannelState(channel, Ring(s.capacity))
-        if channel not in self._index:
-            self._index[channel] = len(self._names)
-            self._names.append(channel)
-        return state
+        self._requests.clear()
 
     def finish(self) -> list[Alert]:
         """End of input: close the episodes still open."""
         with self.lock:
-            closed = self.tracker.close_all()
-            if self.on_alert is not None:
-                for alert in closed:
-                    self.on_alert(alert, "close")
+            events: list[tuple[int, int, str, Alert]] = []
+            closed = []
+            for name, engine in self.engines.items():
+                for a in engine.finish():
+                    closed.append(a)
+                    events.append((-1, 1, "close", a))
+                self.channels[name].in_alert = False
+            self._events(events)
             self.version += 1
-            return closed
+            out = self._outbox
+            self._outbox = []
+        self._deliver(out)
+        return closed
 
     # -- reading the state ---------------------------------------------------------------
+
+    def threshold_for(self, channel: str) -> float:
+        return self.thresholds.get(channel, self.default_threshold)
 
     def set_threshold(self, channel: str, threshold: float | None) -> None:
         with self.lock:
             if threshold is None:
-                self.tracker.thresholds.pop(channel, None)
+                self.thresholds.pop(channel, None)
             else:
-                self.tracker.thresholds[channel] = threshold
+                self.thresholds[channel] = threshold
+            engine = self.engines.get(channel)
+            if engine is not None:
+                engine.threshold = self.threshold_for(channel)
 
     def totals(self) -> Counters:
         c = replace(self.counters)
@@ -464,7 +664,7 @@ class Pipeline:
                     last_t=ch.last_t,
                     last_value=ch.last_value,
                     last_score=ch.last_score,
-                    threshold=self.tracker.threshold_for(name),
+                    threshold=self.threshold_for(name),
                     in_alert=ch.in_alert,
                     warming_up=ch.warming_up,
                     interval=ch.interval,
@@ -568,6 +768,8 @@ class Runner:
                 self._queue.put(None)
 
     def _work(self) -> None:
+        live = any(s.live for s in self.sources)
+        next_tick = time.monotonic() + TICK
         try:
             while True:
                 try:
@@ -575,15 +777,33 @@ class Runner:
                 except queue.Empty:
                     if self.stop_event.is_set() and self._readers_left == 0:
                         break
-                    continue
-                if batch is None:
-                    break
-                if self.pipeline is not None:
+                    batch = []
+                end = batch is None
+                batches = 0 if end or not batch else 1
+                frames = [] if end else list(batch)
+                # Everything queued meanwhile goes in the same call: scoring costs little per
+                # sample and more per call, so a backlog is cleared in a few big steps.
+                while not end and len(frames) < MERGE_FRAMES:
+                    try:
+                        more = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        end = True
+                        break
+                    frames.extend(more)
+                    batches += 1
+                if frames and self.pipeline is not None:
+                    started = time.monotonic()
+                    self.pipeline.process(frames)
                     if self.share_with_ui:
-                        self._process_politely(batch)
-                    else:
-                        self.pipeline.process(batch)
-                self._batches_done += 1
+                        self._step_aside(time.monotonic() - started)
+                self._batches_done += batches
+                if live and self.pipeline is not None and time.monotonic() >= next_tick:
+                    self.pipeline.tick(time.time())
+                    next_tick = time.monotonic() + TICK
+                if end:
+                    break
         except Exception as exc:  # noqa: BLE001 - kept as data, shown by the caller
             self.errors.append(f"scoring stopped: {type(exc).__name__}: {exc}")
             self.stop_event.set()
@@ -592,21 +812,17 @@ class Runner:
                 self.pipeline.finish()
             self.done.set()
 
-    def _process_politely(self, batch: list[Frame]) -> None:
-        """Score in slices, stepping aside now and then so a UI thread gets the GIL.
+    def _step_aside(self, spent: float) -> None:
+        """After a stretch of scoring, give a UI thread uncontested time for the GIL.
 
-        Scoring is pure Python: under a flood it would hold the GIL nearly always, and a
-        UI thread that gives the GIL up at every wait would get it back too rarely to draw
-        or answer a key. Pausing briefly after each stretch of work gives the UI whole
-        uncontested windows; what is not scored yet waits in the queue, nothing is lost.
+        Scoring holds the GIL most of the time it runs; a UI thread that gives the GIL up at
+        every wait would get it back too rarely to draw or answer a key. What is not scored
+        yet waits in the queue; nothing is lost.
         """
-        assert self.pipeline is not None
-        for i in range(0, len(batch), POLITE_SLICE):
-            self.pipeline.process(batch[i : i + POLITE_SLICE])
-            now = time.monotonic()
-            if now - self._work_since >= POLITE_WORK:
-                time.sleep(POLITE_PAUSE)
-                self._work_since = time.monotonic()
+        if spent >= POLITE_WORK:
+            time.sleep(POLITE_PAUSE)
+        elif spent >= 0.002:
+            time.sleep(spent * POLITE_PAUSE / POLITE_WORK)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the end of all input; True if it ended (False on timeout)."""

@@ -88,7 +88,7 @@ def score_file(path: str, settings: Settings) -> list[ChannelSeries]:
                 score=cols["score"][sel],
                 alert=cols["alert"][sel],
                 alerts=[a for a in pipeline.alerts if a.channel == channel],
-                threshold=pipeline.tracker.threshold_for(channel),
+                threshold=pipeline.threshold_for(channel),
             )
         )
     return out

@@ -1,67 +1,64 @@
 """Per-channel online anomaly scoring: several cheap views of a channel, calibrated, combined.
 
-:class:`ChannelScorer` scores one channel's samples one at a time (:meth:`ChannelScorer.score`)
-or a whole array at once with identical results (:meth:`ChannelScorer.score_many`). Its score is
-in [0, 1] and means the same on every channel: ``-log10(p) / 10`` for the probability ``p`` of
-the channel's recent behaviour under what it has learned, so 0.5 is p = 1e-5 and the shipped
+:class:`ChannelScorer` scores one channel's samples in arrays (:meth:`ChannelScorer.score_many`),
+in order, each sample scored before it is learned, with the same scores however the stream is
+cut into arrays (to 1e-9; the arrays only change how much numpy does at once). Its score is in
+[0, 1] and means the same on every channel: ``-log10(p) / 10`` for the probability ``p`` of the
+channel's recent behaviour under what it has learned, so 0.5 is p = 1e-5 and the shipped
 threshold 0.55 is p = 10**-5.5.
 
 The parts, and why each is there. Every figure is NAB standard (raw score at its best threshold
 / alerts as shipped) on the 18 files of the NAB subset, from ``bench/nab_quality.py``, whose
-table has a row per part; the default scores 74.4 / 72.2 (Numenta HTM: 61.3).
+table has a row per part.
 
-- **Half-Space Trees** (:class:`HstView`), kept because users asked for it: river's HST (10
-  trees, height 8, a window of 100 samples) on the value and its change since the previous
-  sample, both scaled by the warm-up range as ``core.detect`` does. Its raw score (how little
-  mass the last window put where this sample lands) is compressed towards 1 and means
-  different things on different channels, so it is never thresholded directly; it goes
-  through the likelihood below. Measured: with the other views present it adds nothing (the
-  default without it scores 0.2 more on NAB, the same on the simulated board); calibrated
-  but alone it scores 13.5 / 19.4, thresholded naively 0.0 / -20.2.
+- **Half-Space Trees** (:class:`HstView`), kept because users asked for it: river's HST with
+  river's defaults (10 trees, height 8, a window of 250 samples; ``core.hst``: river's trees and
+  scores, vectorised) on the value scaled by the warm-up range.
+  Its raw score (how little mass the last window put where this sample lands) is compressed
+  towards 1 and means different things on different channels, so it is never thresholded
+  directly; it goes through the likelihood below.
 - **A streaming forecaster** (:class:`ForecastView`): the error of an EWMA prediction divided by
-  the running mean absolute error. Jumps, spikes, drops and noise bursts are large errors
-  (+6.9 / +5.4; on the board it catches spikes, drifts and noise bursts).
-- **Seasonal profiles** (:class:`ProfileView`), daily (+13.8 / +13.4) and weekly (+4.5 / +4.3):
-  each hour of the day, and each 4-hour block of the week, keeps an average over earlier days
-  (weeks) of the channel's level and spread. A sample far from what this time usually looks
-  like (a missing daily peak, a holiday, a plateau at the wrong level) is a large profile
-  error. A profile speaks only once its slot has two finished visits on earlier days (weeks),
-  so it learns per day whatever the sample rate and stays silent on short recordings.
+  the running mean absolute error. Jumps, spikes, drops and noise bursts are large errors.
+- **Seasonal profiles** (:class:`ProfileView`), daily and weekly: each hour of the day, and each
+  4-hour block of the week, keeps an average over earlier days (weeks) of the channel's level
+  and spread. A sample far from what this time usually looks like (a missing daily peak, a
+  holiday, a plateau at the wrong level) is a large profile error. A profile speaks only once
+  its slot has two finished visits on earlier days (weeks), so it learns per day whatever the
+  sample rate and stays silent on short recordings.
 - **Anomaly likelihood** (:class:`Likelihood`), after NAB's leading detectors: each raw score is
   averaged over the last 10 samples, and that short-term mean is compared with the last 8640
   such means as a Gaussian upper tail. A channel whose raw scores are always noisy needs a much
   larger excursion than a quiet one, and one threshold fits every channel and every view. Raw
-  errors enter it squashed as ``1 - exp(-z / 6)`` (with /3 the default drops to 65.5 / 62.9).
-- **Two rules** for what statistics see late or not at all: a stuck sensor (:class:`StuckRule`,
-  ``core.detect``'s flatline rule with its usual run lengths learned over the warm-up; +3.4 /
-  +3.4, and the board's three stuck faults) and a value beyond everything learned
-  (:class:`RangeRule`, tolerance 5% of the range or 3 typical steps, after NAB's Numenta
-  detector; +0.5 / +0.1, a backstop whose spikes the forecaster usually catches first).
-- **One alert per event** (the refractory step in :meth:`ChannelScorer.score`): once a sample
-  has scored at or above the threshold, further high scores within the next 50 samples are
-  lowered below it. NAB counts every row above the threshold and rewards only the earliest
-  one in a window (without this step the raw score falls to 16.2), and a person watching the
-  monitor wants an anomaly announced at its start rather than a stream of alerts.
+  errors enter it squashed as ``1 - exp(-z / 6)``.
+- **Two rules** for what statistics see late or not at all: a stuck sensor (:class:`StuckRule`:
+  a run of identical readings far longer than the channel's usual runs, learned over the
+  warm-up) and a value beyond everything learned (:class:`RangeRule`, tolerance 5% of the range
+  or 3 typical steps, after NAB's Numenta detector).
+- **One alert per event** (the refractory step): once a sample has scored at or above the
+  threshold, further high scores within the next 50 samples are lowered below it. NAB counts
+  every row above the threshold and rewards only the earliest one in a window, and a person
+  watching the monitor wants an anomaly announced at its start rather than a stream of alerts.
 
-The view with the highest calibrated score decides; ``reason`` names it.
+The view with the highest calibrated score decides; :data:`REASONS` names it for the alert.
+
+What is learned: ``score_many`` takes ``learn`` (the sample enters the statistics: HST, the
+forecaster, the profiles, the likelihoods, the learned range) and ``observed`` (the sample is a
+real reading, not imputed: it counts towards stuck runs). The pipeline passes ``learn=False``
+for imputed samples, samples inside an open alert episode and samples a fault rule flagged, so
+an anomaly does not teach the scorer that it is normal.
 
 Defaults to ship with: threshold :data:`DEFAULT_THRESHOLD` (0.55) and hysteresis
-:data:`DEFAULT_HYSTERESIS` (10 samples). 0.55 rather than 0.5 because it alerts 2.5 times less
-on stationary noise (6 against 15 alerts in 4 hours of 10 Hz gaussian noise, 12 seeds) for the
-same NAB score. ``ChannelScorer.threshold`` is what the refractory step guards, so a channel's
-threshold changed by the user should be set there too. The plain behaviour, HST on the
-warm-up-scaled raw value with no calibration and no rules, stays available as the variant
-``"hst-raw"`` (threshold 0.98, hysteresis 10, as ``core.detect`` ships).
+:data:`DEFAULT_HYSTERESIS` (10 samples). ``ChannelScorer.threshold`` is what the refractory step
+guards, so a channel's threshold changed by the user is set there too. The plain behaviour, HST
+on the warm-up-scaled raw value with no calibration and no rules, is the variant ``"hst-raw"``
+(threshold 0.98, hysteresis 10).
 """
 
 from __future__ import annotations
 
 import math
-from array import array
-from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass, fields, replace
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -70,6 +67,7 @@ from core.hst import HalfSpaceTrees
 __all__ = [
     "DEFAULT_HYSTERESIS",
     "DEFAULT_THRESHOLD",
+    "REASONS",
     "VARIANTS",
     "ChannelScorer",
     "ForecastView",
@@ -78,7 +76,9 @@ __all__ = [
     "ProfileView",
     "RangeRule",
     "ScorerConfig",
+    "Scored",
     "StuckRule",
+    "config_from_params",
     "make_scorer",
 ]
 
@@ -87,26 +87,113 @@ DEFAULT_THRESHOLD = 0.55
 #: Samples below the threshold that close an alert episode (as ``core.alerts`` ships).
 DEFAULT_HYSTERESIS = 10
 
-_SQRT2 = math.sqrt(2.0)
-# Smallest tail probability kept apart; anything below scores the maximum 1.0 anyway.
-_MIN_TAIL = 1e-300
+# Reason codes: which part made a sample's score what it is.
+WHY_NONE, WHY_HST, WHY_FORECAST, WHY_DAILY, WHY_WEEKLY, WHY_RANGE, WHY_STUCK = range(7)
+#: One line per reason code, as alerts show it (``{value}`` is the sample's value).
+REASONS = {
+    WHY_NONE: "",
+    WHY_HST: "rare value for the recent window (HST)",
+    WHY_FORECAST: "sudden change against the forecast",
+    WHY_DAILY: "unusual for this time of day",
+    WHY_WEEKLY: "unusual for this time of week",
+    WHY_RANGE: "outside the learned range",
+    WHY_STUCK: "stuck at {value:g}",
+}
+
+_LN10 = math.log(10.0)
+_LN_HALF = math.log(0.5)
+_SQRT_HALF = math.sqrt(0.5)
+# Below this many items a recurrence runs as a plain loop: numpy's per-call cost dominates.
+_SMALL = 64
+_BLOCK = 64
 
 
-def log_score(tail: float) -> float:
-    """``-log10(tail) / 10`` clipped to [0, 1]: 0.5 is p = 1e-5, 1.0 is p <= 1e-10.
+# --------------------------------------------------------------------------- numeric helpers
 
-    >>> log_score(1.0), log_score(1e-5), log_score(1e-20)
-    (0.0, 0.5, 1.0)
+
+def count_before(mask: np.ndarray) -> np.ndarray:
+    """For each position, how many of the earlier positions are True.
+
+    >>> count_before(np.array([True, False, True, True])).tolist()
+    [0, 1, 1, 2]
     """
-    if tail >= 1.0:
-        return 0.0
-    s = -math.log10(max(tail, _MIN_TAIL)) / 10.0
-    return 1.0 if s > 1.0 else s
+    c = np.cumsum(mask, dtype=np.int64)
+    return c - mask
 
 
-def _squash(z: float, scale: float) -> float:
-    """An error in units of its typical size mapped into [0, 1): 1 - exp(-z / scale)."""
-    return 1.0 - math.exp(-z / scale)
+def ewma_states(x: np.ndarray, alpha: float, y0: float) -> np.ndarray:
+    """States of ``y <- y + alpha * (x_k - y)`` from ``y0``: ``out[k]`` is the state after k steps.
+
+    ``len(out) == len(x) + 1``. Long inputs are computed in blocks: within a block every state
+    is a fixed weighted sum of the block's inputs and the state it starts from, which is one
+    matrix product for all blocks; only the states at block starts need a loop.
+
+    >>> ewma_states(np.array([1.0, 1.0, 3.0]), 0.5, 0.0).tolist()
+    [0.0, 0.5, 0.75, 1.875]
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n = len(x)
+    if n < _SMALL * 4:
+        out = [y0]
+        y = y0
+        for v in x.tolist():
+            y += alpha * (v - y)
+            out.append(y)
+        return np.array(out)
+    b = 1.0 - alpha
+    B = _BLOCK
+    nb = -(-n // B)
+    pad = np.zeros(nb * B)
+    pad[:n] = x
+    X = pad.reshape(nb, B)
+    i = np.arange(B)
+    d = i[:, None] - i[None, :]
+    # State after step i of a block (i = 0..B-1 is "after input i"): b^(i+1) * y_start
+    # + sum_{j <= i} alpha * b^(i-j) x_j.
+    W = np.where(d >= 0, alpha * b ** np.maximum(d, 0), 0.0)
+    local = X @ W.T
+    decay = b ** (i + 1)
+    ends = local[:, -1].tolist()
+    bB = float(decay[-1])
+    starts = []
+    y = y0
+    for e in ends:
+        starts.append(y)
+        y = bB * y + e
+    S = local + np.array(starts)[:, None] * decay[None, :]
+    out = np.empty(n + 1)
+    out[0] = y0
+    out[1:] = S.ravel()[:n]
+    return out
+
+
+def log_scores(z: np.ndarray) -> np.ndarray:
+    """``-log10(p) / 10`` clipped to [0, 1] for the Gaussian upper tail ``p`` of each ``z``.
+
+    Computed in logs throughout, so a z of 40 is a score of 1 rather than an underflow: the
+    complementary error function by the rational Chebyshev fit of Numerical Recipes' ``erfcc``
+    (fractional error below 1.2e-7 everywhere, so scores are right to 1e-8).
+
+    >>> [f"{s:.6f}" for s in log_scores(np.array([-3.0, 0.0, 4.264891, 30.0]))]
+    ['0.000059', '0.030103', '0.500000', '1.000000']
+    """
+    z = np.asarray(z, dtype=np.float64)
+    x = np.abs(z) * _SQRT_HALF
+    t = 1.0 / (1.0 + 0.5 * x)
+    poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
+            -0.82215223 + t * 0.17087277))))))))  # fmt: skip
+    ln_erfc = np.log(t) - x * x + poly  # ln erfc(|z| / sqrt 2)
+    # Upper tail: 0.5 * erfc(z / sqrt 2); for z < 0 it is 1 - 0.5 * erfc(|z| / sqrt 2).
+    ln_tail = np.where(z >= 0.0, _LN_HALF + ln_erfc, np.log1p(-0.5 * np.exp(ln_erfc)))
+    s = -ln_tail / (10.0 * _LN10)
+    s = np.where(np.isnan(z), 0.0, s)
+    return np.clip(s, 0.0, 1.0)
+
+
+def _squash(z: np.ndarray, scale: float) -> np.ndarray:
+    """Errors in units of their typical size mapped into [0, 1): 1 - exp(-z / scale)."""
+    return -np.expm1(-z / scale)
 
 
 # --------------------------------------------------------------------------- configuration
@@ -126,12 +213,12 @@ class ScorerConfig:
     hysteresis: int = DEFAULT_HYSTERESIS
     seed: int | None = 42
 
-    # Half-Space Trees (river's defaults), on these features scaled by the warm-up range.
+    # Half-Space Trees with river's defaults, on these features scaled by the warm-up range.
     hst: bool = True
-    hst_features: tuple[str, ...] = ("value", "diff")
+    hst_features: tuple[str, ...] = ("value",)
     hst_trees: int = 10
     hst_height: int = 8
-    hst_window: int = 100
+    hst_window: int = 250
     #: The warm-up range fills the middle fifth of HST's [0, 1] (as core.detect does).
     scale_margin: float = 2.0
     #: Weight of the newest sample in the slow mean behind the ``dev`` feature.
@@ -158,8 +245,7 @@ class ScorerConfig:
     likelihood_history: int = 8640
     likelihood_min_history: int = 300
     likelihood_min_std: float = 1e-3
-    #: Short-term means are compared as ``mean ** power`` (1: as they are; 1/3 would make the
-    #: skewed means closer to Gaussian: fewer alerts on noise, and a much lower NAB score).
+    #: Short-term means are compared as ``mean ** power`` (1: as they are).
     likelihood_power: float = 1.0
 
     # Rules.
@@ -190,8 +276,6 @@ VARIANTS: dict[str, ScorerConfig] = {
     # HST on the warm-up-scaled raw value, its own score thresholded: the plain behaviour.
     "hst-raw": DEFAULT.with_(
         name="hst-raw",
-        hst_features=("value",),
-        hst_window=250,
         hst_likelihood=False,
         threshold=0.98,
         **_PARTS_OFF,
@@ -214,9 +298,10 @@ VARIANTS: dict[str, ScorerConfig] = {
     "default-stuck": DEFAULT.with_(name="default-stuck", stuck_rule=False),
     "default-refractory": DEFAULT.with_(name="default-refractory", refractory=0),
     # Other settings tried, each one change from the default.
-    "try:hst-value-only": DEFAULT.with_(name="try:hst-value-only", hst_features=("value",)),
+    "try:hst-value-diff": DEFAULT.with_(name="try:hst-value-diff", hst_features=("value", "diff")),
     "try:hst-dev-diff": DEFAULT.with_(name="try:hst-dev-diff", hst_features=("dev", "diff")),
-    "try:hst-window-250": DEFAULT.with_(name="try:hst-window-250", hst_window=250),
+    "try:hst-window-100": DEFAULT.with_(name="try:hst-window-100", hst_window=100),
+    "try:hst-window-500": DEFAULT.with_(name="try:hst-window-500", hst_window=500),
     "try:hst-shingle-3": DEFAULT.with_(
         name="try:hst-shingle-3", hst_features=("value", "lag1", "lag2")
     ),
@@ -244,6 +329,77 @@ def make_scorer(variant: str | ScorerConfig = "default") -> ChannelScorer:
     return ChannelScorer(variant)
 
 
+def config_from_params(base: ScorerConfig, params: dict[str, Any]) -> ScorerConfig:
+    """``base`` with ``--param`` overrides (``hst_trees=25``), each checked and converted.
+
+    >>> config_from_params(DEFAULT, {"hst_trees": 25, "profiles": "none"}).hst_trees
+    25
+    >>> config_from_params(DEFAULT, {"trees": 3})
+    Traceback (most recent call last):
+    ...
+    ValueError: the default scorer has no parameter 'trees'
+    """
+    known = {f.name: f for f in fields(ScorerConfig)}
+    changes: dict[str, Any] = {}
+    for key, value in params.items():
+        if key not in known or key == "name":
+            raise ValueError(f"the {base.name} scorer has no parameter {key!r}")
+        old = getattr(base, key)
+        try:
+            if key == "profiles":
+                changes[key] = _profiles(value)
+            elif key == "hst_features":
+                items = value if isinstance(value, (list, tuple)) else str(value).split("+")
+                changes[key] = tuple(str(x).strip() for x in items if str(x).strip())
+            elif isinstance(old, bool):
+                if not isinstance(value, bool):
+                    raise ValueError("expected true or false")
+                changes[key] = value
+            elif isinstance(old, int) and key != "seed":
+                if isinstance(value, bool) or float(value) != int(value):
+                    raise ValueError("expected a whole number")
+                changes[key] = int(value)
+            elif isinstance(old, float):
+                changes[key] = float(value)
+            else:
+                changes[key] = None if value is None else int(value)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"bad value {value!r} for {key}: {exc}") from None
+    cfg = base.with_(**changes)
+    HstView(cfg) if cfg.hst else None  # a bad feature name fails here, before any data
+    return cfg
+
+
+def _profiles(value: Any) -> tuple[tuple[float, int], ...]:
+    """``"none"``, ``"daily"``, ``"weekly"``, ``"daily+weekly"`` or ``"86400:24+604800:42"``."""
+    if value is None or (isinstance(value, str) and value.lower() in ("none", "off", "")):
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple((float(p), int(s)) for p, s in value)
+    named = {"daily": DEFAULT.profiles[0], "weekly": DEFAULT.profiles[1]}
+    out = []
+    for part in str(value).split("+"):
+        part = part.strip().lower()
+        if part in named:
+            out.append(named[part])
+        else:
+            period, _, slots = part.partition(":")
+            out.append((float(period), int(slots)))
+    return tuple(out)
+
+
+class Scored(NamedTuple):
+    """What :meth:`ChannelScorer.score_many` returns, one entry per sample."""
+
+    score: np.ndarray  # float64 in [0, 1], after the refractory step
+    why: np.ndarray  # int8 reason code (REASONS) of the part that decided the score
+    raw: np.ndarray  # float64: the deciding part's own evidence before calibration
+    #: float64: the score before the refractory step. An alert episode that a high score
+    #: opened stays open while this stays high: the anomaly goes on even though it is not
+    #: announced again.
+    evidence: np.ndarray
+
+
 # --------------------------------------------------------------------------- calibration
 
 
@@ -252,26 +408,21 @@ class Likelihood:
 
     NAB's "anomaly likelihood": the mean of the last ``avg`` raw scores is compared with the
     mean and standard deviation of the last ``history`` such means, and the Gaussian upper
-    tail probability ``p`` of the current one is returned as :func:`log_score`. Averaging makes
+    tail probability ``p`` of the current one is returned as ``-log10(p) / 10``. Averaging makes
     a burst of moderately high raw scores (several spikes close together, a noisy stretch)
     count as much as one very high score; the long-run history makes the score relative to
     how noisy this view of this channel usually is. Nothing is scored until ``min_history``
-    means have been seen, and raw scores of a view that is not ready yet (None) are skipped
+    means have been seen, and raw scores of a view that is not ready yet (NaN) are skipped
     entirely, so a warm-up never enters the history. ``std`` is floored at ``min_std`` so that
     a view that has always been exactly 0 does not turn a rounding error into an alert.
 
-    Unlike NAB's, which re-estimates the distribution every 100 samples, the mean and
-    variance follow every sample (running sums over a ring buffer, recomputed exactly once per
-    ``history`` samples so rounding cannot drift).
+    A sample that is not learned is scored with the mean it would make, and changes nothing.
 
     >>> lik = Likelihood(avg=2, history=100, min_history=20)
-    >>> quiet = [lik.score(0.1 + 0.01 * (i % 3)) for i in range(50)]
-    >>> max(quiet) < 0.2, lik.score(0.9) > 0.5
+    >>> quiet = lik.run(0.1 + 0.01 * (np.arange(50) % 3), np.ones(50, bool))
+    >>> float(quiet.max()) < 0.2, float(lik.run(np.array([0.9]), np.array([True]))[0]) > 0.5
     (True, True)
     """
-
-    __slots__ = ("avg", "history", "min_history", "min_std", "power", "_short", "_ring",
-                 "_count", "_next", "_hsum", "_hsq")  # fmt: skip
 
     def __init__(
         self, avg: int = 10, history: int = 8640, min_history: int = 300, min_std: float = 1e-3,
@@ -282,61 +433,55 @@ class Likelihood:
         self.history = max(2, history)
         self.min_history = max(2, min(min_history, self.history))
         self.min_std = min_std
-        self._short: deque[float] = deque()
-        # The last `history` means, oldest overwritten: 8 bytes each, quick to index one by one.
-        self._ring = array("d", bytes(8 * self.history))
-        self._count = 0  # means in the ring
-        self._next = 0  # where the next mean goes
-        self._hsum = 0.0
-        self._hsq = 0.0
+        self.short = np.zeros(0)  # the last <= avg learned raw scores, oldest first
+        self.means = np.zeros(0)  # the last <= history short-term means, oldest first
 
-    def score(self, raw: float | None, learn: bool = True) -> float:
-        """Score ``raw`` (None: the view is not ready, 0.0 and nothing learned)."""
-        if raw is None:
-            return 0.0
-        short = self._short
-        if learn:
-            short.append(raw)
-            if len(short) > self.avg:
-                short.popleft()
-            mean = sum(short) / len(short)
-        else:
-            # The same mean as if raw were appended, without touching the window.
-            kept = list(short)[1:] if len(short) >= self.avg else list(short)
-            mean = (sum(kept) + raw) / (len(kept) + 1)
+    def run(self, raw: np.ndarray, learn: np.ndarray) -> np.ndarray:
+        """Scores for ``raw`` (NaN: the view is not ready: 0.0 and nothing learned)."""
+        n = len(raw)
+        out = np.zeros(n)
+        ready = ~np.isnan(raw)
+        if not ready.any():
+            return out
+        idx = np.flatnonzero(ready)
+        r = raw[idx]
+        lr = learn[idx]
+        A = self.avg
+        m = len(self.short)
+        E = np.concatenate((self.short, r[lr]))
+        C = np.concatenate(([0.0], np.cumsum(E)))
+        N = m + count_before(lr)  # learned raws before each sample, carried ones included
+        # A learned sample's window is the last A of E up to and including itself; one that is
+        # not learned is averaged with the last A - 1 learned ones, as if it were appended.
+        lo = np.maximum(0, N + 1 - A)
+        hi = np.where(lr, N + 1, N)
+        mean = (C[hi] - C[lo] + np.where(lr, 0.0, r)) / (hi - lo + np.where(lr, 0, 1))
         if self.power != 1.0:
-            mean = mean**self.power if mean > 0.0 else 0.0
-        out = 0.0
-        k = self._count
-        if k >= self.min_history:
-            mu = self._hsum / k
-            var = self._hsq / k - mu * mu
-            sd = math.sqrt(var) if var > 0.0 else 0.0
-            if sd < self.min_std:
-                sd = self.min_std
-            z = (mean - mu) / sd
-            out = log_score(0.5 * math.erfc(z / _SQRT2))
-        if learn:
-            self._push(mean)
+            mean = np.where(mean > 0.0, np.abs(mean) ** self.power, 0.0)
+        h = len(self.means)
+        F = np.concatenate((self.means, mean[lr]))
+        D = np.concatenate(([0.0], np.cumsum(F)))
+        D2 = np.concatenate(([0.0], np.cumsum(F * F)))
+        q = h + count_before(lr)  # means in the history before each sample
+        qlo = np.maximum(0, q - self.history)
+        k = q - qlo
+        active = k >= self.min_history
+        if active.any():
+            kk = np.maximum(k, 1)
+            mu = (D[q] - D[qlo]) / kk
+            var = (D2[q] - D2[qlo]) / kk - mu * mu
+            sd = np.maximum(np.sqrt(np.maximum(var, 0.0)), self.min_std)
+            out[idx] = np.where(active, log_scores((mean - mu) / sd), 0.0)
+        self.short = E[-A:].copy()
+        self.means = F[-self.history :].copy()
         return out
 
-    def _push(self, mean: float) -> None:
-        ring, i = self._ring, self._next
-        if self._count == self.history:
-            old = ring[i]
-            self._hsum -= old
-            self._hsq -= old * old
-        else:
-            self._count += 1
-        ring[i] = mean
-        self._hsum += mean
-        self._hsq += mean * mean
-        self._next = i + 1
-        if self._next == self.history:
-            self._next = 0
-            # Running sums drift by rounding over millions of samples; start them afresh.
-            self._hsum = math.fsum(ring)
-            self._hsq = math.fsum(v * v for v in ring)
+    def checkpoint(self) -> tuple[np.ndarray, np.ndarray]:
+        # The arrays are replaced, never changed in place, so sharing them is a copy.
+        return (self.short, self.means)
+
+    def restore(self, state: tuple[np.ndarray, np.ndarray]) -> None:
+        self.short, self.means = state
 
 
 # --------------------------------------------------------------------------- views
@@ -349,130 +494,178 @@ class HstView:
     help, see :data:`VARIANTS`): ``value``; ``diff``, the change since the previous learned
     sample; ``dev``, the distance from a slow EWMA of the value (weight ``dev_alpha``);
     ``lag1``..``lag5``, the previous values (a shingle with ``value``); ``diff2``, the change
-    over two samples; ``range8``, the spread of the last 8 values. The scaling range is each
-    feature's warm-up range widened by ``margin`` spans on both sides, so that the trees'
-    random splits have room to isolate values beyond it; values beyond are clipped onto the
-    edge. The warm-up is learned at once when it ends, so with a window no longer than the
-    warm-up HST scores from the first sample after it.
+    over two samples; ``range8``, the spread of the last 8 values and this one. The scaling range
+    is each feature's warm-up range widened by ``margin`` spans on both sides, so that the trees'
+    random splits have room to isolate values beyond it; values beyond are clipped onto the edge.
+    The warm-up is learned at once when it ends, so with a window no longer than the warm-up
+    HST scores from the first sample after it.
     """
 
     FEATURES = ("value", "diff", "dev", "lag1", "lag2", "lag3", "lag4", "lag5", "diff2", "range8")
+    _KEEP = 8  # learned values kept as context for the features
 
     def __init__(self, cfg: ScorerConfig) -> None:
         bad = [f for f in cfg.hst_features if f not in self.FEATURES]
         if bad or not cfg.hst_features:
-            raise ValueError(f"unknown HST feature {bad[0] if bad else ''!r}")
+            raise ValueError(
+                f"unknown HST feature {bad[0] if bad else ''!r} "
+                f"(choose from: {', '.join(self.FEATURES)})"
+            )
+        self.cfg = cfg
         self.features = tuple(cfg.hst_features)
         self.warmup = max(1, cfg.warmup)
         self.margin = cfg.scale_margin
         self.window = cfg.hst_window
         self.dev_alpha = cfg.hst_dev_alpha
-        self.model = HalfSpaceTrees(
-            n_trees=cfg.hst_trees, height=cfg.hst_height, window_size=cfg.hst_window,
-            seed=cfg.seed,
-        )  # fmt: skip
-        self.prev: float | None = None
+        self.model = self._new_model()
+        self.recent = np.zeros(0)  # the last <= 8 learned values
         self.mean: float | None = None
-        self.recent: deque[float] = deque(maxlen=8)
-        self.pending: list[tuple[float, ...]] = []
-        self.lo: tuple[float, ...] | None = None
-        self.span: tuple[float, ...] = ()
+        self.pending: list[np.ndarray] = []  # raw feature rows of the warm-up
+        self.n_pending = 0
+        self.lo: np.ndarray | None = None
+        self.span: np.ndarray | None = None
         self.learned = 0  # rows the trees have learned
+
+    def _new_model(self) -> HalfSpaceTrees:
+        c = self.cfg
+        return HalfSpaceTrees(
+            n_trees=c.hst_trees, height=c.hst_height, window_size=c.hst_window, seed=c.seed
+        )
 
     @property
     def warming_up(self) -> bool:
         return self.lo is None
 
-    def features_of(self, value: float, learn: bool) -> tuple[float, ...]:
-        """The raw features of ``value``; the context moves on only when it is learned."""
-        out = []
+    def _features(self, v: np.ndarray, learn: np.ndarray) -> np.ndarray:
+        """Raw feature rows; the context (previous values) moves on only with learned ones."""
+        m = len(self.recent)
+        E = np.concatenate((self.recent, v[learn]))
+        N = m + count_before(learn)  # context length before each sample
+        cols = []
+        need_mean = "dev" in self.features
+        if need_mean:
+            y0 = self.mean
+            xl = v[learn]
+            if y0 is None and len(xl):
+                states = np.concatenate(([np.nan], ewma_states(xl[1:], self.dev_alpha, xl[0])))
+            elif y0 is None:
+                states = np.array([np.nan])
+            else:
+                states = ewma_states(xl, self.dev_alpha, y0)
+            mean_before = states[count_before(learn)]
         for name in self.features:
             if name == "value":
-                out.append(value)
+                cols.append(v)
             elif name == "diff":
-                out.append(0.0 if self.prev is None else value - self.prev)
+                cols.append(np.where(N >= 1, v - E[np.maximum(N - 1, 0)], 0.0) if len(E) else
+                            np.zeros(len(v)))  # fmt: skip
             elif name == "dev":
-                out.append(0.0 if self.mean is None else value - self.mean)
+                cols.append(np.where(np.isnan(mean_before), 0.0, v - mean_before))
             elif name.startswith("lag"):
                 k = int(name[3:])
-                r = self.recent
-                out.append(r[-k] if len(r) >= k else (r[0] if r else value))
+                if len(E) == 0:
+                    cols.append(v.copy())
+                    continue
+                oldest = E[np.maximum(N - self._KEEP, 0)]
+                lag = np.where(N >= k, E[np.maximum(N - k, 0)], oldest)
+                cols.append(np.where(N >= 1, lag, v))
             elif name == "diff2":
-                r = self.recent
-                out.append(value - r[-2] if len(r) >= 2 else 0.0)
-            else:
-                r = [*self.recent, value]
-                out.append(max(r) - min(r))
-        if learn:
-            self.recent.append(value)
-            self.prev = value
-            self.mean = (
-                value if self.mean is None else self.mean + self.dev_alpha * (value - self.mean)
-            )
-        return tuple(out)
-
-    def scaled(self, raw: Sequence[float]) -> dict[str, float]:
-        x = {}
-        for name, v, lo, span in zip(self.features, raw, self.lo, self.span, strict=True):
-            s = (v - lo) / span
-            x[name] = 0.0 if s < 0.0 else 1.0 if s > 1.0 else s
-        return x
+                cols.append(np.where(N >= 2, v - E[np.maximum(N - 2, 0)], 0.0) if len(E) else
+                            np.zeros(len(v)))  # fmt: skip
+            else:  # range8: the last 8 learned values and this one
+                pad = np.concatenate((np.full(self._KEEP, np.nan), E))
+                win = np.lib.stride_tricks.sliding_window_view(pad, self._KEEP)
+                # win[i] holds E[i-8 .. i-1]: the 8 values before position i of E.
+                ctx = win[N] if len(win) else np.full((len(v), self._KEEP), np.nan)
+                hi = np.fmax(np.nanmax(np.where(np.isnan(ctx), -np.inf, ctx), axis=1), v)
+                lo = np.fmin(np.nanmin(np.where(np.isnan(ctx), np.inf, ctx), axis=1), v)
+                cols.append(hi - lo)
+        xl = v[learn]
+        if len(xl):
+            self.recent = E[-self._KEEP :].copy()
+            if need_mean:
+                self.mean = float(states[-1])
+        return np.column_stack(cols)
 
     def _fit(self) -> None:
-        los, spans = [], []
-        for col in zip(*self.pending, strict=True):
-            lo, hi = min(col), max(col)
-            span = max(hi - lo, abs(hi) * 1e-3, 1e-6)
-            los.append(lo - self.margin * span)
-            spans.append(span * (1.0 + 2.0 * self.margin))
-        self.lo, self.span = tuple(los), tuple(spans)
-        rows = np.array([[self.scaled(r)[f] for f in self.features] for r in self.pending])
-        self.model.score_learn_many(rows, features=self.features)
+        rows = np.concatenate(self.pending)
+        lo, hi = rows.min(axis=0), rows.max(axis=0)
+        span = np.maximum(np.maximum(hi - lo, np.abs(hi) * 1e-3), 1e-6)
+        self.lo = lo - self.margin * span
+        self.span = span * (1.0 + 2.0 * self.margin)
+        self.model.score_learn_many(self._scaled(rows), features=self.features)
         self.learned += len(rows)
         self.pending = []
+        self.n_pending = 0
 
-    def step(self, value: float, learn: bool) -> float | None:
-        """HST's score of ``value`` (then learned unless ``learn`` is False); None if not ready."""
-        raw = self.features_of(value, learn)
-        if self.lo is None:
-            if learn:
-                self.pending.append(raw)
-                if len(self.pending) >= self.warmup:
-                    self._fit()
-            return None
-        ready = self.learned >= self.window
-        x = self.scaled(raw)
-        s = self.model.score_one(x)
-        if learn:
-            self.model.learn_one(x)
-            self.learned += 1
-        return s if ready else None
+    def _scaled(self, raw: np.ndarray) -> np.ndarray:
+        return np.clip((raw - self.lo) / self.span, 0.0, 1.0)
 
-    def step_many(self, values: Sequence[float], learn: Sequence[bool]) -> list[float | None]:
-        """``step`` for each sample in order (after the warm-up), with HST in batches."""
+    def run(self, values: np.ndarray, learn: np.ndarray) -> np.ndarray:
+        """HST's score of each sample before it is learned; NaN while not ready."""
         n = len(values)
+        out = np.full(n, np.nan)
         if n == 0:
-            return []
-        raw = np.array([self.features_of(v, k) for v, k in zip(values, learn, strict=True)])
-        raw = raw.reshape(n, len(self.features))
-        lo, span = np.array(self.lo), np.array(self.span)
-        X = np.clip((raw - lo) / span, 0.0, 1.0)
-        learn_arr = np.asarray(learn, dtype=bool)
-        ready = (self.learned + np.r_[0, np.cumsum(learn_arr)[:-1]]) >= self.window
-        out = np.empty(n)
-        j = 0
-        while j < n:
-            if learn_arr[j]:
-                k = j
-                while k < n and learn_arr[k]:
+            return out
+        raw = self._features(values, learn)
+        start = 0
+        if self.lo is None:
+            # Learned samples join the warm-up until it is complete; the one completing it is
+            # still not scored (as river's first window scores 0).
+            need = self.warmup - self.n_pending
+            lidx = np.flatnonzero(learn)
+            if len(lidx) < need:
+                if len(lidx):
+                    self.pending.append(raw[lidx])
+                    self.n_pending += len(lidx)
+                return out
+            end = int(lidx[need - 1])
+            self.pending.append(raw[lidx[:need]])
+            self.n_pending += need
+            self._fit()
+            start = end + 1
+        if start >= n:
+            return out
+        X = self._scaled(raw[start:])
+        lrn = learn[start:]
+        ready = (self.learned + count_before(lrn)) >= self.window
+        got = np.empty(len(X))
+        j, m = 0, len(X)
+        model = self.model
+        while j < m:
+            if lrn[j]:
+                k = j + 1
+                while k < m and lrn[k]:
                     k += 1
-                out[j:k] = self.model.score_learn_many(X[j:k], features=self.features)
+                got[j:k] = model.score_learn_many(X[j:k], features=self.features)
                 self.learned += k - j
                 j = k
             else:
-                out[j] = self.model.score_one(dict(zip(self.features, X[j].tolist(), strict=True)))
+                got[j] = model.score_one(dict(zip(self.features, X[j].tolist(), strict=True)))
                 j += 1
-        return [float(v) if r else None for v, r in zip(out.tolist(), ready.tolist(), strict=True)]
+        out[start:] = np.where(ready, got, np.nan)
+        return out
+
+    def learn_late(self, values: np.ndarray) -> None:
+        """Learn ``values`` now without moving the context the features are computed from."""
+        context = (self.recent, self.mean)
+        self.run(values, np.ones(len(values), dtype=bool))
+        self.recent, self.mean = context
+
+    def checkpoint(self) -> tuple[Any, ...]:
+        hst = self.model.checkpoint() if self.model.features is not None else None
+        return (hst, self.recent, self.mean, list(self.pending), self.n_pending, self.lo,
+                self.span, self.learned)  # fmt: skip
+
+    def restore(self, state: tuple[Any, ...]) -> None:
+        hst, self.recent, self.mean, pending, self.n_pending, self.lo, self.span, self.learned = (
+            state
+        )
+        self.pending = list(pending)
+        if hst is None:
+            self.model = self._new_model()
+        else:
+            self.model.restore(hst)
 
 
 class ForecastView:
@@ -480,11 +673,9 @@ class ForecastView:
 
     The prediction is an EWMA of the level with weight ``alpha`` on the newest sample; the
     error's typical size is an EWMA (``rate``) of absolute errors. A sudden jump, spike or
-    drop is many typical errors; a noise burst is a run of large ones. Returns None for the
-    first ``ready`` samples while the typical error settles.
+    drop is many typical errors; a noise burst is a run of large ones. NaN for the first
+    ``ready`` learned samples while the typical error settles.
     """
-
-    __slots__ = ("alpha", "rate", "ready", "level", "size", "n")
 
     def __init__(self, alpha: float = 0.5, rate: float = 0.01, ready: int = 50) -> None:
         self.alpha = alpha
@@ -494,41 +685,71 @@ class ForecastView:
         self.size: float | None = None
         self.n = 0
 
-    def step(self, value: float, learn: bool) -> float | None:
+    def run(self, values: np.ndarray, learn: np.ndarray) -> np.ndarray:
+        xl = values[learn]
+        K = len(xl)
+        c = count_before(learn)
+        # levels[c]: the level after c learned samples of this batch.
         if self.level is None:
-            if learn:
-                self.level = value
-                self.n = 1
-            return None
-        ready = self.n > self.ready
-        err = abs(value - self.level)
-        size = err if self.size is None else self.size
-        if size > 0.0:
-            z = err / size
+            if K:
+                levels = np.concatenate(([np.nan], ewma_states(xl[1:], self.alpha, xl[0])))
+            else:
+                levels = np.array([np.nan])
         else:
-            z = 0.0 if err == 0.0 else 10.0
-        if learn:
-            self.size = err if self.size is None else size + self.rate * (err - size)
-            self.level += self.alpha * (value - self.level)
-            self.n += 1
-        return z if ready else None
+            levels = ewma_states(xl, self.alpha, self.level)
+        level = levels[c]
+        err = np.abs(values - level)
+        # The blocked EWMA lands within an ulp or two of a value a sequential one reaches
+        # exactly; a flat channel must still see no error at all.
+        err = np.where(err <= 1e-12 * np.abs(values), 0.0, err)
+        # The typical size follows the errors of learned samples that had a level to miss.
+        has_level = learn & ~np.isnan(level)
+        e = err[has_level]
+        if self.size is None:
+            if len(e):
+                sizes = np.concatenate(([np.nan], ewma_states(e[1:], self.rate, e[0])))
+            else:
+                sizes = np.array([np.nan])
+        else:
+            sizes = ewma_states(e, self.rate, self.size)
+        size = sizes[count_before(has_level)]
+        size = np.where(np.isnan(size), err, size)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(size > 0.0, err / size, np.where(err == 0.0, 0.0, 10.0))
+        ready = (self.n + c) > self.ready
+        z = np.where(ready & ~np.isnan(level), z, np.nan)
+        if K:
+            self.level = float(levels[-1])
+            self.n += K
+        if len(e):
+            self.size = float(sizes[-1])
+        return z
+
+    def checkpoint(self) -> tuple[Any, ...]:
+        return (self.level, self.size, self.n)
+
+    def restore(self, state: tuple[Any, ...]) -> None:
+        self.level, self.size, self.n = state
 
 
 class ProfileView:
     """Distance from what this time slot of the day (or week) usually looks like.
 
-    The period (a day, a week) is cut into ``slots``. Each visit to a slot (its samples from
-    entering it to leaving it) is summarised by its mean level and by its mean absolute
-    distance from the slot's profile level. When a visit ends, the slot's level moves
-    towards the visit's mean by ``rate`` and its spread towards the visit's distance by
-    ``spread_rate`` (the first visits are plain averages). A sample is scored by
-    ``|value - level| / spread`` of its slot, which needs two finished visits (the first
-    gives a level, the second a spread): the profile compares with earlier days (weeks), learns
-    once per day (week) whatever the sample rate, and says nothing on a short recording.
-    """
+    The period (a day, a week) is cut into ``slots``. Each visit to a slot (its learned samples
+    from entering it to leaving it) is summarised by its mean level and by its mean absolute
+    distance from the slot's profile level. When a visit ends, the slot's level moves towards
+    the visit's mean by ``rate`` and its spread towards the visit's distance by ``spread_rate``
+    (the first visits are plain averages). A sample is scored by ``|value - level| / spread`` of
+    its slot, which needs two finished visits (the first gives a level, the second a spread):
+    the profile compares with earlier days (weeks), learns once per day (week) whatever the
+    sample rate, and says nothing on a short recording.
 
-    __slots__ = ("period", "slots", "rate", "spread_rate", "level", "spread", "visits",
-                 "_slot", "_period_no", "_n", "_sum", "_dev")  # fmt: skip
+    >>> p = ProfileView(period=86400.0, slots=24)
+    >>> h = np.arange(72)
+    >>> z = p.run(10.0 + h % 24 + 0.1 * (h // 24 % 2), 3600.0 * h, np.ones(72, bool))
+    >>> bool(np.isnan(z[:48]).all()), bool(np.isfinite(z[49:]).all())
+    (True, True)
+    """
 
     def __init__(
         self, period: float = 86400.0, slots: int = 24, rate: float = 0.2, spread_rate: float = 0.2
@@ -537,55 +758,83 @@ class ProfileView:
         self.slots = slots
         self.rate = rate
         self.spread_rate = spread_rate
-        self.level: dict[int, float] = {}
-        self.spread: dict[int, float] = {}
-        self.visits: dict[int, int] = {}
-        self._slot: int | None = None  # the visit in progress
-        self._period_no = 0
-        self._n = 0
-        self._sum = 0.0
-        self._dev = 0.0
+        self.level = np.full(slots, np.nan)
+        self.spread = np.full(slots, np.nan)
+        self.visits = np.zeros(slots, dtype=np.int64)
+        self.key: int | None = None  # the visit in progress: period number * slots + slot
+        self.acc = (0, 0.0, 0.0)  # its learned samples: count, sum, distance from the level
 
-    def step(self, value: float, t: float, learn: bool) -> float | None:
-        if not math.isfinite(t):
-            return None
-        period_no, into = divmod(t, self.period)
-        slot = min(self.slots - 1, int(into // (self.period / self.slots)))
-        if learn and (slot != self._slot or period_no != self._period_no):
-            self._close_visit()
-            self._slot, self._period_no = slot, period_no
-        spread = self.spread.get(slot)
-        if spread is None:
-            z = None
-        else:
-            err = abs(value - self.level[slot])
-            z = err / spread if spread > 0.0 else (0.0 if err == 0.0 else 10.0)
-        if learn:
-            self._n += 1
-            self._sum += value
-            level = self.level.get(slot)
-            if level is not None:
-                self._dev += abs(value - level)
-        return z
+    def run(self, values: np.ndarray, t: np.ndarray, learn: np.ndarray) -> np.ndarray:
+        n = len(values)
+        finite = np.isfinite(t)
+        tt = np.where(finite, t, 0.0)
+        period_no = np.floor_divide(tt, self.period)
+        into = tt - period_no * self.period
+        slot = np.minimum(self.slots - 1, np.floor_divide(into, self.period / self.slots))
+        slot = slot.astype(np.int64)
+        key = period_no.astype(np.int64) * self.slots + slot
+        lidx = np.flatnonzero(learn & finite)
+        lkey = key[lidx]
+        # A learned sample in another slot (or period) than the visit in progress starts a
+        # new visit; the batch is cut there into segments that each see one profile state.
+        chg = np.empty(len(lidx), dtype=bool)
+        if len(lidx):
+            chg[1:] = lkey[1:] != lkey[:-1]
+            chg[0] = self.key is None or int(lkey[0]) != self.key
+        change = lidx[chg]
+        lpos = np.searchsorted(lidx, np.concatenate(([0], change, [n])))
+        levels = [self.level.copy()]
+        spreads = [self.spread.copy()]
+        vl = values[lidx]
+        for s in range(len(change) + 1):
+            if s > 0:
+                self._close_visit()
+                self.key = int(key[change[s - 1]])
+                levels.append(self.level.copy())
+                spreads.append(self.spread.copy())
+            a, b = int(lpos[s]), int(lpos[s + 1])
+            if b > a:
+                seg = vl[a:b]
+                lev = self.level[self.key % self.slots]
+                cnt, tot, dev = self.acc
+                # Exact sums: a flat channel's profile must be exactly its level.
+                dev_add = 0.0 if np.isnan(lev) else math.fsum(np.abs(seg - lev).tolist())
+                self.acc = (cnt + b - a, tot + math.fsum(seg.tolist()), dev + dev_add)
+        seg_of = np.searchsorted(change, np.arange(n), side="right")
+        lev = np.array(levels)[seg_of, slot]
+        spr = np.array(spreads)[seg_of, slot]
+        err = np.abs(values - lev)
+        err = np.where(err <= 1e-12 * np.abs(values), 0.0, err)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(spr > 0.0, err / spr, np.where(err == 0.0, 0.0, 10.0))
+        return np.where(finite & ~np.isnan(spr), z, np.nan)
 
     def _close_visit(self) -> None:
-        slot, n = self._slot, self._n
-        if slot is None or n == 0:
+        cnt, tot, dev = self.acc
+        self.acc = (0, 0.0, 0.0)
+        if self.key is None or cnt == 0:
             return
-        mean = self._sum / n
-        visits = self.visits.get(slot, 0)
+        slot = self.key % self.slots
+        mean = tot / cnt
+        visits = int(self.visits[slot])
         if visits == 0:
             self.level[slot] = mean
         else:
-            dev = self._dev / n
-            spread = self.spread.get(slot)
-            if spread is None:
-                self.spread[slot] = dev
+            d = dev / cnt
+            spread = self.spread[slot]
+            if np.isnan(spread):
+                self.spread[slot] = d
             else:
-                self.spread[slot] = spread + max(self.spread_rate, 1.0 / visits) * (dev - spread)
+                self.spread[slot] = spread + max(self.spread_rate, 1.0 / visits) * (d - spread)
             self.level[slot] += max(self.rate, 1.0 / (visits + 1)) * (mean - self.level[slot])
         self.visits[slot] = visits + 1
-        self._n, self._sum, self._dev = 0, 0.0, 0.0
+
+    def checkpoint(self) -> tuple[Any, ...]:
+        return (self.level.copy(), self.spread.copy(), self.visits.copy(), self.key, self.acc)
+
+    def restore(self, state: tuple[Any, ...]) -> None:
+        level, spread, visits, self.key, self.acc = state
+        self.level, self.spread, self.visits = level.copy(), spread.copy(), visits.copy()
 
 
 class RangeRule:
@@ -595,8 +844,6 @@ class RangeRule:
     detector uses 5%) and ``steps`` typical sample-to-sample changes, so that a noisy channel
     whose baseline wanders does not fire on every new noise extreme. Silent during the warm-up.
     """
-
-    __slots__ = ("warmup", "tolerance", "steps", "rate", "lo", "hi", "step_size", "prev", "n")
 
     def __init__(
         self, warmup: int = 250, tolerance: float = 0.05, steps: float = 3.0, rate: float = 0.01
@@ -611,73 +858,131 @@ class RangeRule:
         self.prev: float | None = None
         self.n = 0
 
-    def step(self, value: float, learn: bool) -> bool:
-        fired = False
-        if self.n >= self.warmup and self.hi > self.lo:
-            tol = max(self.tolerance * (self.hi - self.lo), self.steps * (self.step_size or 0.0))
-            fired = value > self.hi + tol or value < self.lo - tol
-        if learn:
-            self.n += 1
-            if value < self.lo:
-                self.lo = value
-            if value > self.hi:
-                self.hi = value
-            if self.prev is not None:
-                d = abs(value - self.prev)
-                self.step_size = (
-                    d
-                    if self.step_size is None
-                    else self.step_size + self.rate * (d - self.step_size)
-                )
-            self.prev = value
+    def run(self, values: np.ndarray, learn: np.ndarray) -> np.ndarray:
+        xl = values[learn]
+        c = count_before(learn)
+        los = np.minimum.accumulate(np.concatenate(([self.lo], xl)))
+        his = np.maximum.accumulate(np.concatenate(([self.hi], xl)))
+        lo, hi = los[c], his[c]
+        # Steps between consecutive learned values (the first needs a previous one).
+        ctx = xl if self.prev is None else np.concatenate(([self.prev], xl))
+        d = np.abs(np.diff(ctx))
+        if self.step_size is None:
+            steps = (
+                np.concatenate(([np.nan], ewma_states(d[1:], self.rate, d[0])))
+                if len(d)
+                else np.array([np.nan])
+            )
+        else:
+            steps = ewma_states(d, self.rate, self.step_size)
+        n_steps = c if self.prev is not None else np.maximum(c - 1, 0)
+        step = np.nan_to_num(steps[n_steps], nan=0.0)
+        tol = np.maximum(self.tolerance * (hi - lo), self.steps * step)
+        with np.errstate(invalid="ignore"):
+            fired = ((self.n + c) >= self.warmup) & (hi > lo)
+            fired &= (values > hi + tol) | (values < lo - tol)
+        if len(xl):
+            self.lo, self.hi = float(los[-1]), float(his[-1])
+            self.prev = float(xl[-1])
+            self.n += len(xl)
+        if len(d):
+            self.step_size = float(steps[-1])
         return fired
+
+    def checkpoint(self) -> tuple[Any, ...]:
+        return (self.lo, self.hi, self.step_size, self.prev, self.n)
+
+    def restore(self, state: tuple[Any, ...]) -> None:
+        self.lo, self.hi, self.step_size, self.prev, self.n = state
 
 
 class StuckRule:
     """A run of identical readings far longer than this channel's usual runs.
 
-    ``core.detect.FlatlineRule`` with three changes measured on NAB: the usual run length is
-    learned over the warm-up before anything is flagged (a channel that idles at 0, or a
-    square wave, has long runs from the start); a channel that has never changed is constant,
-    not stuck; and a flagged run that ends on its own raises the bar to its own length, so a
-    channel that holds values for long stretches by nature alerts once, not at every stretch.
-    """
+    The usual run length is learned over the warm-up before anything is flagged (a channel that
+    idles at 0, or a square wave, has long runs from the start); a channel that has never
+    changed is constant, not stuck; and a flagged run that ends on its own raises the bar to its
+    own length divided by ``factor``, so a channel that holds values for long stretches by
+    nature alerts once, not at every stretch. Runs count observed readings (imputed ones
+    neither extend nor break a run).
 
-    __slots__ = ("warmup", "min_run", "factor", "run", "value", "longest", "changed", "n")
+    >>> rule = StuckRule(warmup=20, min_run=5)
+    >>> bool(rule.run(np.ones(100), np.ones(100, bool)).any())  # never changed: a constant
+    False
+    """
 
     def __init__(self, warmup: int = 250, min_run: int = 10, factor: float = 3.0) -> None:
         self.warmup = warmup
         self.min_run = min_run
         self.factor = factor
-        self.run = 0
+        self.run_len = 0
         self.value: float | None = None
         self.longest = 1
         self.changed = False
         self.n = 0
 
-    def limit(self) -> int:
-        return max(self.min_run, int(self.factor * self.longest))
+    def _limit(self, longest: int) -> int:
+        return max(self.min_run, int(self.factor * longest))
 
-    def step(self, value: float, learn: bool) -> int:
-        """The run length when the channel counts as stuck, else 0 (learns unless told not)."""
-        if not learn:
-            return 0
-        self.n += 1
-        if value == self.value:
-            self.run += 1
-        else:
-            if self.value is not None:
-                self.changed = True
-            if self.run < self.limit():
-                self.longest = max(self.longest, self.run)
-            else:
-                self.longest = max(self.longest, math.ceil(self.run / self.factor))
-            self.value = value
-            self.run = 1
-        if self.n <= self.warmup:
-            self.longest = max(self.longest, self.run)
-            return 0
-        return self.run if self.changed and self.run >= self.limit() else 0
+    def run(self, values: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        """The run length where the channel counts as stuck, else 0."""
+        out = np.zeros(len(values), dtype=np.int64)
+        oidx = np.flatnonzero(observed)
+        x = values[oidx]
+        K = len(x)
+        if K == 0:
+            return out
+        prev = np.concatenate(([np.nan if self.value is None else self.value], x[:-1]))
+        starts = x != prev  # a new run starts here (NaN never equals: the first one does)
+        if self.value is None:
+            starts[0] = True
+        k = np.arange(K)
+        start_at = np.maximum.accumulate(np.where(starts, k, -1))
+        carried = start_at < 0  # still the run that was going on before this batch
+        run = np.where(carried, self.run_len + k + 1, k - start_at + 1)
+        n = self.n + k + 1
+        changed = np.logical_or.accumulate(starts & ~np.isnan(prev)) | self.changed
+        # The run that ends where each new run starts, and how long it was.
+        ended = np.flatnonzero(starts)
+        ended_len = np.where(ended > 0, run[np.maximum(ended - 1, 0)], self.run_len)
+        if self.value is None:
+            ended_len = np.where(ended == 0, 0, ended_len)
+        # longest after each step: the warm-up keeps the longest run seen; afterwards a run
+        # that ends updates it (by its length if it was not flagged, else by length / factor).
+        warm = n <= self.warmup
+        cand = np.zeros(K, dtype=np.int64)
+        cand[warm] = run[warm]
+        longest = self.longest
+        ends_after = ended[~warm[ended]] if len(ended) else ended
+        lens_after = ended_len[~warm[ended]] if len(ended) else ended_len
+        short = lens_after < self.min_run
+        cand[ends_after[short]] = np.maximum(cand[ends_after[short]], lens_after[short])
+        longest_at = np.maximum.accumulate(np.maximum(cand, longest))
+        long_pos = ends_after[~short]
+        long_len = lens_after[~short]
+        if len(long_pos):
+            # Long runs decide against the limit in force when they end: one at a time.
+            bump = np.zeros(K, dtype=np.int64)
+            for p, r in zip(long_pos.tolist(), long_len.tolist(), strict=True):
+                before = int(max(longest_at[p - 1] if p > 0 else longest, bump[:p].max(initial=0)))
+                lim = self._limit(before)
+                bump[p] = r if r < lim else math.ceil(r / self.factor)
+            longest_at = np.maximum.accumulate(np.maximum(np.maximum(cand, bump), longest))
+        limit = np.maximum(self.min_run, (self.factor * longest_at).astype(np.int64))
+        stuck = ~warm & changed & (run >= limit)
+        out[oidx] = np.where(stuck, run, 0)
+        self.value = float(x[-1])
+        self.run_len = int(run[-1])
+        self.longest = int(longest_at[-1])
+        self.changed = bool(changed[-1])
+        self.n = int(n[-1])
+        return out
+
+    def checkpoint(self) -> tuple[Any, ...]:
+        return (self.run_len, self.value, self.longest, self.changed, self.n)
+
+    def restore(self, state: tuple[Any, ...]) -> None:
+        self.run_len, self.value, self.longest, self.changed, self.n = state
 
 
 # --------------------------------------------------------------------------- the scorer
@@ -686,14 +991,15 @@ class StuckRule:
 class ChannelScorer:
     """Scores one channel online: HST, forecaster and profiles calibrated, rules, refractory.
 
-    ``score(value, t, learn)`` returns a score in [0, 1]; imputed samples are scored with
-    ``learn=False`` and change nothing. ``reason`` says which view made the last score high
-    (empty when it is below the threshold). ``score_many`` gives the same scores for an
-    array, with HST computed in batches.
+    ``score_many(values, t, learn, observed)`` returns a :class:`Scored` (scores in [0, 1],
+    reason codes, evidence); ``score(value, t, learn)`` scores one sample and leaves its reason
+    in ``reason``. ``checkpoint``/``restore`` let the pipeline score ahead and go back (to stop
+    learning from the moment an alert opens).
 
     >>> sc = ChannelScorer()
-    >>> quiet = [sc.score(20.0 + 0.1 * ((i * 7) % 5), 60.0 * i) for i in range(1000)]
-    >>> max(quiet) < sc.threshold
+    >>> i = np.arange(1000)
+    >>> quiet = sc.score_many(20.0 + 0.1 * ((i * 7) % 5), 60.0 * i).score
+    >>> bool(quiet.max() < sc.threshold)
     True
     >>> sc.score(35.0, 60.0 * 1000) >= sc.threshold, sc.reason
     (True, 'outside the learned range')
@@ -729,98 +1035,136 @@ class ChannelScorer:
         )
         self.reason = ""
         self.learned = 0
+        self.seen = 0  # samples scored, learned or not: the refractory step counts these
         self._last_high = -(10**18)
 
     @property
     def warming_up(self) -> bool:
         return self.learned < self.config.warmup
 
-    # -- one sample ------------------------------------------------------------------------
+    def _parts(self) -> list[Any]:
+        return [
+            p
+            for p in (
+                self.hst,
+                self.hst_lik,
+                self.forecast,
+                self.forecast_lik,
+                *self.profiles,
+                *self.profile_liks,
+                self.range,
+                self.stuck,
+            )  # fmt: skip
+            if p is not None
+        ]
+
+    def checkpoint(self) -> tuple[Any, ...]:
+        return (
+            [p.checkpoint() for p in self._parts()], self.learned, self.seen, self._last_high,
+            self.reason,
+        )  # fmt: skip
+
+    def restore(self, state: tuple[Any, ...]) -> None:
+        parts, self.learned, self.seen, self._last_high, self.reason = state
+        for p, s in zip(self._parts(), parts, strict=True):
+            p.restore(s)
+
+    def learn_late(self, values: np.ndarray) -> None:
+        """Learn samples that were held back (an alert later labelled a false positive), in
+        the parts where their order does not matter: HST's masses and the learned range."""
+        v = np.asarray(values, dtype=np.float64)
+        v = v[np.isfinite(v)]
+        if not len(v):
+            return
+        if self.hst is not None and not self.hst.warming_up:
+            self.hst.learn_late(v)
+        if self.range is not None and self.range.n:
+            self.range.lo = min(self.range.lo, float(v.min()))
+            self.range.hi = max(self.range.hi, float(v.max()))
 
     def score(self, value: float, t: float = math.nan, learn: bool = True) -> float:
-        """Score ``value`` at time ``t`` (epoch seconds); learn it unless ``learn`` is False."""
-        value = float(value)
-        if not math.isfinite(value):
-            self.reason = ""
-            return 0.0
-        hst_raw = self.hst.step(value, learn) if self.hst is not None else None
-        return self._finish(value, float(t), learn, hst_raw)
-
-    def _finish(self, value: float, t: float, learn: bool, hst_raw: float | None) -> float:
-        """Everything after HST; shared by score and score_many so both give the same."""
-        cfg = self.config
-        best, why = 0.0, ""
-        if self.hst is not None:
-            if self.hst_lik is not None:
-                s = self.hst_lik.score(hst_raw, learn)
-            else:
-                s = 0.0 if hst_raw is None else hst_raw
-            if s > best:
-                best, why = s, "rare value for the recent window (HST)"
-        if self.forecast is not None:
-            z = self.forecast.step(value, learn)
-            s = self.forecast_lik.score(None if z is None else _squash(z, cfg.squash), learn)
-            if s > best:
-                best, why = s, "sudden change against the forecast"
-        for view, lik in zip(self.profiles, self.profile_liks, strict=True):
-            z = view.step(value, t, learn)
-            s = lik.score(None if z is None else _squash(z, cfg.squash), learn)
-            if s > best:
-                best = s
-                why = f"unusual for this time of {'day' if view.period <= 86400.0 else 'week'}"
-        if self.range is not None and self.range.step(value, learn):
-            best, why = 1.0, "outside the learned range"
-        if self.stuck is not None and self.stuck.step(value, learn):
-            best, why = 1.0, f"stuck at {value:g}"
-        if learn:
-            self.learned += 1
-        if best >= self.threshold:
-            self.reason = why
-            if cfg.refractory > 0:
-                recent = self.learned - self._last_high <= cfg.refractory
-                if learn:
-                    self._last_high = self.learned
-                if recent:
-                    best = min(best, cfg.refractory_level * self.threshold)
-        else:
-            self.reason = ""
-        return best
-
-    # -- many samples ----------------------------------------------------------------------
+        """Score one sample (``learn=False``: imputed; scored, nothing learned)."""
+        got = self.score_many(np.array([value]), np.array([t]), np.array([learn]))
+        return float(got.score[0])
 
     def score_many(
-        self, values: np.ndarray, t: np.ndarray | None = None, learn: np.ndarray | None = None
-    ) -> np.ndarray:
-        """``score`` of every sample in order, identical results, HST in batches.
+        self,
+        values: np.ndarray,
+        t: np.ndarray | None = None,
+        learn: np.ndarray | None = None,
+        observed: np.ndarray | None = None,
+    ) -> Scored:
+        """Score every sample in order, each before it is learned.
 
-        ``learn`` (optional, bool per sample) is False for imputed samples.
+        ``learn`` (bool per sample, default all): the sample enters the statistics.
+        ``observed`` (default ``learn``): the sample is a real reading (stuck runs count it).
+        Non-finite values score 0 and are neither learned nor observed.
         """
         values = np.asarray(values, dtype=np.float64)
         n = len(values)
         t = np.full(n, math.nan) if t is None else np.asarray(t, dtype=np.float64)
         learn = np.ones(n, dtype=bool) if learn is None else np.asarray(learn, dtype=bool)
-        if t.shape != values.shape or learn.shape != values.shape:
-            raise ValueError("values, t and learn must have one length")
-        out = np.empty(n, dtype=np.float64)
-        i = 0
-        hst = self.hst
-        # The warm-up (until the trees are built) goes one sample at a time.
-        while i < n and hst is not None and hst.warming_up:
-            out[i] = self.score(values[i], t[i], bool(learn[i]))
-            i += 1
-        vals, ts, lrn = values[i:].tolist(), t[i:].tolist(), learn[i:].tolist()
-        finite = [math.isfinite(v) for v in vals]
-        raws: list[float | None] = [None] * len(vals)
-        if hst is not None and vals:
-            keep = [j for j, f in enumerate(finite) if f]
-            got = hst.step_many([vals[j] for j in keep], [lrn[j] for j in keep])
-            for j, r in zip(keep, got, strict=True):
-                raws[j] = r
-        finish = self._finish
-        for j in range(len(vals)):
-            if finite[j]:
-                out[i + j] = finish(vals[j], ts[j], lrn[j], raws[j])
+        observed = learn if observed is None else np.asarray(observed, dtype=bool)
+        if t.shape != values.shape or learn.shape != values.shape or observed.shape != t.shape:
+            raise ValueError("values, t, learn and observed must have one length")
+        finite = np.isfinite(values)
+        if not finite.all():
+            learn = learn & finite
+            observed = observed & finite
+            values = np.where(finite, values, 0.0)
+        cfg = self.config
+        best = np.zeros(n)
+        why = np.zeros(n, dtype=np.int8)
+        raw_of = np.full(n, np.nan)
+
+        def consider(s: np.ndarray, code: int, raw: np.ndarray) -> None:
+            nonlocal best
+            better = s > best
+            best = np.where(better, s, best)
+            why[better] = code
+            raw_of[better] = raw[better]
+
+        if self.hst is not None:
+            h = self.hst.run(values, learn)
+            if self.hst_lik is not None:
+                consider(self.hst_lik.run(h, learn), WHY_HST, h)
             else:
-                self.reason = ""
-                out[i + j] = 0.0
-        return out
+                consider(np.nan_to_num(h, nan=0.0), WHY_HST, h)
+        if self.forecast is not None:
+            z = self.forecast.run(values, learn)
+            sq = _squash(z, cfg.squash)
+            consider(self.forecast_lik.run(sq, learn), WHY_FORECAST, sq)
+        for view, lik in zip(self.profiles, self.profile_liks, strict=True):
+            z = view.run(values, t, learn)
+            sq = _squash(z, cfg.squash)
+            consider(lik.run(sq, learn), WHY_DAILY if view.period <= 86400.0 else WHY_WEEKLY, sq)
+        if self.range is not None:
+            fired = self.range.run(values, learn)
+            best = np.where(fired, 1.0, best)
+            why[fired] = WHY_RANGE
+            raw_of[fired] = values[fired]
+        if self.stuck is not None:
+            run = self.stuck.run(values, observed)
+            fired = run > 0
+            best = np.where(fired, 1.0, best)
+            why[fired] = WHY_STUCK
+            raw_of[fired] = run[fired]
+        best = np.where(finite, best, 0.0)
+        why[~finite] = WHY_NONE
+        self.learned += int(learn.sum())
+        pos = self.seen + np.arange(n)
+        self.seen += n
+        evidence = best.copy()
+        high = np.flatnonzero(best >= self.threshold)
+        if len(high) and cfg.refractory > 0:
+            hp = pos[high]
+            since = np.diff(np.concatenate(([self._last_high], hp)))
+            lowered = high[since <= cfg.refractory]
+            best[lowered] = np.minimum(best[lowered], cfg.refractory_level * self.threshold)
+            self._last_high = int(hp[-1])
+        if n:
+            last = int(why[-1])
+            self.reason = (
+                REASONS[last].format(value=values[-1]) if best[-1] >= self.threshold else ""
+            )
+        return Scored(best, why, raw_of, evidence)

@@ -1,9 +1,11 @@
 """``sensorscope tune``: search detector settings that do best on labeled data.
 
-Scoring is the slow part, and only detector parameters change scores: threshold and
-hysteresis change only which samples are in alert. So each detector setting is scored
-once and every threshold/hysteresis pair is then tried on those scores with a vectorised
-episode builder.
+Scoring is the slow part. Threshold and hysteresis mostly change only which samples are in
+alert, so each detector setting is scored once and every threshold/hysteresis pair is tried
+on those scores with a vectorised episode builder. Mostly: the pipeline does not learn from
+samples inside an alert episode, so where the episodes are changes what is learned. The best
+few candidates of that fast search are therefore scored again exactly, with their threshold
+and hysteresis, and the best of those exact runs wins.
 """
 
 from __future__ import annotations
@@ -21,9 +23,24 @@ from core.pipeline import Settings
 from core.scored import ChannelSeries, Windows, evaluate_series, load_series
 
 METRICS = ("f1", "nab")
-THRESHOLDS = (0.9, 0.95, 0.97, 0.98, 0.985, 0.99, 0.993, 0.995, 0.997, 0.999)
+# Thresholds tried for the default scorer (a log scale of p-values: 0.5 is p = 1e-5) and for
+# river's detectors (whose scores crowd towards 1).
+SCORER_THRESHOLDS = (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.9)
+RIVER_THRESHOLDS = (0.9, 0.95, 0.97, 0.98, 0.985, 0.99, 0.993, 0.995, 0.997, 0.999)
+THRESHOLDS = RIVER_THRESHOLDS
 HYSTERESES = (1, 3, 10, 30, 100)
-# Detector parameters tried for river's HalfSpaceTrees (the default detector).
+# Candidates of the fast search that are scored again exactly.
+EXACT = 3
+# Parameters tried for the default scorer (fields of core.scorers.ScorerConfig).
+SCORER_SPACE: dict[str, Sequence[Any]] = {
+    "hst_window": (100, 250, 500),
+    "likelihood_avg": (5, 10, 20),
+    "squash": (3.0, 6.0, 9.0),
+    "refractory": (20, 50, 200),
+    "forecast_alpha": (0.3, 0.5, 0.7),
+}
+SCORER_FEATURE_SETS = (("value",), ("value", "diff"), ("value", "lag1", "lag2"))
+# Detector parameters tried for river's HalfSpaceTrees.
 HST_SPACE: dict[str, Sequence[Any]] = {
     "n_trees": (10, 25, 50),
     "height": (6, 8, 10, 12),
@@ -89,18 +106,36 @@ class Trial:
     result: dict[str, Any] = field(repr=False)
 
 
+def resolved(base: Settings) -> Settings:
+    """``base`` with the detector's own threshold, hysteresis and features filled in."""
+    f = base.factory()
+    return replace(
+        base,
+        threshold=f.threshold if base.threshold is None else base.threshold,
+        hysteresis=f.hysteresis if base.hysteresis is None else base.hysteresis,
+        features=base.features
+        if base.features is not None
+        else (f.config.hst_features if f.kind == "scorer" else f.features),
+    )
+
+
 def candidates(base: Settings, trials: int, seed: int) -> list[Settings]:
-    """The defaults first, then random detector settings (features and HST parameters)."""
+    """The defaults first, then random detector settings (features and parameters)."""
     rng = random.Random(seed)
     out = [base]
+    scorer = base.factory().kind == "scorer"
     seen = {(base.features, tuple(sorted(base.params.items())))}
     tries = 0
     while len(out) < trials and tries < trials * 20:
         tries += 1
         params = dict(base.params)
-        if base.detector.lower() in ("hst", "halfspacetrees"):
-            params.update({k: rng.choice(v) for k, v in HST_SPACE.items()})
-        features = rng.choice(FEATURE_SETS)
+        if scorer:
+            params.update({k: rng.choice(v) for k, v in SCORER_SPACE.items()})
+            features = rng.choice(SCORER_FEATURE_SETS)
+        else:
+            if base.detector.lower() in ("hst", "halfspacetrees"):
+                params.update({k: rng.choice(v) for k, v in HST_SPACE.items()})
+            features = rng.choice(FEATURE_SETS)
         key = (features, tuple(sorted(params.items())))
         if key in seen:
             continue
@@ -118,32 +153,45 @@ def tune(
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Trial, Trial]:
-    """Search; return ``(best, defaults)``, each with its metrics."""
+    """Search; return ``(best, defaults)``, each with its metrics as exactly scored."""
     if metric not in METRICS:
         raise UserError(f"unknown metric {metric!r} (choose from: {', '.join(METRICS)})")
+    base = resolved(base)
     cands = candidates(base, max(1, trials), seed)
-    grid = [(th, h) for th in THRESHOLDS for h in HYSTERESES]
-    total = len(cands) * (len(grid) + 1)
+    thresholds = SCORER_THRESHOLDS if base.factory().kind == "scorer" else RIVER_THRESHOLDS
+    grid = [(th, h) for th in thresholds for h in HYSTERESES]
+    total = len(cands) * (len(grid) + 1) + EXACT
     done = 0
-    best: Trial | None = None
     default: Trial | None = None
+    fast: list[Trial] = []
     for k, cand in enumerate(cands):
         series = load_series(sources, cand)
         windows = windows_for(series)
-        pairs = [(cand.threshold, cand.hysteresis)] + grid if k == 0 else grid
-        for th, h in pairs:
+        if k == 0:
+            # The defaults as the pipeline ran them: exact, alerts and all.
+            result = evaluate_series(series, windows)
+            default = Trial(cand, objective(result, metric), result)
+            done += 1
+        for th, h in grid:
             apply_alerts(series, th, h)
             result = evaluate_series(series, windows)
-            trial = Trial(replace(cand, threshold=th, hysteresis=h), objective(result, metric),
-                          result)  # fmt: skip
-            if default is None:
-                default = trial
-            if best is None or trial.value > best.value:
-                best = trial
+            fast.append(Trial(replace(cand, threshold=th, hysteresis=h),
+                              objective(result, metric), result))  # fmt: skip
             done += 1
             if progress is not None:
                 progress(done, total)
-    assert best is not None and default is not None
+    assert default is not None
+    fast.sort(key=lambda tr: tr.value, reverse=True)
+    best = default
+    for tr in fast[:EXACT]:
+        series = load_series(sources, tr.settings)
+        result = evaluate_series(series, windows_for(series))
+        exact = Trial(tr.settings, objective(result, metric), result)
+        if exact.value > best.value:
+            best = exact
+        done += 1
+        if progress is not None:
+            progress(done, total)
     return best, default
 
 
@@ -163,23 +211,33 @@ def to_toml(settings: Settings) -> str:
         "# sensorscope settings (sensorscope watch|score|evaluate --config FILE)",
         "[detect]",
         f"detector = {val(settings.detector)}",
-        f"threshold = {val(settings.threshold)}",
-        f"hysteresis = {val(settings.hysteresis)}",
-        f"warmup = {val(settings.warmup)}",
-        f"features = {val(list(settings.features))}",
-        f"impute = {val(settings.impute)}",
     ]
+    for key in ("threshold", "hysteresis"):
+        if getattr(settings, key) is not None:
+            lines.append(f"{key} = {val(getattr(settings, key))}")
+    lines.append(f"warmup = {val(settings.warmup)}")
+    if settings.features is not None:
+        lines.append(f"features = {val(list(settings.features))}")
+    lines.append(f"impute = {val(settings.impute)}")
+    lines.append(f"dropout = {val(float(settings.dropout))}")
+    lines.append(f"sentinels = {val([float(x) for x in settings.sentinels])}")
+    if settings.learn_in_alerts:
+        lines.append("learn_in_alerts = true")
     if settings.seed is not None:
         lines.append(f"seed = {val(settings.seed)}")
     if settings.params:
         lines.append("")
         lines.append("[detect.params]")
         lines += [f"{k} = {val(v)}" for k, v in sorted(settings.params.items())]
+    if settings.limits:
+        lines.append("")
+        lines.append("[detect.limits]")
+        lines += [f"{val(k)} = {val(list(v))}" for k, v in sorted(settings.limits.items())]
     return "\n".join(lines) + "\n"
 
 
 CONFIG_KEYS = {"detector", "threshold", "hysteresis", "warmup", "features", "impute", "seed",
-               "params", "format"}  # fmt: skip
+               "params", "format", "limits", "sentinels", "dropout", "learn_in_alerts"}  # fmt: skip
 
 
 def read_config(path: str) -> dict[str, Any]:

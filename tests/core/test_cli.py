@@ -191,8 +191,19 @@ def test_unknown_format_detector_and_param(cli, tmp_path):
     assert_one_line_error(cli("score", str(rec), "--format", "xml"), "unknown format 'xml'")
     assert_one_line_error(cli("score", str(rec), "--detector", "magic"), "unknown detector 'magic'")
     assert_one_line_error(
-        cli("score", str(rec), "--param", "trees=3"), "HalfSpaceTrees has no parameter 'trees'"
+        cli("score", str(rec), "--param", "trees=3"), "the default scorer has no parameter 'trees'"
     )
+    assert_one_line_error(
+        cli("score", str(rec), "--detector", "hst", "--param", "trees=3"),
+        "HalfSpaceTrees has no parameter 'trees'",
+    )
+    assert_one_line_error(
+        cli("score", str(rec), "--param", "hst_trees=many"), "bad value 'many' for hst_trees"
+    )
+    assert_one_line_error(cli("score", str(rec), "--features", "value,zz"), "unknown HST feature")
+    assert_one_line_error(cli("score", str(rec), "--range", "temp=5"), "bad --range")
+    assert_one_line_error(cli("score", str(rec), "--range", "temp=5:1"), "LOW must be below")
+    assert_one_line_error(cli("score", str(rec), "--sentinel", "x"), "bad --sentinel")
     assert_one_line_error(cli("score", str(rec), "--speed", "fast"), "bad --speed")
 
 

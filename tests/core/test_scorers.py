@@ -85,13 +85,14 @@ def test_imputed_samples_change_nothing(variant):
 
 
 @pytest.mark.parametrize("variant", CONTRACT_VARIANTS)
-def test_score_many_equals_score_one_by_one(variant):
+def test_scores_do_not_depend_on_how_the_stream_is_cut(variant):
+    """A live source hands the scorer a few samples at a time, a replay thousands: the
+    scores are the same (to 1e-9) either way, through the warm-up and after it."""
     v, t, learn = mixed()
+    want = make_scorer(variant).score_many(v, t, learn).score
     one = make_scorer(variant)
-    want = np.array([one.score(x, tt, bool(k)) for x, tt, k in zip(v, t, learn, strict=True)])
-    many = make_scorer(variant)
-    assert np.array_equal(many.score_many(v, t, learn), want)
-    # In pieces that cut through the warm-up and later stretches, mixed with single calls.
+    singles = np.array([one.score(x, tt, bool(k)) for x, tt, k in zip(v, t, learn, strict=True)])
+    np.testing.assert_allclose(singles, want, rtol=0, atol=1e-9)
     pieces = make_scorer(variant)
     out = []
     cuts = [0, 100, 101, 260, 1000, 1003, 2500, len(v)]
@@ -99,23 +100,40 @@ def test_score_many_equals_score_one_by_one(variant):
         if b - a == 1:
             out.append([pieces.score(v[a], t[a], bool(learn[a]))])
         else:
-            out.append(pieces.score_many(v[a:b], t[a:b], learn[a:b]))
-    assert np.array_equal(np.concatenate(out), want)
+            out.append(pieces.score_many(v[a:b], t[a:b], learn[a:b]).score)
+    np.testing.assert_allclose(np.concatenate(out), want, rtol=0, atol=1e-9)
 
 
 def test_score_many_without_times_or_flags():
     v = noisy(800)
     a, b = ChannelScorer(), ChannelScorer()
-    assert np.array_equal(a.score_many(v), np.array([b.score(x) for x in v]))
+    np.testing.assert_allclose(
+        a.score_many(v).score, np.array([b.score(x) for x in v]), rtol=0, atol=1e-9
+    )
 
 
 def test_deterministic_for_a_seed():
     v, t, learn = mixed()
-    a = make_scorer("default").score_many(v, t, learn)
-    b = make_scorer("default").score_many(v, t, learn)
+    a = make_scorer("default").score_many(v, t, learn).score
+    b = make_scorer("default").score_many(v, t, learn).score
     assert np.array_equal(a, b)
-    other = ChannelScorer(VARIANTS["hst-raw"].with_(seed=7)).score_many(v, t, learn)
-    assert not np.array_equal(make_scorer("hst-raw").score_many(v, t, learn), other)
+    other = ChannelScorer(VARIANTS["hst-raw"].with_(seed=7)).score_many(v, t, learn).score
+    assert not np.array_equal(make_scorer("hst-raw").score_many(v, t, learn).score, other)
+
+
+def test_a_checkpoint_brings_the_scorer_back_exactly():
+    """The pipeline scores ahead and goes back when an alert opens: after restore the scorer
+    gives what it would have given had it never seen the samples in between."""
+    v, t, learn = mixed()
+    ref = make_scorer("default")
+    want = ref.score_many(v, t, learn).score
+    sc = make_scorer("default")
+    sc.score_many(v[:1200], t[:1200], learn[:1200])
+    ck = sc.checkpoint()
+    sc.score_many(v[1200:2000] + 100.0, t[1200:2000], learn[1200:2000])
+    sc.restore(ck)
+    np.testing.assert_allclose(sc.score_many(v[1200:], t[1200:], learn[1200:]).score,
+                               want[1200:], rtol=0, atol=1e-9)  # fmt: skip
 
 
 def test_picklable_mid_stream():
@@ -125,7 +143,8 @@ def test_picklable_mid_stream():
     copy = pickle.loads(pickle.dumps(sc))
     rest = slice(1500, None)
     assert np.array_equal(
-        sc.score_many(v[rest], t[rest], learn[rest]), copy.score_many(v[rest], t[rest], learn[rest])
+        sc.score_many(v[rest], t[rest], learn[rest]).score,
+        copy.score_many(v[rest], t[rest], learn[rest]).score,
     )
 
 
@@ -192,11 +211,15 @@ def test_noise_burst_is_caught(seed):
     assert peak >= DEFAULT_THRESHOLD
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
-def test_stationary_noise_stays_below_threshold(seed):
-    v = noisy(12000, seed)
-    out = ChannelScorer().score_many(v, times(len(v)))
-    assert out.max() < DEFAULT_THRESHOLD
+def test_stationary_noise_alerts_rarely():
+    """A healthy sensor (gaussian noise on a slow wave, 10 Hz): over 12 hours of it, at
+    most two samples an hour reach the threshold (``bench/nab_quality.py`` prints the rate)."""
+    highs = 0
+    for seed in range(12):
+        v = noisy(36000, seed)
+        score = ChannelScorer().score_many(v, times(len(v))).score
+        highs += int((score >= DEFAULT_THRESHOLD).sum())
+    assert highs <= 24
 
 
 def test_a_missing_daily_peak_is_caught_by_the_daily_profile():
@@ -207,7 +230,7 @@ def test_a_missing_daily_peak_is_caught_by_the_daily_profile():
     day = 30
     v[day * 24 + 9 : day * 24 + 17] = 20.0 + rng.normal(0, 1.0, 8)
     sc = ChannelScorer()
-    out = sc.score_many(v, T0 + 3600.0 * hours)
+    out = sc.score_many(v, T0 + 3600.0 * hours).score
     assert out[: day * 24].max() < DEFAULT_THRESHOLD
     assert out[day * 24 + 9 : day * 24 + 17].max() >= DEFAULT_THRESHOLD
 
@@ -216,7 +239,7 @@ def test_one_alert_per_event():
     """A long anomalous stretch scores above the threshold at its start, not all along."""
     v = noisy(STABLE + 500, 0)
     v[STABLE:] += 5.0
-    out = ChannelScorer().score_many(v, times(len(v)))
+    out = ChannelScorer().score_many(v, times(len(v))).score
     high = np.flatnonzero(out >= DEFAULT_THRESHOLD)
     assert high.size and high[0] >= STABLE
     assert high.size <= 3
@@ -229,7 +252,7 @@ def test_refractory_follows_the_threshold():
     v[STABLE] += 1.5
     sc = ChannelScorer()
     sc.threshold = 0.6
-    out = sc.score_many(v, times(len(v)))
+    out = sc.score_many(v, times(len(v))).score
     assert out[STABLE : STABLE + 30].max() >= 0.6
 
 
@@ -238,26 +261,56 @@ def test_refractory_follows_the_threshold():
 
 def test_likelihood_ignores_views_that_are_not_ready():
     lik = Likelihood(avg=2, history=50, min_history=10)
-    assert lik.score(None) == 0.0
-    assert all(lik.score(0.2) == 0.0 for _ in range(10))
-    assert lik.score(0.2) < 0.1
+    yes = np.ones(1, dtype=bool)
+    assert lik.run(np.array([np.nan]), yes)[0] == 0.0
+    assert not lik.run(np.full(10, 0.2), np.ones(10, dtype=bool)).any()
+    assert lik.run(np.array([0.2]), yes)[0] < 0.1
+    assert len(lik.means) == 11, "the NaN of a view not ready never entered the history"
+
+
+def test_likelihood_scores_a_sample_it_does_not_learn_as_if_appended():
+    a, b = Likelihood(avg=3, history=50, min_history=5), Likelihood(avg=3, history=50,
+                                                                     min_history=5)  # fmt: skip
+    base = 0.1 + 0.05 * (np.arange(40) % 4)
+    a.run(base, np.ones(40, dtype=bool))
+    b.run(base, np.ones(40, dtype=bool))
+    probe = a.run(np.array([0.9]), np.array([False]))[0]
+    assert probe == b.run(np.array([0.9]), np.array([True]))[0]
+    assert len(a.means) == 40 and len(b.means) == 41
 
 
 def test_profile_needs_two_earlier_visits():
     p = ProfileView(period=86400.0, slots=24)
     # One sample per hour: day 1 gives levels, day 2 spreads, day 3 is scored.
-    got = [p.step(10.0 + (h % 24) + 0.1 * (h // 24 % 2), 3600.0 * h, True) for h in range(72)]
-    assert all(z is None for z in got[:48])
-    assert all(z is not None for z in got[49:])
+    h = np.arange(72)
+    z = p.run(10.0 + (h % 24) + 0.1 * (h // 24 % 2), 3600.0 * h, np.ones(72, dtype=bool))
+    assert np.isnan(z[:48]).all()
+    assert np.isfinite(z[49:]).all()
 
 
 def test_stuck_rule_learns_usual_runs_and_ignores_constants():
     rule = StuckRule(warmup=20, min_run=5)
-    assert not any(rule.step(1.0, True) for _ in range(100)), "never changed: a constant"
+    assert not rule.run(np.ones(100), np.ones(100, dtype=bool)).any(), "a constant"
     square = StuckRule(warmup=60, min_run=5)
-    wave = ([0.0] * 30 + [1.0] * 30) * 5
-    assert not any(square.step(x, True) for x in wave), "runs of 30 are usual here"
-    assert any(square.step(1.0, True) for _ in range(100))
+    wave = np.array(([0.0] * 30 + [1.0] * 30) * 5)
+    assert not square.run(wave, np.ones(len(wave), dtype=bool)).any(), "runs of 30 are usual"
+    assert square.run(np.ones(100), np.ones(100, dtype=bool)).any()
+
+
+def test_stuck_rule_is_the_same_however_the_stream_is_cut():
+    rng = np.random.default_rng(3)
+    x = np.round(rng.normal(0, 1, 5000), 1)
+    x[1000:1100] = 0.5
+    x[3000:3060] = -0.2
+    x[4000:4500] = 7.0
+    seen = rng.random(5000) > 0.02
+    want = StuckRule(warmup=200).run(x, seen)
+    assert want[1000:1100].any() and want[4000:4500].any()
+    for size in (1, 7, 100, 999):
+        rule = StuckRule(warmup=200)
+        got = np.concatenate([rule.run(x[i : i + size], seen[i : i + size])
+                              for i in range(0, len(x), size)])  # fmt: skip
+        assert np.array_equal(got, want), size
 
 
 # --------------------------------------------------------------------------- the demo

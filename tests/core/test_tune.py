@@ -55,21 +55,21 @@ def test_tune_finds_a_better_threshold_than_a_bad_default_and_writes_it(cli, tmp
         str(truth),
     )  # fmt: skip
     out = tmp_path / "best.toml"
-    # A threshold of 0.5 alerts on ordinary noise all the time.
-    proc = cli("tune", str(rec), "--labels", str(truth), "--trials", "1", "--threshold", "0.5",
+    # A threshold of 0.1 alerts on ordinary noise all the time.
+    proc = cli("tune", str(rec), "--labels", str(truth), "--trials", "1", "--threshold", "0.1",
                "-o", str(out))  # fmt: skip
     assert proc.returncode == 0, proc.stderr.decode()
     best = read_config(str(out))
-    assert best["threshold"] > 0.9
+    assert best["threshold"] >= 0.4
     table = proc.stdout.decode()
-    assert "0.5" in table and "best" in table
+    assert "0.1" in table and "best" in table
 
     def evaluate(*extra):
         p = cli("evaluate", str(rec), "--labels", str(truth), "--json", *extra)
         assert p.returncode == 0, p.stderr.decode()
         return json.loads(p.stdout)["total"]
 
-    worse = evaluate("--threshold", "0.5")
+    worse = evaluate("--threshold", "0.1")
     better = evaluate("--config", str(out))
     assert better["events"]["fp"] < worse["events"]["fp"]
     assert better["events"]["recall"] == 1.0
@@ -79,14 +79,23 @@ def test_command_line_options_override_the_config_file(cli, tmp_path):
     rec = tmp_path / "board.jsonl"
     write_board_recording(str(rec), Board(channels=1, rate=10, seed=2), 60, T0)
     conf = tmp_path / "c.toml"
-    conf.write_text(to_toml(Settings(threshold=0.2, warmup=20)))
+    # No dropout alerts: they are one sample long whatever the hysteresis.
+    conf.write_text(to_toml(Settings(hysteresis=1, warmup=20, dropout=0)))
     out = tmp_path / "s.csv"
+
+    def runs() -> list[int]:
+        """Lengths of the alert episodes that closed before the recording ended."""
+        flags = "".join(r["alert"] for r in csv.DictReader(out.open()))
+        return [len(r) for r in flags.rstrip("1").split("0") if r]
+
     assert cli("score", str(rec), "--config", str(conf), "-o", str(out)).returncode == 0
-    with_conf = sum(r["alert"] == "1" for r in csv.DictReader(out.open()))
-    assert cli("score", str(rec), "--config", str(conf), "--threshold", "1.0", "-o",
+    with_conf = runs()
+    assert cli("score", str(rec), "--config", str(conf), "--hysteresis", "40", "-o",
                str(out)).returncode == 0  # fmt: skip
-    overridden = sum(r["alert"] == "1" for r in csv.DictReader(out.open()))
-    assert with_conf > 0 and overridden < with_conf
+    overridden = runs()
+    # Every episode now closes only after 40 quiet samples instead of one.
+    assert with_conf and min(with_conf) < 40
+    assert overridden and min(overridden) >= 40
 
 
 def test_a_bad_config_file_is_one_line(cli, tmp_path):

@@ -69,7 +69,7 @@ async def test_the_table_has_one_row_per_channel_with_value_sparkline_and_state(
         temp = snap.channels["temp"]
         assert cell(table, "temp", "value") == fmt_value(temp.last_value)
         assert cell(table, "temp", "alerts") == "2"
-        assert cell(table, "temp", "thr") == "0.98"
+        assert cell(table, "temp", "thr") == "0.55"
         assert cell(table, "temp", "imp") == "0%"
         assert cell(table, "temp", "state") in ("ok", "ANOMALOUS")
         spark = cell(table, "temp", "spark")
@@ -278,18 +278,18 @@ async def test_plus_minus_and_equals_change_the_threshold_shown(replay):
         await pilot.press("down", "down")
         assert app.selected == "temp"
         await pilot.press("plus")
-        assert cell(app.channel_table, "temp", "thr") == "0.99"
-        assert app.monitor.snapshot().channels["temp"].threshold == 0.99
-        await pilot.press("plus", "plus", "plus")
-        assert cell(app.channel_table, "temp", "thr") == "1.00"  # clamped
-        await pilot.press("minus", "minus", "minus", "minus", "minus")
-        assert cell(app.channel_table, "temp", "thr") == "0.95"
+        assert cell(app.channel_table, "temp", "thr") == "0.56"
+        assert app.monitor.snapshot().channels["temp"].threshold == 0.56
+        await pilot.press("minus", "minus", "minus")
+        assert cell(app.channel_table, "temp", "thr") == "0.53"
         await pilot.pause(0.2)  # and the snapshots agree
-        assert cell(app.channel_table, "temp", "thr") == "0.95"
-        assert cell(app.channel_table, "hum", "thr") == "0.98"
+        assert cell(app.channel_table, "temp", "thr") == "0.53"
+        assert cell(app.channel_table, "hum", "thr") == "0.55"
+        await pilot.press(*["plus"] * 50)
+        assert cell(app.channel_table, "temp", "thr") == "1.00"  # clamped
         await pilot.press("equals_sign")
-        assert cell(app.channel_table, "temp", "thr") == "0.98"
-        assert app.monitor.snapshot().channels["temp"].threshold == 0.98
+        assert cell(app.channel_table, "temp", "thr") == "0.55"
+        assert app.monitor.snapshot().channels["temp"].threshold == 0.55
 
 
 # --------------------------------------------------------------------------- replay

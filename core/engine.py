@@ -1,0 +1,643 @@
+"""One channel's path after parsing: impute -> fault rules -> scorer -> alert episodes.
+
+A :class:`ChannelEngine` takes a channel's samples of one batch as arrays and returns, per
+sample, the value (imputed where missing), the score, the alert flag and the reason code, plus
+the alert episodes that opened and closed. Everything a channel learns lives here and in its
+model (:class:`core.scorers.ChannelScorer`, or any river detector through
+:class:`RiverModel`); only the pipeline's scoring worker calls it.
+
+Beside the model, rules for faults that statistics cannot see, each with a one-line reason
+(:func:`reason_text`): values outside a physical range the user gives for the channel, the
+sentinel values sensors print when they fail (:data:`DEFAULT_SENTINELS`: DS18B20's -127 and
+85.00 among them), and dropouts (no sample for ``dropout`` times the usual interval).
+
+Two ways what has been flagged changes what is learned:
+
+- Samples inside an open alert episode are not learned (river's ``AnomalyFilter`` idea), so an
+  anomaly does not teach the model that it is normal. The engine scores ahead assuming the
+  episode state stays as it is, and where it changes (an episode opens or closes) goes back
+  to a checkpoint and scores again up to that sample with the right learning flags. A
+  checkpoint is a copy of the model's state, a few tens of kilobytes.
+- A false-positive label acts (:meth:`ChannelEngine.feedback`): the episode's samples are
+  learned late (by the parts where order does not matter: HST and the learned range), and
+  its pattern (the part that fired and how strongly, or the stuck or sentinel value, or the
+  length of the gap) is remembered, so a repeat of the same pattern on this channel, no
+  stronger than the one labelled, is not alerted again.
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from core.alerts import Alert
+from core.impute import Imputer
+from core.scorers import (
+    REASONS,
+    WHY_DAILY,
+    WHY_FORECAST,
+    WHY_HST,
+    WHY_NONE,
+    WHY_STUCK,
+    WHY_WEEKLY,
+    Scored,
+    ewma_states,
+)
+
+__all__ = [
+    "DEFAULT_DROPOUT",
+    "DEFAULT_SENTINELS",
+    "ChannelEngine",
+    "EngineOut",
+    "RiverModel",
+    "limits_for",
+    "reason_text",
+]
+
+#: Values sensors print when they fail: DS18B20's "disconnected" (-127) and power-on reset
+#: (85.00), the common "no data" codes -999 and -9999, and 16-bit rails (a bus read of all
+#: ones or a saturated signed register). Flagged only when the channel's learned range does not
+#: hold them, so a channel that really reads 85 is not accused.
+DEFAULT_SENTINELS = (-127.0, 85.0, -999.0, -9999.0, -32768.0, 32767.0, 65535.0)
+#: A channel is late when no sample came for this many times its usual interval.
+DEFAULT_DROPOUT = 5.0
+#: Samples of an alert episode that are not learned; after these the channel learns again,
+#: so a change that lasts (a new level) becomes the new normal instead of one endless alert.
+DEFAULT_HOLD = 50
+# The usual interval is known after this many gaps; before, nothing is late.
+DROPOUT_MIN_GAPS = 20
+DROPOUT_RATE = 0.1
+# Score ahead this many samples at most; after an episode changed state, twice the distance.
+CHUNK_MAX = 8192
+CHUNK_MIN = 256
+# An episode's samples kept for learning them late on a false-positive label.
+EPISODE_KEEP = 1024
+EPISODES_KEPT = 64
+PATTERNS_KEPT = 32
+# A repeat counts as the same pattern when its evidence is at most this much stronger.
+PATTERN_MARGIN = 1.25
+
+WHY_SENTINEL, WHY_BELOW, WHY_ABOVE, WHY_DROPOUT = 7, 8, 9, 10
+_STATISTICAL = (WHY_HST, WHY_FORECAST, WHY_DAILY, WHY_WEEKLY)
+
+
+def reason_text(why: int, value: float, limits: tuple[float, float] | None = None) -> str:
+    """The one line an alert shows for a reason code.
+
+    >>> reason_text(WHY_SENTINEL, -127.0), reason_text(WHY_ABOVE, 130.0, (-40.0, 125.0))
+    ('sentinel value -127 (a sensor error code)', 'above the physical range (max 125)')
+    """
+    if why == WHY_SENTINEL:
+        return f"sentinel value {value:g} (a sensor error code)"
+    if why == WHY_BELOW:
+        return f"below the physical range (min {limits[0]:g})" if limits else "below range"
+    if why == WHY_ABOVE:
+        return f"above the physical range (max {limits[1]:g})" if limits else "above range"
+    return REASONS.get(why, "").format(value=value)
+
+
+def limits_for(channel: str, limits: dict[str, tuple[float, float]]) -> tuple[float, float] | None:
+    """The physical range given for ``channel``: by its name, its name without the source
+    prefix, or a shell pattern (``temp*``); an exact name wins over a pattern.
+
+    >>> limits_for("lab1/temp", {"temp": (-40.0, 125.0)})
+    (-40.0, 125.0)
+    >>> limits_for("hum", {"t*": (0.0, 1.0)}) is None
+    True
+    """
+    short = channel.rsplit("/", 1)[-1]
+    for name in (channel, short):
+        if name in limits:
+            return limits[name]
+    for pattern, lim in limits.items():
+        if fnmatch.fnmatchcase(channel, pattern) or fnmatch.fnmatchcase(short, pattern):
+            return lim
+    return None
+
+
+class EngineOut(NamedTuple):
+    value: np.ndarray  # float64, imputed where missing (NaN: nothing to impute from yet)
+    imputed: np.ndarray  # bool
+    score: np.ndarray  # float64 in [0, 1]
+    alert: np.ndarray  # bool: an episode is open on the channel at this sample
+    why: np.ndarray  # int8 reason code
+    events: list[tuple[int, str, Alert]]  # (sample index in the batch, "open"|"close", alert)
+
+
+@dataclass
+class Pattern:
+    """What a false positive looked like, to recognise a repeat."""
+
+    alert_id: int
+    why: int
+    strength: float  # statistical views: -ln(1 - raw evidence); dropouts: the gap (s)
+    lo: float  # the episode's values
+    hi: float
+    value: float  # the value that decided it (stuck, sentinel)
+
+
+def _strength(raw: float) -> float:
+    """Evidence in [0, 1) (HST's raw score, a squashed error) as an unbounded strength."""
+    return -math.log1p(-min(raw, 1.0 - 1e-12)) if raw == raw else 0.0
+
+
+class RiverModel:
+    """Any river anomaly detector (through ``core.detect.ChannelDetector``) as an engine model.
+
+    Scored one sample at a time (river's detectors are per-sample code anyway); a checkpoint
+    is a deep copy of the detector.
+    """
+
+    def __init__(self, detector: Any, threshold: float) -> None:
+        self.det = detector
+        self.threshold = threshold
+
+    @property
+    def warming_up(self) -> bool:
+        return bool(self.det.warming_up)
+
+    def score_many(
+        self, values: np.ndarray, t: np.ndarray, learn: np.ndarray, observed: np.ndarray
+    ) -> Scored:
+        n = len(values)
+        score = np.zeros(n)
+        why = np.zeros(n, dtype=np.int8)
+        for i, (v, k, o) in enumerate(
+            zip(values.tolist(), learn.tolist(), observed.tolist(), strict=True)
+        ):
+            if not math.isfinite(v):
+                continue
+            score[i] = self.det.score(v, learn=k, observe=o)
+            if self.det.reason:
+                why[i] = WHY_STUCK
+            elif score[i] >= self.threshold:
+                why[i] = WHY_HST
+        return Scored(score, why, np.full(n, np.nan), score)
+
+    def checkpoint(self) -> Any:
+        return copy.deepcopy(self.det)
+
+    def restore(self, state: Any) -> None:
+        self.det = copy.deepcopy(state)
+
+    def learn_late(self, values: np.ndarray) -> None:
+        for v in values.tolist():
+            self.det.score(v, learn=True, observe=False)
+
+
+class ChannelEngine:
+    """One channel: imputation, fault rules, the model, alert episodes and false-positive
+    feedback. Not thread-safe: the pipeline's scoring worker is its only caller."""
+
+    def __init__(
+        self,
+        name: str,
+        model: Any,
+        *,
+        threshold: float,
+        hysteresis: int,
+        impute: str = "mean",
+        limits: tuple[float, float] | None = None,
+        sentinels: Sequence[float] = DEFAULT_SENTINELS,
+        dropout: float = DEFAULT_DROPOUT,
+        learn_in_alerts: bool = False,
+        hold: int = DEFAULT_HOLD,
+    ) -> None:
+        if hysteresis < 1:
+            raise ValueError("hysteresis must be at least 1 sample")
+        self.name = name
+        self.model = model
+        self.hysteresis = hysteresis
+        self.imputer = Imputer(impute)
+        self.limits = limits
+        self.sentinels = np.array(sorted(set(float(s) for s in sentinels)), dtype=np.float64)
+        self.dropout = dropout
+        self.learn_in_alerts = learn_in_alerts
+        self.hold = hold
+        self.ep_len = 0  # samples of the open episode so far
+        self.threshold = threshold
+        # Range of the real readings (no sentinels, within limits) that a sentinel must leave.
+        self._seen_lo = math.inf
+        self._seen_hi = -math.inf
+        # The episode in progress, and how many samples below the threshold it has had.
+        self.open: Alert | None = None
+        self.quiet = 0
+        self._episode_values: list[np.ndarray] = []
+        self._episode_kept = 0
+        # Recent episodes: the alert, its samples, and (reason code, evidence, value) at its start.
+        self.episodes: deque[tuple[Alert, np.ndarray, tuple[int, float, float]]] = deque(
+            maxlen=EPISODES_KEPT
+        )
+        self._open_why: tuple[int, float, float] = (WHY_NONE, math.nan, math.nan)
+        self.patterns: deque[Pattern] = deque(maxlen=PATTERNS_KEPT)
+        self._chunk = CHUNK_MAX
+        # Dropouts: data time of the last sample, usual interval, gaps seen, open dropout.
+        self.last_t: float | None = None
+        self.interval: float | None = None
+        self.gaps = 0
+        self.dropout_alert: Alert | None = None
+        self.last_value: float | None = None
+
+    # -- thresholds ------------------------------------------------------------------------
+
+    @property
+    def threshold(self) -> float:
+        return self._threshold
+
+    @threshold.setter
+    def threshold(self, value: float) -> None:
+        self._threshold = float(value)
+        # The model's refractory step guards the threshold alerts are opened at.
+        self.model.threshold = float(value)
+
+    @property
+    def warming_up(self) -> bool:
+        return bool(self.model.warming_up)
+
+    # -- the batch path --------------------------------------------------------------------
+
+    def process(self, t: np.ndarray, raw: np.ndarray) -> EngineOut:
+        """Score one batch of this channel's samples (``raw`` NaN: missing)."""
+        t = np.asarray(t, dtype=np.float64)
+        value, imputed = self.imputer.fill_many(raw)
+        n = len(value)
+        observed = ~imputed & np.isfinite(value)
+        fault = self._faults(value, observed)
+        base_learn = observed & (fault == WHY_NONE)
+        score = np.zeros(n)
+        why = np.zeros(n, dtype=np.int8)
+        alert = np.zeros(n, dtype=bool)
+        events: list[tuple[int, str, Alert]] = []
+        self._dropouts(t, value, alert, events)
+        i = 0
+        while i < n:
+            frozen = self._frozen()
+            j = min(n, i + self._chunk)
+            if frozen:
+                # Learning resumes once an episode has been open for `hold` samples.
+                j = min(j, i + self.hold - self.ep_len)
+            learn = base_learn[i:j] & (not frozen)
+            ck = None if self.learn_in_alerts or self.hold <= 0 else self.model.checkpoint()
+            sc = self.model.score_many(value[i:j], t[i:j], learn, observed[i:j])
+            s, ev, w = self._with_faults(sc, fault[i:j], value[i:j])
+            off = 0
+            while True:
+                k = self._first_change(s[off:], ev[off:])
+                if k is None:
+                    self._commit(i + off, j, t, value, s[off:], ev[off:], w[off:], sc.raw[off:],
+                                 observed, score, why, alert, events)  # fmt: skip
+                    self._chunk = min(CHUNK_MAX, self._chunk * 2)
+                    i = j
+                    break
+                cut = i + off + k + 1
+                if ck is not None and (self.open is None or frozen):
+                    # Learning stops (an episode opens) or starts again (a frozen one closes)
+                    # at sample cut - 1, so what follows was scored with the wrong learning
+                    # flags: go back and score again up to and including that sample. The
+                    # sample that opens an episode is itself not learned.
+                    self.model.restore(ck)
+                    redo = learn[: cut - i].copy()
+                    if self.open is None:
+                        redo[-1] = False
+                    sc = self.model.score_many(value[i:cut], t[i:cut], redo, observed[i:cut])
+                    s, ev, w = self._with_faults(sc, fault[i:cut], value[i:cut])
+                    self._commit(i, cut, t, value, s, ev, w, sc.raw, observed, score, why, alert,
+                                 events)  # fmt: skip
+                    self._chunk = max(CHUNK_MIN, min(CHUNK_MAX, 2 * (cut - i)))
+                    i = cut
+                    break
+                # Learning does not change here: carry on through the same scores.
+                e = off + k + 1
+                self._commit(i + off, cut, t, value, s[off:e], ev[off:e], w[off:e],
+                             sc.raw[off:e], observed, score, why, alert, events)  # fmt: skip
+                off = e
+                if i + off >= j:
+                    i = j
+                    break
+        if n:
+            self.last_value = float(value[-1]) if np.isfinite(value[-1]) else self.last_value
+        return EngineOut(value, imputed, score, alert, why, events)
+
+    def _faults(self, value: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        """Reason codes of the fault rules per sample (0: none fired)."""
+        n = len(value)
+        out = np.zeros(n, dtype=np.int8)
+        if n == 0:
+            return out
+        if self.limits is not None:
+            lo, hi = self.limits
+            out[observed & (value < lo)] = WHY_BELOW
+            out[observed & (value > hi)] = WHY_ABOVE
+        sentinel = observed & np.isin(value, self.sentinels) if len(self.sentinels) else None
+        real = observed & (out == WHY_NONE)
+        if sentinel is not None:
+            real &= ~sentinel
+        vr = np.where(real, value, np.nan)
+        # The range of real readings before each sample.
+        los = np.fmin.accumulate(np.concatenate(([self._seen_lo], np.where(real, vr, np.inf))))
+        his = np.fmax.accumulate(np.concatenate(([self._seen_hi], np.where(real, vr, -np.inf))))
+        if sentinel is not None and sentinel.any():
+            lo_b, hi_b = los[:-1], his[:-1]
+            tol = np.maximum(0.05 * (hi_b - lo_b), 1e-9 * np.abs(value))
+            with np.errstate(invalid="ignore"):
+                outside = ~np.isfinite(lo_b) | (value < lo_b - tol) | (value > hi_b + tol)
+            fp_values = {p.value for p in self.patterns if p.why == WHY_SENTINEL}
+            flagged = sentinel & outside
+            if fp_values:
+                flagged &= ~np.isin(value, list(fp_values))
+            out[flagged] = WHY_SENTINEL
+        self._seen_lo, self._seen_hi = float(los[-1]), float(his[-1])
+        return out
+
+    def _frozen(self) -> bool:
+        return (
+            self.open is not None
+            and not self.learn_in_alerts
+            and self.hold > 0
+            and self.ep_len < self.hold
+        )
+
+    def _with_faults(
+        self, sc: Scored, fault: np.ndarray, value: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        s = sc.score.copy()
+        ev = sc.evidence.copy()
+        w = sc.why.astype(np.int8, copy=True)
+        hit = fault != WHY_NONE
+        if hit.any():
+            s[hit] = ev[hit] = 1.0
+            w[hit] = fault[hit]
+        self._suppress(s, w, sc.raw, value, upto=len(s))
+        return s, ev, w
+
+    def _suppress(
+        self, s: np.ndarray, w: np.ndarray, raw: np.ndarray, value: np.ndarray, upto: int
+    ) -> None:
+        """Lower the scores of samples that repeat a false positive's pattern."""
+        if not self.patterns:
+            return
+        thr = self._threshold
+        for k in np.flatnonzero(s[:upto] >= thr).tolist():
+            if self._matches(int(w[k]), float(raw[k]), float(value[k])) is not None:
+                s[k] = min(s[k], 0.6 * thr)
+                w[k] = WHY_NONE
+
+    def _matches(self, why: int, raw: float, value: float) -> Pattern | None:
+        for p in self.patterns:
+            if p.why != why:
+                continue
+            if why in _STATISTICAL:
+                if _strength(raw) <= PATTERN_MARGIN * p.strength:
+                    return p
+            elif why in (WHY_STUCK, WHY_SENTINEL):
+                if value == p.value:
+                    return p
+            else:  # outside the learned or the physical range: within what was labelled
+                tol = 0.05 * (p.hi - p.lo) + 1e-9 * abs(p.hi)
+                if p.lo - tol <= value <= p.hi + tol:
+                    return p
+        return None
+
+    def _first_change(self, s: np.ndarray, ev: np.ndarray) -> int | None:
+        """Where the episode state would change, if anywhere: the first score at the threshold
+        opens an episode; it closes after ``hysteresis`` samples whose evidence is below it."""
+        if self.open is None:
+            hits = np.flatnonzero(s >= self._threshold)
+            return int(hits[0]) if len(hits) else None
+        above = ev >= self._threshold
+        k = np.arange(len(ev))
+        last = np.maximum.accumulate(np.where(above, k, -1))
+        quiet = np.where(last >= 0, k - last, self.quiet + k + 1)
+        done = np.flatnonzero(quiet >= self.hysteresis)
+        return int(done[0]) if len(done) else None
+
+    def _commit(
+        self, a: int, b: int, t: np.ndarray, value: np.ndarray, s: np.ndarray, ev: np.ndarray,
+        w: np.ndarray, raw: np.ndarray, observed: np.ndarray, score: np.ndarray,
+        why: np.ndarray, alert: np.ndarray, events: list[tuple[int, str, Alert]],
+    ) -> None:  # fmt: skip
+        """Take the scores of samples a..b-1 and move the episode state through them; at most
+        the last of them opens or closes an episode (the caller cut the chunk there)."""
+        score[a:b] = s
+        why[a:b] = w
+        if b <= a:
+            return
+        if self.open is None:
+            if not s[-1] >= self._threshold:
+                return
+            k = b - 1
+            v = float(value[k])
+            self.open = Alert(
+                0, self.name, float(t[k]), None, float(ev[-1]), v, float(t[k]), float(t[k]),
+                reason=reason_text(int(w[-1]), v, self.limits),
+            )  # fmt: skip
+            self._open_why = (int(w[-1]), float(raw[-1]), v)
+            self.quiet = 0
+            self.ep_len = 1
+            self._episode_values = [value[k : k + 1][observed[k : k + 1]]]
+            self._episode_kept = len(self._episode_values[0])
+            alert[k] = True
+            events.append((k, "open", self.open))
+            return
+        ep = self.open
+        alert[a:b] = True
+        self.ep_len += b - a
+        idx = np.flatnonzero(ev >= self._threshold)
+        if len(idx):
+            top = int(idx[np.argmax(ev[idx])])
+            if ev[top] > ep.peak_score:
+                ep.peak_score, ep.peak_value, ep.peak_t = (
+                    float(ev[top]), float(value[a + top]), float(t[a + top])
+                )  # fmt: skip
+            ep.last_above = float(t[a + int(idx[-1])])
+            if not ep.reason:
+                firsts = [i for i in idx.tolist() if w[i] != WHY_NONE]
+                if firsts:
+                    i0 = firsts[0]
+                    ep.reason = reason_text(int(w[i0]), float(value[a + i0]), self.limits)
+        if self._episode_kept < EPISODE_KEEP:
+            part = value[a:b][observed[a:b]][: EPISODE_KEEP - self._episode_kept]
+            self._episode_values.append(part)
+            self._episode_kept += len(part)
+        last_above = int(idx[-1]) if len(idx) else -1
+        self.quiet = (b - a - 1 - last_above) if last_above >= 0 else self.quiet + (b - a)
+        if self.quiet >= self.hysteresis:
+            events.append((b - 1, "close", self._close()))
+
+    def _close(self) -> Alert:
+        ep = self.open
+        assert ep is not None
+        ep.end = ep.last_above
+        self.open = None
+        self.quiet = 0
+        vals = np.concatenate(self._episode_values) if self._episode_values else np.zeros(0)
+        self.episodes.append((ep, vals, self._open_why))
+        self._episode_values = []
+        self._episode_kept = 0
+        return ep
+
+    def finish(self) -> list[Alert]:
+        """End of input: close what is open."""
+        out = []
+        if self.open is not None:
+            out.append(self._close())
+        if self.dropout_alert is not None:
+            out.append(self._close_dropout(self.dropout_alert.start))
+        return out
+
+    # -- dropouts --------------------------------------------------------------------------
+
+    def _dropouts(
+        self, t: np.ndarray, value: np.ndarray, alert: np.ndarray,
+        events: list[tuple[int, str, Alert]],
+    ) -> None:  # fmt: skip
+        """Find gaps longer than ``dropout`` times the usual interval (and close a dropout
+        that a live tick opened, at the first sample that came)."""
+        n = len(t)
+        if n == 0:
+            return
+        if self.dropout_alert is not None:
+            ep = self._close_dropout(float(t[0]))
+            alert[0] = True
+            events.append((0, "close", ep))
+            # The gap that was reported is not learned as an interval.
+            self.last_t = float(t[0])
+            start = 1
+        else:
+            start = 0
+        if self.last_t is None:
+            self.last_t = float(t[0])
+            start = 1
+        if start >= n:
+            return
+        tt = t[start:]
+        gaps = np.diff(np.concatenate(([self.last_t], tt)))
+        gaps = np.where(np.isfinite(gaps), np.maximum(gaps, 0.0), 0.0)
+        pos = 0
+        while pos < len(gaps):
+            g = gaps[pos:]
+            if self.interval is None:
+                self.interval = float(g[0])
+                self.gaps = 1
+                pos += 1
+                continue
+            states = ewma_states(g, DROPOUT_RATE, self.interval)
+            count = self.gaps + np.arange(len(g))
+            late = self.dropout > 0
+            late = late & (count >= DROPOUT_MIN_GAPS) & (g > self.dropout * states[:-1])
+            late &= g > 0.0
+            hits = np.flatnonzero(late)
+            if not len(hits):
+                self.interval = float(states[-1])
+                self.gaps += len(g)
+                break
+            k = int(hits[0])
+            usual = float(states[k])
+            self.interval = usual
+            self.gaps += k
+            j = start + pos + k  # the sample after the gap
+            gap = float(g[k])
+            if not self._dropout_known(gap):
+                prev_t = float(t[j - 1]) if j > 0 else self.last_t
+                ep = Alert(
+                    0, self.name, prev_t + self.dropout * usual, float(t[j]), 1.0,
+                    float(value[j]) if np.isfinite(value[j]) else 0.0, float(t[j]), float(t[j]),
+                    reason=_dropout_reason(gap, usual),
+                )  # fmt: skip
+                self.episodes.append((ep, np.zeros(0), (WHY_DROPOUT, 0.0, 0.0)))
+                alert[j] = True
+                events.append((j, "open", ep))
+                events.append((j, "close", ep))
+            pos += k + 1
+        self.last_t = float(t[-1])
+
+    def _dropout_known(self, gap: float) -> bool:
+        return any(
+            p.why == WHY_DROPOUT and gap <= PATTERN_MARGIN * p.strength for p in self.patterns
+        )
+
+    def tick(self, now_t: float) -> list[tuple[int, str, Alert]]:
+        """A live clock's "now" in this channel's data time: open a dropout when late."""
+        if (
+            self.dropout <= 0
+            or self.dropout_alert is not None
+            or self.last_t is None
+            or self.interval is None
+            or self.gaps < DROPOUT_MIN_GAPS
+        ):
+            return []
+        gap = now_t - self.last_t
+        if gap <= self.dropout * self.interval or self._dropout_known(gap):
+            return []
+        ep = Alert(
+            0, self.name, self.last_t + self.dropout * self.interval, None, 1.0,
+            self.last_value if self.last_value is not None else 0.0, now_t, now_t,
+            reason=_dropout_reason(gap, self.interval),
+        )  # fmt: skip
+        self.dropout_alert = ep
+        return [(-1, "open", ep)]
+
+    def _close_dropout(self, t: float) -> Alert:
+        ep = self.dropout_alert
+        assert ep is not None
+        self.dropout_alert = None
+        ep.end = ep.last_above = max(t, ep.start)
+        if self.interval:
+            ep.reason = _dropout_reason(t - (self.last_t or t), self.interval)
+        self.episodes.append((ep, np.zeros(0), (WHY_DROPOUT, 0.0, 0.0)))
+        return ep
+
+    # -- labels ----------------------------------------------------------------------------
+
+    def feedback(self, alert: Alert) -> bool:
+        """A false-positive label on ``alert``: learn its samples, remember its pattern.
+
+        Returns False when the alert is not one of this channel's recent episodes.
+        """
+        if any(p.alert_id == alert.id for p in self.patterns):
+            return True
+        kept = next((e for e in reversed(self.episodes) if e[0].id == alert.id), None)
+        if kept is None:
+            if self.open is None or self.open.id != alert.id:
+                return False
+            values = np.concatenate(self._episode_values) if self._episode_values else np.zeros(0)
+            kept = (self.open, values, self._open_why)
+        ep, values, (why, raw, value) = kept
+        lo = float(values.min()) if len(values) else ep.peak_value
+        hi = float(values.max()) if len(values) else ep.peak_value
+        if why == WHY_DROPOUT:
+            end = ep.end if ep.end is not None else ep.last_above
+            strength = end - ep.start + self.dropout * (self.interval or 0.0)
+        elif why in _STATISTICAL:
+            strength = _strength(raw)
+        else:
+            strength = 0.0
+        self.patterns.append(Pattern(ep.id, why, strength, lo, hi, value))
+        if len(values) and hasattr(self.model, "learn_late"):
+            self.model.learn_late(values)
+        return True
+
+    def retract(self, alert_id: int) -> None:
+        """Undo a false-positive label: the pattern is forgotten (what was learned stays)."""
+        for p in list(self.patterns):
+            if p.alert_id == alert_id:
+                self.patterns.remove(p)
+
+
+def _dropout_reason(gap: float, usual: float) -> str:
+    return f"no data for {_secs(gap)} (usually every {_secs(usual)})"
+
+
+def _secs(s: float) -> str:
+    if s >= 120:
+        return f"{s / 60:.1f} min"
+    if s >= 10:
+        return f"{s:.0f} s"
+    return f"{s:.2g} s"
