@@ -164,9 +164,12 @@ class RiverModel:
         return bool(self.det.warming_up)
 
     def score_many(
-        self, values: np.ndarray, t: np.ndarray, learn: np.ndarray, observed: np.ndarray
-    ) -> Scored:
+        self, values: np.ndarray, t: np.ndarray, learn: np.ndarray, observed: np.ndarray,
+        held: np.ndarray | None = None,
+    ) -> Scored:  # fmt: skip
         n = len(values)
+        if held is not None:
+            learn = learn & ~held
         score = np.zeros(n)
         why = np.zeros(n, dtype=np.int8)
         for i, (v, k, o) in enumerate(
@@ -283,9 +286,10 @@ class ChannelEngine:
             if frozen:
                 # Learning resumes once an episode has been open for `hold` samples.
                 j = min(j, i + self.hold - self.ep_len)
-            learn = base_learn[i:j] & (not frozen)
+            learn = base_learn[i:j]
+            held = np.full(j - i, frozen)
             ck = None if self.learn_in_alerts or self.hold <= 0 else self.model.checkpoint()
-            sc = self.model.score_many(value[i:j], t[i:j], learn, observed[i:j])
+            sc = self.model.score_many(value[i:j], t[i:j], learn, observed[i:j], held)
             s, ev, w = self._with_faults(sc, fault[i:j], value[i:j])
             off = 0
             while True:
@@ -303,10 +307,12 @@ class ChannelEngine:
                     # flags: go back and score again up to and including that sample. The
                     # sample that opens an episode is itself not learned.
                     self.model.restore(ck)
-                    redo = learn[: cut - i].copy()
+                    redo = held[: cut - i].copy()
                     if self.open is None:
-                        redo[-1] = False
-                    sc = self.model.score_many(value[i:cut], t[i:cut], redo, observed[i:cut])
+                        redo[-1] = True
+                    sc = self.model.score_many(
+                        value[i:cut], t[i:cut], learn[: cut - i], observed[i:cut], redo
+                    )
                     s, ev, w = self._with_faults(sc, fault[i:cut], value[i:cut])
                     self._commit(i, cut, t, value, s, ev, w, sc.raw, observed, score, why, alert,
                                  events)  # fmt: skip

@@ -22,7 +22,13 @@ import numpy as np
 
 from core.alerts import Alert
 from core.detect import DEFAULT_DETECTOR, DEFAULT_WARMUP, ModelFactory
-from core.engine import DEFAULT_DROPOUT, DEFAULT_SENTINELS, ChannelEngine, limits_for
+from core.engine import (
+    DEFAULT_DROPOUT,
+    DEFAULT_HOLD,
+    DEFAULT_SENTINELS,
+    ChannelEngine,
+    limits_for,
+)
 from core.errors import UserError
 from core.impute import Imputer
 from core.parse import LineParser
@@ -70,6 +76,8 @@ class Settings:
     dropout: float = DEFAULT_DROPOUT
     #: Learn from samples inside open alert episodes too (river's plain behaviour).
     learn_in_alerts: bool = False
+    #: Samples of an episode that are not learned (then a lasting change is learned).
+    hold: int = DEFAULT_HOLD
 
     def factory(self) -> ModelFactory:
         return ModelFactory(self.detector, self.params, self.features, self.warmup, self.seed)
@@ -460,6 +468,7 @@ class Pipeline:
                 sentinels=s.sentinels,
                 dropout=s.dropout,
                 learn_in_alerts=s.learn_in_alerts,
+                hold=s.hold,
             )
             self.channels[channel] = ChannelState(channel, Ring(s.capacity))
         return engine, self.channels[channel]
