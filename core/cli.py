@@ -704,8 +704,14 @@ def print_evaluation(result: dict[str, Any], console) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="print the metrics as JSON")
 @click.option("--report", "report_path", default=None, help="write an HTML report here")
+@click.option(
+    "--feedback",
+    is_flag=True,
+    help="let false-positive labels act during the replay, as in the monitor: each teaches "
+    "its channel when its episode closes, so repeats are not alerted again",
+)
 @with_settings
-def evaluate(sources, labels_path, scores, as_json, report_path, settings):
+def evaluate(sources, labels_path, scores, as_json, report_path, feedback, settings):
     """Measure alerts and scores of SOURCES against labels.
 
     SOURCES are recordings or CSV series, scored now with the detector settings unless
@@ -724,7 +730,15 @@ def evaluate(sources, labels_path, scores, as_json, report_path, settings):
             score_files.append(path)
         else:
             raise UserError(f"no such score file or folder: {path}")
-    series = load_series(list(sources), settings, score_files)
+    if feedback and scores:
+        raise UserError("--feedback needs the sources scored now, not --scores")
+    if feedback and labels_path.lower().endswith(".json"):
+        raise UserError(
+            "--feedback needs a labels file (.jsonl): NAB windows hold no false positives"
+        )
+    series = load_series(
+        list(sources), settings, score_files, feedback_labels=labels_path if feedback else None
+    )
     windows = load_windows(labels_path, series)
     result = evaluate_series(series, windows)
     if as_json:

@@ -31,7 +31,7 @@ import copy
 import fnmatch
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -74,6 +74,11 @@ DEFAULT_HOLD = 50
 # The usual interval is known after this many gaps; before, nothing is late.
 DROPOUT_MIN_GAPS = 20
 DROPOUT_RATE = 0.1
+# However fast a channel, a silence shorter than this is not worth an alert (s).
+DROPOUT_MIN_GAP = 1.0
+# The long gaps a channel usually has fade from memory over about this many samples, so a
+# device that sends in bursts (ten lines, then a pause) is judged by its pauses.
+DROPOUT_MEMORY = 200
 # Score ahead this many samples at most; after an episode changed state, twice the distance.
 CHUNK_MAX = 8192
 CHUNK_MIN = 256
@@ -92,14 +97,14 @@ def reason_text(why: int, value: float, limits: tuple[float, float] | None = Non
     """The one line an alert shows for a reason code.
 
     >>> reason_text(WHY_SENTINEL, -127.0), reason_text(WHY_ABOVE, 130.0, (-40.0, 125.0))
-    ('sentinel value -127 (a sensor error code)', 'above the physical range (max 125)')
+    ('error value -127', 'above max 125')
     """
     if why == WHY_SENTINEL:
-        return f"sentinel value {value:g} (a sensor error code)"
+        return f"error value {value:g}"
     if why == WHY_BELOW:
-        return f"below the physical range (min {limits[0]:g})" if limits else "below range"
+        return f"below min {limits[0]:g}" if limits else "below range"
     if why == WHY_ABOVE:
-        return f"above the physical range (max {limits[1]:g})" if limits else "above range"
+        return f"above max {limits[1]:g}" if limits else "above range"
     return REASONS.get(why, "").format(value=value)
 
 
@@ -137,10 +142,13 @@ class Pattern:
 
     alert_id: int
     why: int
-    strength: float  # statistical views: -ln(1 - raw evidence); dropouts: the gap (s)
+    strength: float  # dropouts: the gap (s)
     lo: float  # the episode's values
     hi: float
     value: float  # the value that decided it (stuck, sentinel)
+    #: The strongest evidence each statistical view had during the episode, as strengths
+    #: (-ln(1 - raw)); a repeat is recognised by whichever view speaks first.
+    views: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
 
 def _strength(raw: float) -> float:
@@ -182,7 +190,7 @@ class RiverModel:
                 why[i] = WHY_STUCK
             elif score[i] >= self.threshold:
                 why[i] = WHY_HST
-        return Scored(score, why, np.full(n, np.nan), score)
+        return Scored(score, why, np.full(n, np.nan), score, np.full((n, 4), np.nan))
 
     def checkpoint(self) -> Any:
         return copy.deepcopy(self.det)
@@ -212,6 +220,7 @@ class ChannelEngine:
         dropout: float = DEFAULT_DROPOUT,
         learn_in_alerts: bool = False,
         hold: int = DEFAULT_HOLD,
+        labelled_false: Callable[[Alert], bool] | None = None,
     ) -> None:
         if hysteresis < 1:
             raise ValueError("hysteresis must be at least 1 sample")
@@ -225,6 +234,9 @@ class ChannelEngine:
         self.learn_in_alerts = learn_in_alerts
         self.hold = hold
         self.ep_len = 0  # samples of the open episode so far
+        # Labels known up front: does a false-positive label cover this closing episode?
+        self.labelled_false = labelled_false
+        self.feedback_count = 0
         self.threshold = threshold
         # Range of the real readings (no sentinels, within limits) that a sentinel must leave.
         self._seen_lo = math.inf
@@ -234,16 +246,19 @@ class ChannelEngine:
         self.quiet = 0
         self._episode_values: list[np.ndarray] = []
         self._episode_kept = 0
-        # Recent episodes: the alert, its samples, and (reason code, evidence, value) at its start.
-        self.episodes: deque[tuple[Alert, np.ndarray, tuple[int, float, float]]] = deque(
+        # Recent episodes: the alert, its samples, and (reason code, evidence, value) at its
+        # start with the strongest evidence of each view during it.
+        self.episodes: deque[tuple[Alert, np.ndarray, tuple[Any, ...]]] = deque(
             maxlen=EPISODES_KEPT
         )
         self._open_why: tuple[int, float, float] = (WHY_NONE, math.nan, math.nan)
+        self._ep_views = np.zeros(4)
         self.patterns: deque[Pattern] = deque(maxlen=PATTERNS_KEPT)
         self._chunk = CHUNK_MAX
         # Dropouts: data time of the last sample, usual interval, gaps seen, open dropout.
         self.last_t: float | None = None
         self.interval: float | None = None
+        self.gap_high: float | None = None  # the long gaps seen lately (a bursty device)
         self.gaps = 0
         self.dropout_alert: Alert | None = None
         self.last_value: float | None = None
@@ -288,7 +303,8 @@ class ChannelEngine:
                 j = min(j, i + self.hold - self.ep_len)
             learn = base_learn[i:j]
             held = np.full(j - i, frozen)
-            ck = None if self.learn_in_alerts or self.hold <= 0 else self.model.checkpoint()
+            holds = not self.learn_in_alerts and self.hold > 0
+            ck = self.model.checkpoint() if holds or self.labelled_false else None
             sc = self.model.score_many(value[i:j], t[i:j], learn, observed[i:j], held)
             s, ev, w = self._with_faults(sc, fault[i:j], value[i:j])
             off = 0
@@ -296,33 +312,37 @@ class ChannelEngine:
                 k = self._first_change(s[off:], ev[off:])
                 if k is None:
                     self._commit(i + off, j, t, value, s[off:], ev[off:], w[off:], sc.raw[off:],
-                                 observed, score, why, alert, events)  # fmt: skip
+                                 sc.views[off:], observed, score, why, alert, events)  # fmt: skip
                     self._chunk = min(CHUNK_MAX, self._chunk * 2)
                     i = j
                     break
                 cut = i + off + k + 1
-                if ck is not None and (self.open is None or frozen):
-                    # Learning stops (an episode opens) or starts again (a frozen one closes)
-                    # at sample cut - 1, so what follows was scored with the wrong learning
-                    # flags: go back and score again up to and including that sample. The
-                    # sample that opens an episode is itself not learned.
+                if ck is not None and (
+                    (holds and (self.open is None or frozen)) or self.open is not None
+                ):
+                    # Learning stops (an episode opens) or starts again (a frozen one closes),
+                    # or a closing episode may be labelled a false positive and teach the
+                    # model, at sample cut - 1: what follows was scored with the wrong state.
+                    # Go back and score again up to and including that sample. The sample
+                    # that opens an episode is itself not learned.
                     self.model.restore(ck)
                     redo = held[: cut - i].copy()
-                    if self.open is None:
+                    if self.open is None and holds:
                         redo[-1] = True
                     sc = self.model.score_many(
                         value[i:cut], t[i:cut], learn[: cut - i], observed[i:cut], redo
                     )
                     s, ev, w = self._with_faults(sc, fault[i:cut], value[i:cut])
-                    self._commit(i, cut, t, value, s, ev, w, sc.raw, observed, score, why, alert,
-                                 events)  # fmt: skip
+                    self._commit(i, cut, t, value, s, ev, w, sc.raw, sc.views, observed, score,
+                                 why, alert, events)  # fmt: skip
                     self._chunk = max(CHUNK_MIN, min(CHUNK_MAX, 2 * (cut - i)))
                     i = cut
                     break
                 # Learning does not change here: carry on through the same scores.
                 e = off + k + 1
                 self._commit(i + off, cut, t, value, s[off:e], ev[off:e], w[off:e],
-                             sc.raw[off:e], observed, score, why, alert, events)  # fmt: skip
+                             sc.raw[off:e], sc.views[off:e], observed, score, why, alert,
+                             events)  # fmt: skip
                 off = e
                 if i + off >= j:
                     i = j
@@ -397,10 +417,10 @@ class ChannelEngine:
 
     def _matches(self, why: int, raw: float, value: float) -> Pattern | None:
         for p in self.patterns:
-            if p.why != why:
+            if p.why != why and not (why in _STATISTICAL and p.views[why - 1] > 0.0):
                 continue
             if why in _STATISTICAL:
-                if _strength(raw) <= PATTERN_MARGIN * p.strength:
+                if _strength(raw) <= PATTERN_MARGIN * p.views[why - 1]:
                     return p
             elif why in (WHY_STUCK, WHY_SENTINEL):
                 if value == p.value:
@@ -426,8 +446,9 @@ class ChannelEngine:
 
     def _commit(
         self, a: int, b: int, t: np.ndarray, value: np.ndarray, s: np.ndarray, ev: np.ndarray,
-        w: np.ndarray, raw: np.ndarray, observed: np.ndarray, score: np.ndarray,
-        why: np.ndarray, alert: np.ndarray, events: list[tuple[int, str, Alert]],
+        w: np.ndarray, raw: np.ndarray, views: np.ndarray, observed: np.ndarray,
+        score: np.ndarray, why: np.ndarray, alert: np.ndarray,
+        events: list[tuple[int, str, Alert]],
     ) -> None:  # fmt: skip
         """Take the scores of samples a..b-1 and move the episode state through them; at most
         the last of them opens or closes an episode (the caller cut the chunk there)."""
@@ -445,6 +466,7 @@ class ChannelEngine:
                 reason=reason_text(int(w[-1]), v, self.limits),
             )  # fmt: skip
             self._open_why = (int(w[-1]), float(raw[-1]), v)
+            self._ep_views = np.nan_to_num(views[-1], nan=0.0)
             self.quiet = 0
             self.ep_len = 1
             self._episode_values = [value[k : k + 1][observed[k : k + 1]]]
@@ -455,6 +477,8 @@ class ChannelEngine:
         ep = self.open
         alert[a:b] = True
         self.ep_len += b - a
+        if len(views):
+            self._ep_views = np.fmax(self._ep_views, np.nan_to_num(views.max(axis=0), nan=0.0))
         idx = np.flatnonzero(ev >= self._threshold)
         if len(idx):
             top = int(idx[np.argmax(ev[idx])])
@@ -484,9 +508,11 @@ class ChannelEngine:
         self.open = None
         self.quiet = 0
         vals = np.concatenate(self._episode_values) if self._episode_values else np.zeros(0)
-        self.episodes.append((ep, vals, self._open_why))
+        self.episodes.append((ep, vals, (*self._open_why, self._ep_views)))
         self._episode_values = []
         self._episode_kept = 0
+        if self.labelled_false is not None and self.labelled_false(ep):
+            self.feedback(ep)
         return ep
 
     def finish(self) -> list[Alert]:
@@ -530,39 +556,46 @@ class ChannelEngine:
         while pos < len(gaps):
             g = gaps[pos:]
             if self.interval is None:
-                self.interval = float(g[0])
+                self.interval = self.gap_high = float(g[0])
                 self.gaps = 1
                 pos += 1
                 continue
-            states = ewma_states(g, DROPOUT_RATE, self.interval)
+            means = ewma_states(g, DROPOUT_RATE, self.interval)
+            highs = _envelope(g, self.gap_high)
+            usual = np.maximum(means[:-1], highs[:-1])
             count = self.gaps + np.arange(len(g))
             late = self.dropout > 0
-            late = late & (count >= DROPOUT_MIN_GAPS) & (g > self.dropout * states[:-1])
-            late &= g > 0.0
+            late = late & (count >= DROPOUT_MIN_GAPS)
+            late &= g > np.maximum(self.dropout * usual, DROPOUT_MIN_GAP)
             hits = np.flatnonzero(late)
             if not len(hits):
-                self.interval = float(states[-1])
+                self.interval, self.gap_high = float(means[-1]), float(highs[-1])
                 self.gaps += len(g)
                 break
+            # The gap itself is not learned as an interval: the rest starts from before it.
             k = int(hits[0])
-            usual = float(states[k])
-            self.interval = usual
+            self.interval, self.gap_high = float(means[k]), float(highs[k])
             self.gaps += k
             j = start + pos + k  # the sample after the gap
             gap = float(g[k])
             if not self._dropout_known(gap):
                 prev_t = float(t[j - 1]) if j > 0 else self.last_t
                 ep = Alert(
-                    0, self.name, prev_t + self.dropout * usual, float(t[j]), 1.0,
+                    0, self.name, prev_t + self._late_after(), float(t[j]), 1.0,
                     float(value[j]) if np.isfinite(value[j]) else 0.0, float(t[j]), float(t[j]),
-                    reason=_dropout_reason(gap, usual),
+                    reason=_dropout_reason(gap, self.interval),
                 )  # fmt: skip
-                self.episodes.append((ep, np.zeros(0), (WHY_DROPOUT, 0.0, 0.0)))
+                self.episodes.append((ep, np.zeros(0), (WHY_DROPOUT, 0.0, 0.0, np.zeros(4))))
                 alert[j] = True
                 events.append((j, "open", ep))
                 events.append((j, "close", ep))
             pos += k + 1
         self.last_t = float(t[-1])
+
+    def _late_after(self) -> float:
+        """Silence longer than this is a dropout."""
+        usual = max(self.interval or 0.0, self.gap_high or 0.0)
+        return max(self.dropout * usual, DROPOUT_MIN_GAP)
 
     def _dropout_known(self, gap: float) -> bool:
         return any(
@@ -580,10 +613,10 @@ class ChannelEngine:
         ):
             return []
         gap = now_t - self.last_t
-        if gap <= self.dropout * self.interval or self._dropout_known(gap):
+        if gap <= self._late_after() or self._dropout_known(gap):
             return []
         ep = Alert(
-            0, self.name, self.last_t + self.dropout * self.interval, None, 1.0,
+            0, self.name, self.last_t + self._late_after(), None, 1.0,
             self.last_value if self.last_value is not None else 0.0, now_t, now_t,
             reason=_dropout_reason(gap, self.interval),
         )  # fmt: skip
@@ -597,7 +630,7 @@ class ChannelEngine:
         ep.end = ep.last_above = max(t, ep.start)
         if self.interval:
             ep.reason = _dropout_reason(t - (self.last_t or t), self.interval)
-        self.episodes.append((ep, np.zeros(0), (WHY_DROPOUT, 0.0, 0.0)))
+        self.episodes.append((ep, np.zeros(0), (WHY_DROPOUT, 0.0, 0.0, np.zeros(4))))
         return ep
 
     # -- labels ----------------------------------------------------------------------------
@@ -614,18 +647,19 @@ class ChannelEngine:
             if self.open is None or self.open.id != alert.id:
                 return False
             values = np.concatenate(self._episode_values) if self._episode_values else np.zeros(0)
-            kept = (self.open, values, self._open_why)
-        ep, values, (why, raw, value) = kept
+            kept = (self.open, values, (*self._open_why, self._ep_views))
+        ep, values, (why, raw, value, *seen) = kept
+        views = seen[0] if seen else np.zeros(4)
         lo = float(values.min()) if len(values) else ep.peak_value
         hi = float(values.max()) if len(values) else ep.peak_value
         if why == WHY_DROPOUT:
             end = ep.end if ep.end is not None else ep.last_above
             strength = end - ep.start + self.dropout * (self.interval or 0.0)
-        elif why in _STATISTICAL:
-            strength = _strength(raw)
         else:
-            strength = 0.0
-        self.patterns.append(Pattern(ep.id, why, strength, lo, hi, value))
+            strength = _strength(raw) if why in _STATISTICAL else 0.0
+        strengths = tuple(_strength(float(x)) if x > 0.0 else 0.0 for x in views)
+        self.patterns.append(Pattern(ep.id, why, strength, lo, hi, value, strengths))
+        self.feedback_count += 1
         if len(values) and hasattr(self.model, "learn_late"):
             self.model.learn_late(values)
         return True
@@ -637,8 +671,25 @@ class ChannelEngine:
                 self.patterns.remove(p)
 
 
+def _envelope(g: np.ndarray, h0: float) -> np.ndarray:
+    """``h <- max(g_k, h * d)`` from ``h0`` (``d = 1 - 1/DROPOUT_MEMORY``): the states, len + 1.
+
+    In logs the decay is a straight line, so the envelope is a running maximum.
+
+    >>> _envelope(np.array([1.0, 0.0, 0.0]), 0.5).round(4).tolist()
+    [0.5, 1.0, 0.995, 0.99]
+    """
+    ld = math.log1p(-1.0 / DROPOUT_MEMORY)
+    k = np.arange(1, len(g) + 1)
+    with np.errstate(divide="ignore"):
+        lg = np.log(np.concatenate(([max(h0, 1e-300)], np.maximum(g, 1e-300))))
+    steps = np.concatenate(([0], k))
+    best = np.maximum.accumulate(lg - steps * ld)
+    return np.exp(best + steps * ld)
+
+
 def _dropout_reason(gap: float, usual: float) -> str:
-    return f"no data for {_secs(gap)} (usually every {_secs(usual)})"
+    return f"no data for {_secs(gap)} (usual {_secs(usual)})"
 
 
 def _secs(s: float) -> str:

@@ -65,6 +65,9 @@ class Monitor:
         self.runner.share_with_ui = True
         self.labels_path = labels_path
         self.store = LabelStore(labels_path)
+        # False positives labelled before (a replay of a recording labelled earlier) act as
+        # they did then: each teaches its channel when the episode it covers closes.
+        self.pipeline.learn_labels(self.store.labels(), provider=self.store.labels)
         self.replays = [s for s in self.sources if isinstance(s, ReplaySource)]
         self.is_replay = bool(self.replays) and len(self.replays) == len(self.sources)
         for src in self.replays:
@@ -179,13 +182,20 @@ class Monitor:
     # -- labels ---------------------------------------------------------------------------
 
     def label_alert(self, alert_id: int, kind: str) -> dict[str, Any]:
+        """Label an alert; a false positive also teaches the channel (the scoring worker
+        learns the episode and stops alerting on repeats of it at its next batch)."""
         with self.pipeline.lock:
             alert = next((a for a in self.pipeline.alerts if a.id == alert_id), None)
             if alert is None:
                 raise KeyError(alert_id)
             end = alert.end if alert.end is not None else alert.last_above
             channel, start = alert.channel, alert.start
-        return self.store.add(new_label(channel, start, end, kind, alert=alert_id))
+        rec = self.store.add(new_label(channel, start, end, kind, alert=alert_id))
+        if kind == "false_positive":
+            self.pipeline.request_feedback(alert_id, kind)
+        else:
+            self.pipeline.request_retract(alert_id)
+        return rec
 
     def label_span(
         self, channel: str, start: float, end: float, kind: str = "anomaly"
@@ -193,7 +203,10 @@ class Monitor:
         return self.store.add(new_label(channel, start, end, kind))
 
     def undo(self) -> dict[str, Any] | None:
-        return self.store.undo()
+        rec = self.store.undo()
+        if rec is not None and rec.get("label") == "false_positive" and rec.get("alert"):
+            self.pipeline.request_retract(int(rec["alert"]))
+        return rec
 
     # -- thresholds ------------------------------------------------------------------------
 

@@ -201,6 +201,7 @@ class ChannelState:
     in_alert: bool = False
     warming_up: bool = True
     interval: float | None = None  # smoothed time between samples, for "stale"
+    seen_wall: float = 0.0  # wall time when the last sample was scored
 
 
 @dataclass
@@ -326,7 +327,7 @@ class Pipeline:
         # next batch) and labels given up front, applied when their episode closes.
         self._requests: deque[tuple[str, int]] = deque()
         self._label_spans: dict[str, list[tuple[float, float]]] = {}
-        self.feedback_applied = 0
+        self.labels_provider: Callable[[], Sequence[dict[str, Any]]] | None = None
         # What the callbacks get, queued under the lock and delivered after it.
         self._outbox: list[tuple[str, Any, Any]] = []
 
@@ -347,17 +348,17 @@ class Pipeline:
     def request_retract(self, alert_id: int) -> None:
         self._requests.append(("retract", alert_id))
 
-    def learn_labels(self, labels: Sequence[dict[str, Any]]) -> None:
+    def learn_labels(
+        self,
+        labels: Sequence[dict[str, Any]],
+        provider: Callable[[], Sequence[dict[str, Any]]] | None = None,
+    ) -> None:
         """False-positive labels known up front (a labels file beside a replay, or evaluate's
-        ``--feedback``): each acts when an episode it overlaps on its channel closes."""
-        spans: dict[str, list[tuple[float, float]]] = {}
-        for lab in labels:
-            if lab.get("label") == "false_positive":
-                spans.setdefault(str(lab["channel"]), []).append(
-                    (float(lab["start"]), float(lab["end"]))
-                )
+        ``--feedback``): each acts when an episode it overlaps on its channel closes.
+        ``provider`` gives the labels in force again when a replay restarts."""
         with self.lock:
-            self._label_spans = spans
+            self._label_spans = _false_positive_spans(labels)
+            self.labels_provider = provider
 
     def _apply_requests(self) -> None:
         while self._requests:
@@ -369,10 +370,14 @@ class Pipeline:
             if engine is None:
                 continue
             if kind == "fp":
-                if engine.feedback(alert):
-                    self.feedback_applied += 1
+                engine.feedback(alert)
             else:
                 engine.retract(alert_id)
+
+    @property
+    def feedback_applied(self) -> int:
+        """False-positive labels that taught a channel so far."""
+        return sum(e.feedback_count for e in self.engines.values())
 
     def _labelled_false(self, alert: Alert) -> bool:
         spans = self._label_spans.get(alert.channel)
@@ -469,6 +474,7 @@ class Pipeline:
                 dropout=s.dropout,
                 learn_in_alerts=s.learn_in_alerts,
                 hold=s.hold,
+                labelled_false=self._labelled_false,
             )
             self.channels[channel] = ChannelState(channel, Ring(s.capacity))
         return engine, self.channels[channel]
@@ -525,6 +531,7 @@ class Pipeline:
                 iv = 0.9 * iv + 0.1 * d
             state.interval = iv
         state.samples += m
+        state.seen_wall = time.time()
         state.imputed += int(out.imputed.sum())
         state.last_t = float(t[-1])
         state.rx_t = float(rx[-1])
@@ -551,16 +558,14 @@ class Pipeline:
                     st.alerts += 1
                 self._outbox.append(("alert", replace(a), "open"))
             else:
-                if self._label_spans and self._labelled_false(a):
-                    engine = self.engines.get(a.channel)
-                    if engine is not None and engine.feedback(a):
-                        self.feedback_applied += 1
                 self._outbox.append(("alert", replace(a), "close"))
 
     def tick(self, now: float) -> None:
         """A live source's clock moved on: look for channels that fell silent (dropouts).
 
-        ``now`` is receive time; each channel converts it to its own data time.
+        ``now`` is wall time. How long a channel has been silent is measured against when its
+        last sample was scored, not against the sample's own time stamp, so a device clock
+        that is off (or a followed file written long ago) does not make every channel late.
         """
         with self.lock:
             events: list[tuple[int, int, str, Alert]] = []
@@ -568,7 +573,7 @@ class Pipeline:
                 st = self.channels[name]
                 if not st.samples:
                     continue
-                for _, kind, a in engine.tick(st.last_t + (now - st.rx_t)):
+                for _, kind, a in engine.tick(st.last_t + (now - st.seen_wall)):
                     events.append((-1, 0 if kind == "open" else 1, kind, a))
                     st.in_alert = True
             if events:
@@ -604,6 +609,11 @@ class Pipeline:
         self.raw_lines.clear()
         self._connected.clear()
         self._requests.clear()
+        # A replay from the start numbers its alerts as before, so labels keep their alerts;
+        # the labels in force now (those made since the start included) act again.
+        self._next_id = 1
+        if self.labels_provider is not None:
+            self._label_spans = _false_positive_spans(self.labels_provider())
 
     def finish(self) -> list[Alert]:
         """End of input: close the episodes still open."""
@@ -694,6 +704,16 @@ class Pipeline:
                 errors=list(errors),
                 done=False,
             )
+
+
+def _false_positive_spans(labels: Sequence[dict[str, Any]]) -> dict[str, list[tuple[float, float]]]:
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for lab in labels:
+        if lab.get("label") == "false_positive":
+            spans.setdefault(str(lab["channel"]), []).append(
+                (float(lab["start"]), float(lab["end"]))
+            )
+    return spans
 
 
 class Runner:

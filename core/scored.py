@@ -57,11 +57,19 @@ def episodes(channel: str, t: np.ndarray, flags: np.ndarray, score: np.ndarray) 
     return out
 
 
-def score_file(path: str, settings: Settings) -> list[ChannelSeries]:
-    """Run the pipeline over a recording or CSV series, as fast as it goes."""
+def score_file(
+    path: str, settings: Settings, labels: Sequence[dict[str, Any]] = ()
+) -> list[ChannelSeries]:
+    """Run the pipeline over a recording or CSV series, as fast as it goes.
+
+    False-positive ``labels`` act as they would have in the monitor (see
+    :meth:`core.pipeline.Pipeline.learn_labels`).
+    """
     src = CsvSource(path) if path.lower().endswith(".csv") else RecordingSource(path)
     batches: list[ScoredBatch] = []
     pipeline = Pipeline(settings, src.names, on_batch=batches.append)
+    if labels:
+        pipeline.learn_labels(labels)
     if src.parser_args is not None:
         pipeline.use_parser(src.name, **src.parser_args)
     for batch in src.batches(threading.Event()):
@@ -196,16 +204,22 @@ def apply_false_positive_labels(series: Sequence[ChannelSeries], windows: Window
 
 
 def load_series(
-    sources: Sequence[str], settings: Settings, scores: Sequence[str] = ()
+    sources: Sequence[str],
+    settings: Settings,
+    scores: Sequence[str] = (),
+    feedback_labels: str | None = None,
 ) -> list[ChannelSeries]:
-    """Every channel of every source: read from its score file, else scored now."""
+    """Every channel of every source: read from its score file, else scored now (with the
+    false positives of ``feedback_labels`` acting, when given)."""
     for src in sources:
         if not os.path.isfile(src):
             raise UserError(f"no such file: {src}")
     paired = pair_scores(sources, scores)
+    labels = read_labels(feedback_labels) if feedback_labels else []
     out: list[ChannelSeries] = []
     for src in sources:
-        got = read_scores(paired[src], src) if src in paired else score_file(src, settings)
+        mine = [lab for lab in labels if lab.get("file") is None or matches(src, lab["file"])]
+        got = read_scores(paired[src], src) if src in paired else score_file(src, settings, mine)
         for s in got:
             s.key = src
         out.extend(got)

@@ -92,11 +92,11 @@ WHY_NONE, WHY_HST, WHY_FORECAST, WHY_DAILY, WHY_WEEKLY, WHY_RANGE, WHY_STUCK = r
 #: One line per reason code, as alerts show it (``{value}`` is the sample's value).
 REASONS = {
     WHY_NONE: "",
-    WHY_HST: "rare value for the recent window (HST)",
-    WHY_FORECAST: "sudden change against the forecast",
-    WHY_DAILY: "unusual for this time of day",
-    WHY_WEEKLY: "unusual for this time of week",
-    WHY_RANGE: "outside the learned range",
+    WHY_HST: "rare value (HST)",
+    WHY_FORECAST: "sudden change",
+    WHY_DAILY: "off daily pattern",
+    WHY_WEEKLY: "off weekly pattern",
+    WHY_RANGE: "beyond usual range",
     WHY_STUCK: "stuck at {value:g}",
 }
 
@@ -408,6 +408,9 @@ class Scored(NamedTuple):
     #: opened stays open while this stays high: the anomaly goes on even though it is not
     #: announced again.
     evidence: np.ndarray
+    #: (n, 4) float64: the raw evidence of each statistical view (HST, forecast, daily,
+    #: weekly; NaN where a view is off or not ready).
+    views: np.ndarray
 
 
 # --------------------------------------------------------------------------- calibration
@@ -1021,7 +1024,7 @@ class ChannelScorer:
     >>> bool(quiet.max() < sc.threshold)
     True
     >>> sc.score(35.0, 60.0 * 1000) >= sc.threshold, sc.reason
-    (True, 'outside the learned range')
+    (True, 'beyond usual range')
     """
 
     def __init__(self, config: ScorerConfig | None = None) -> None:
@@ -1145,8 +1148,14 @@ class ChannelScorer:
         why = np.zeros(n, dtype=np.int8)
         raw_of = np.full(n, np.nan)
 
+        # Each statistical view's own evidence (column = reason code - 1), kept so that a false
+        # positive can be recognised by whichever view speaks first when it comes again.
+        views = np.full((n, 4), np.nan)
+
         def consider(s: np.ndarray, code: int, raw: np.ndarray) -> None:
             nonlocal best
+            col = views[:, code - 1]
+            np.fmax(col, raw, out=col)
             better = s > best
             best = np.where(better, s, best)
             why[better] = code
@@ -1196,4 +1205,4 @@ class ChannelScorer:
             self.reason = (
                 REASONS[last].format(value=values[-1]) if best[-1] >= self.threshold else ""
             )
-        return Scored(best, why, raw_of, evidence)
+        return Scored(best, why, raw_of, evidence, views)

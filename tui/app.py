@@ -277,7 +277,8 @@ class SensorscopeApp(App[int]):
         except KeyError:
             self.say(f"alert #{event.alert_id} is gone (the replay restarted)", "warning")
             return
-        self.say(f"alert #{event.alert_id} on {event.channel}: {LABEL_WORDS[event.kind]}")
+        taught = " (its repeats will not alert)" if event.kind == "false_positive" else ""
+        self.say(f"alert #{event.alert_id} on {event.channel}: {LABEL_WORDS[event.kind]}{taught}")
         self._labels_changed()
 
     def _labels_changed(self) -> None:

@@ -119,3 +119,40 @@ def test_evaluate_errors_are_one_line(cli, board, tmp_path):
     assert proc.returncode == 2 and b"cannot read labels" in proc.stderr
     proc = cli("evaluate", str(rec), "--labels", str(truth), "--scores", str(tmp_path / "x"))
     assert proc.returncode == 2 and b"no such score file" in proc.stderr
+
+
+def test_feedback_makes_false_positive_labels_act_in_the_replay(cli, tmp_path):
+    """A compressor blip every minute: labelled a false positive once, it is not alerted
+    again when evaluate replays with --feedback; without it every blip is a false alert."""
+    import random
+
+    from core.recording import RecordingWriter
+    from core.sources import Frame
+
+    rng = random.Random(4)
+    rec = tmp_path / "fridge.jsonl"
+    w = RecordingWriter(str(rec), {"fridge": {"kind": "serial"}})
+    frames = []
+    for i in range(6000):
+        v = 4.0 + rng.gauss(0, 0.1) + (1.0 if i >= 1500 and (i - 1500) % 600 == 0 else 0.0)
+        frames.append(Frame(T0 + 0.1 * i, "fridge", f"temp:{v:.3f}"))
+    w.write(frames)
+    w.close()
+    scores = tmp_path / "s.csv"
+    assert cli("score", str(rec), "-o", str(scores)).returncode == 0
+    rows = list(csv.DictReader(scores.open()))
+    first = next(r for r in rows if r["alert"] == "1")
+    start = datetime.fromisoformat(first["timestamp"].replace("Z", "+00:00")).timestamp()
+    labels = tmp_path / "fridge.labels.jsonl"
+    append_labels(str(labels), [new_label("temp", start, start + 0.1, "false_positive")])
+    plain = run_json(cli, str(rec), "--labels", str(labels))["total"]["events"]
+    taught = run_json(cli, str(rec), "--labels", str(labels), "--feedback")["total"]["events"]
+    assert plain["fp"] == 8 and taught["fp"] == 1
+
+
+def test_feedback_needs_a_labels_file(cli, board):
+    rec, _ = board
+    nab = rec.with_suffix(".json")
+    nab.write_text("{}")
+    proc = cli("evaluate", str(rec), "--labels", str(nab), "--feedback")
+    assert proc.returncode == 2 and b"--feedback needs a labels file" in proc.stderr

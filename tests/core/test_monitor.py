@@ -276,3 +276,41 @@ def test_live_metrics_count_the_labels_made_so_far(rec):
         assert rows[a.channel]["true"] == 1
     finally:
         m.stop()
+
+
+def fridge_frames(start: int, stop: int) -> list[Frame]:
+    """A fridge at 4 degrees whose compressor blips every minute from 150 s on."""
+    import random
+
+    rng = random.Random(4)
+    out = []
+    for i in range(stop):
+        v = 4.0 + rng.gauss(0, 0.1) + (1.0 if i >= 1500 and (i - 1500) % 600 == 0 else 0.0)
+        if i >= start:
+            out.append(Frame(T0 + 0.1 * i, "fridge", f"temp:{v:.3f}"))
+    return out
+
+
+def test_labelling_an_alert_a_false_positive_stops_its_repeats(tmp_path):
+    """Watching a file another process writes: the first blip alerts, the user presses f,
+    and the blips that follow are not alerted again (a bigger fault would be)."""
+    path = tmp_path / "fridge.jsonl"
+    w = RecordingWriter(str(path), {"fridge": {"kind": "serial"}})
+    w.write(fridge_frames(0, 2000))
+    m = build_monitor([str(path)], Settings(), follow=True, labels=str(tmp_path / "l.jsonl"))
+    m.start()
+    try:
+        wait_until(lambda: m.snapshot(points=0).counters.samples == 2000)
+        # Long enough for the dropout check to run: the file is old, not silent.
+        time.sleep(0.6)
+        (alert,) = m.snapshot(points=0).alerts
+        m.label_alert(alert.id, "false_positive")
+        w.write(fridge_frames(2000, 6000))
+        wait_until(lambda: m.snapshot(points=0).counters.samples == 6000)
+        assert [a.id for a in m.snapshot(points=0).alerts] == [alert.id]
+        assert m.pipeline.feedback_applied == 1
+    finally:
+        w.close()
+        m.stop()
+    (label,) = read_labels(str(tmp_path / "l.jsonl"))
+    assert label["label"] == "false_positive" and label["alert"] == alert.id

@@ -158,3 +158,73 @@ def test_scores_stay_in_unit_interval_for_any_river_detector():
     p, out = collect(Settings(detector="OneClassSVM", warmup=50))
     p.process(lines_frames(lines))
     assert all(0.0 <= s.score <= 1.0 and not math.isnan(s.score) for s in out)
+
+
+# --------------------------------------------------------------------------- labels that act
+
+
+def spikes_every_minute(n=6000, seed=0):
+    """10 Hz temperature with a benign 10-sigma blip every minute from 150 s on."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        v = 21.5 + rng.gauss(0, 0.1) + (1.0 if i >= 1500 and (i - 1500) % 600 == 0 else 0.0)
+        out.append(f"temp:{v:.3f}")
+    return out
+
+
+def test_a_false_positive_requested_from_another_thread_acts_at_the_next_batch():
+    p = Pipeline(Settings(), ["dev"])
+    frames = lines_frames(spikes_every_minute())
+    p.process(frames[:2000])
+    (first,) = p.alerts
+    done = threading.Event()
+    threading.Thread(target=lambda: (p.request_feedback(first.id, "false_positive"),
+                                     done.set())).start()  # fmt: skip
+    assert done.wait(2)
+    p.process(frames[2000:])
+    assert p.feedback_applied == 1
+    assert len(p.alerts) == 1, [a.reason for a in p.alerts]
+
+
+def test_labels_given_up_front_act_when_their_episode_closes():
+    lines = spikes_every_minute()
+    plain = Pipeline(Settings(), ["dev"])
+    plain.process(lines_frames(lines))
+    first = plain.alerts[0]
+    label = {"channel": "temp", "start": first.start, "end": first.end, "label": "false_positive"}
+    taught = Pipeline(Settings(), ["dev"])
+    taught.learn_labels([label])
+    taught.process(lines_frames(lines))
+    assert len(plain.alerts) == 8 and len(taught.alerts) == 1
+
+
+def test_a_live_board_that_falls_silent_raises_a_dropout_alert_until_it_speaks_again():
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    p = Pipeline(Settings(), ["dev"])
+    runner = Runner([SerialSource(os.ttyname(slave))], p)
+    runner.start()
+    try:
+
+        def send(k):
+            for i in range(k):
+                os.write(master, f"temp:{21.5 + 0.01 * (i % 7):.2f}\r\n".encode())
+                time.sleep(0.05)
+
+        send(60)
+        deadline = time.monotonic() + 10
+        while not p.alerts and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (alert,) = p.alerts
+        assert alert.reason.startswith("no data for") and alert.end is None
+        assert p.snapshot().channels["temp"].in_alert
+        send(3)
+        deadline = time.monotonic() + 5
+        while alert.end is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert p.alerts[0].end is not None and len(p.alerts) == 1
+    finally:
+        runner.stop()
+        os.close(master)
+        os.close(slave)

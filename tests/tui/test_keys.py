@@ -173,7 +173,7 @@ async def test_f_labels_the_highlighted_alert_a_false_positive_on_disk(replay):
         (rec,) = records(replay.labels_path)
         assert (rec["channel"], rec["start"], rec["end"]) == ("temp", newest.start, newest.end)
         assert (rec["label"], rec["alert"]) == ("false_positive", 3)
-        await wait_for(pilot, lambda: cell(app.alert_log, "3", "label") == "false positive")
+        await wait_for(pilot, lambda: cell(app.alert_log, "3", "label") == "false pos")
         assert any("#3 on temp: false positive" in text for _, text in app.notices)
 
 
@@ -201,12 +201,12 @@ async def test_u_undoes_the_last_label_with_a_retraction(replay):
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: replay_done(app), what="the replay")
         await pilot.press("f")
-        await wait_for(pilot, lambda: cell(app.alert_log, "3", "label") == "false positive")
+        await wait_for(pilot, lambda: cell(app.alert_log, "3", "label") == "false pos")
         await pilot.press("u")
         await wait_for(pilot, lambda: len(records(replay.labels_path)) == 2, what="retraction")
         made, retraction = records(replay.labels_path)
         assert retraction["retract"] == made["id"]
-        await wait_for(pilot, lambda: cell(app.alert_log, "3", "label") == "unlabeled")
+        await wait_for(pilot, lambda: cell(app.alert_log, "3", "label") == "·")
         await pilot.press("u")
         assert app.notices[-1] == ("warning", "nothing to undo")
 

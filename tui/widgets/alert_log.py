@@ -20,6 +20,8 @@ from tui.widgets.table_util import UserMovedTable, set_column_widths
 
 MAX_ROWS = 1000
 LABEL_WORDS = {None: "unlabeled", "anomaly": "anomaly", "false_positive": "false positive"}
+# What the label column shows: short, so the reason keeps its room on a narrow terminal.
+LABEL_CELLS = {None: "·", "anomaly": "anomaly", "false_positive": "false pos"}
 LABEL_STYLES: dict[str | None, str] = {None: "dim", "anomaly": "bold", "false_positive": "italic"}
 COLUMNS = ("id", "time", "channel", "peak", "value", "dur", "label", "reason")
 LABELS = {
@@ -32,7 +34,7 @@ LABELS = {
     "label": "label",
     "reason": "reason",
 }
-WIDTHS = {"id": 3, "time": 8, "peak": 5, "value": 9, "dur": 6, "label": 14}
+WIDTHS = {"id": 3, "time": 8, "peak": 5, "value": 8, "dur": 6, "label": 9}
 MIN_REASON = 4
 
 
@@ -46,7 +48,7 @@ def alert_cells(alert: Alert) -> dict[str, Text]:
         "peak": Text(f"{alert.peak_score:.3f}"[:5], justify="right"),
         "value": Text(fmt_value(alert.peak_value), justify="right"),
         "dur": Text(dur, justify="right"),
-        "label": Text(LABEL_WORDS.get(alert.label, str(alert.label)), LABEL_STYLES[alert.label]),
+        "label": Text(LABEL_CELLS.get(alert.label, str(alert.label)), LABEL_STYLES[alert.label]),
         "reason": Text(printable(alert.reason or "")),
     }
 
