@@ -96,7 +96,7 @@ REASONS = {
     WHY_FORECAST: "sudden change",
     WHY_DAILY: "off daily pattern",
     WHY_WEEKLY: "off weekly pattern",
-    WHY_RANGE: "beyond usual range",
+    WHY_RANGE: "beyond its range",
     WHY_STUCK: "stuck at {value:g}",
 }
 
@@ -1024,7 +1024,7 @@ class ChannelScorer:
     >>> bool(quiet.max() < sc.threshold)
     True
     >>> sc.score(35.0, 60.0 * 1000) >= sc.threshold, sc.reason
-    (True, 'beyond usual range')
+    (True, 'beyond its range')
     """
 
     def __init__(self, config: ScorerConfig | None = None) -> None:

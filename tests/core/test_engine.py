@@ -89,10 +89,10 @@ def test_what_happens_inside_an_episode_is_not_learned_as_normal():
     for s in (2000, 4000):
         v[s : s + 30] += 0.8
     held = opened(engine().process(t, v), t)
-    assert held == [(200.0, "beyond usual range"), (400.0, "beyond usual range")]
+    assert held == [(200.0, "beyond its range"), (400.0, "beyond its range")]
     plain = opened(engine(learn_in_alerts=True).process(t, v), t)
-    assert plain[0] == (200.0, "beyond usual range")
-    assert plain[1][1] != "beyond usual range"
+    assert plain[0] == (200.0, "beyond its range")
+    assert plain[1][1] != "beyond its range"
 
 
 def test_a_lasting_change_is_learned_after_the_hold():
@@ -123,7 +123,7 @@ def test_a_false_positive_label_stops_alerts_on_repeats_of_it():
     (alert,) = number(first)
     assert e.feedback(alert)
     later = opened(e.process(t[2000:], v[2000:]), t)
-    assert later == [(580.0, "beyond usual range")], "only the stronger one"
+    assert later == [(580.0, "beyond its range")], "only the stronger one"
 
 
 def test_without_the_label_every_repeat_alerts():
