@@ -20,9 +20,13 @@ Two ways what has been flagged changes what is learned:
   checkpoint is a copy of the model's state, a few tens of kilobytes.
 - A false-positive label acts (:meth:`ChannelEngine.feedback`): the episode's samples are
   learned late (by the parts where order does not matter: HST and the learned range), and
-  its pattern (the part that fired and how strongly, or the stuck or sentinel value, or the
-  length of the gap) is remembered, so a repeat of the same pattern on this channel, no
-  stronger than the one labelled, is not alerted again.
+  its pattern is remembered: for the detector's alerts its shape (how far above and below
+  the level before it, and for how long), for the rules the stuck or error value, the values
+  outside a range, the length of a gap. A later episode that starts within that shape is
+  followed quietly: if it stays within it (no further from the level than the labelled one,
+  by a margin, and not much longer) it ends unannounced, a repeat, and is learned; the moment
+  it goes beyond, it is announced as an alert. Rule alerts that repeat a labelled value are
+  not raised at all.
 """
 
 from __future__ import annotations
@@ -86,11 +90,24 @@ CHUNK_MIN = 256
 EPISODE_KEEP = 1024
 EPISODES_KEPT = 64
 PATTERNS_KEPT = 32
-# A repeat counts as the same pattern when its evidence is at most this much stronger.
+# A repeat counts as the same pattern while it stays within this multiple of the labelled
+# one's distance from the level, and lasts at most this multiple of its length (+ hysteresis).
 PATTERN_MARGIN = 1.25
+PATTERN_LONGER = 2.0
+# Observed values kept as the level an episode starts from (their median: an event shorter
+# than half of them does not move it) and to measure the channel's noise.
+LEVEL_SAMPLES = 256
+# A repeat may also stray this many noise deviations beyond the labelled shape.
+PATTERN_NOISE = 3.0
+# ... and must start at least this abruptly, as a share of the labelled one's largest step
+# (over the last ONSET_SAMPLES samples up to its start).
+PATTERN_ABRUPT = 0.5
+ONSET_SAMPLES = 10
 
 WHY_SENTINEL, WHY_BELOW, WHY_ABOVE, WHY_DROPOUT = 7, 8, 9, 10
 _STATISTICAL = (WHY_HST, WHY_FORECAST, WHY_DAILY, WHY_WEEKLY)
+# Rule alerts: a repeat is known by its value (or gap) alone, and not raised at all.
+_BY_VALUE = (WHY_STUCK, WHY_SENTINEL, WHY_BELOW, WHY_ABOVE)
 
 
 def reason_text(why: int, value: float, limits: tuple[float, float] | None = None) -> str:
@@ -138,22 +155,24 @@ class EngineOut(NamedTuple):
 
 @dataclass
 class Pattern:
-    """What a false positive looked like, to recognise a repeat."""
+    """What a false positive looked like, to recognise a repeat.
 
-    alert_id: int
+    For the detector's alerts, its shape: how far above and below the level before it the
+    values went, how many samples it lasted, and how abruptly it started (a door opening is a
+    step, a drift a ramp). For the rules, the value (stuck, error value), the values (outside
+    a range) or the gap (dropout).
+    """
+
+    alert: Alert  # the labelled one (its id may be numbered after the label acted)
     why: int
-    strength: float  # dropouts: the gap (s)
     lo: float  # the episode's values
     hi: float
-    value: float  # the value that decided it (stuck, sentinel)
-    #: The strongest evidence each statistical view had during the episode, as strengths
-    #: (-ln(1 - raw)); a repeat is recognised by whichever view speaks first.
-    views: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
-
-
-def _strength(raw: float) -> float:
-    """Evidence in [0, 1) (HST's raw score, a squashed error) as an unbounded strength."""
-    return -math.log1p(-min(raw, 1.0 - 1e-12)) if raw == raw else 0.0
+    value: float  # the value that decided it (stuck, error value)
+    up: float = 0.0  # furthest above the level before the episode
+    down: float = 0.0  # furthest below it
+    length: int = 0  # samples
+    jump: float = 0.0  # the largest step between two samples around its start
+    gap: float = 0.0  # dropouts: the silence (s)
 
 
 class RiverModel:
@@ -190,7 +209,7 @@ class RiverModel:
                 why[i] = WHY_STUCK
             elif score[i] >= self.threshold:
                 why[i] = WHY_HST
-        return Scored(score, why, np.full(n, np.nan), score, np.full((n, 4), np.nan))
+        return Scored(score, why, np.full(n, np.nan), score)
 
     def checkpoint(self) -> Any:
         return copy.deepcopy(self.det)
@@ -252,7 +271,17 @@ class ChannelEngine:
             maxlen=EPISODES_KEPT
         )
         self._open_why: tuple[int, float, float] = (WHY_NONE, math.nan, math.nan)
-        self._ep_views = np.zeros(4)
+        # The open episode: the level it started from, whether it is announced (an episode
+        # within a false positive's shape is not, unless it goes beyond it), that pattern.
+        self._level = 0.0
+        self._noise = 0.0
+        self._jump = 0.0
+        self._before = math.nan
+        self._announced = True
+        self._like: Pattern | None = None
+        self._recent = np.zeros(0)  # the last LEVEL_SAMPLES observed values
+        self._announced_at: int | None = None  # where a repeat went beyond its pattern
+        self.repeats = 0  # episodes that stayed within a false positive's shape
         self.patterns: deque[Pattern] = deque(maxlen=PATTERNS_KEPT)
         self._chunk = CHUNK_MAX
         # Dropouts: data time of the last sample, usual interval, gaps seen, open dropout.
@@ -312,7 +341,7 @@ class ChannelEngine:
                 k = self._first_change(s[off:], ev[off:])
                 if k is None:
                     self._commit(i + off, j, t, value, s[off:], ev[off:], w[off:], sc.raw[off:],
-                                 sc.views[off:], observed, score, why, alert, events)  # fmt: skip
+                                 observed, score, why, alert, events)  # fmt: skip
                     self._chunk = min(CHUNK_MAX, self._chunk * 2)
                     i = j
                     break
@@ -333,16 +362,15 @@ class ChannelEngine:
                         value[i:cut], t[i:cut], learn[: cut - i], observed[i:cut], redo
                     )
                     s, ev, w = self._with_faults(sc, fault[i:cut], value[i:cut])
-                    self._commit(i, cut, t, value, s, ev, w, sc.raw, sc.views, observed, score,
-                                 why, alert, events)  # fmt: skip
+                    self._commit(i, cut, t, value, s, ev, w, sc.raw, observed, score, why,
+                                 alert, events)  # fmt: skip
                     self._chunk = max(CHUNK_MIN, min(CHUNK_MAX, 2 * (cut - i)))
                     i = cut
                     break
                 # Learning does not change here: carry on through the same scores.
                 e = off + k + 1
                 self._commit(i + off, cut, t, value, s[off:e], ev[off:e], w[off:e],
-                             sc.raw[off:e], sc.views[off:e], observed, score, why, alert,
-                             events)  # fmt: skip
+                             sc.raw[off:e], observed, score, why, alert, events)  # fmt: skip
                 off = e
                 if i + off >= j:
                     i = j
@@ -406,30 +434,27 @@ class ChannelEngine:
     def _suppress(
         self, s: np.ndarray, w: np.ndarray, raw: np.ndarray, value: np.ndarray, upto: int
     ) -> None:
-        """Lower the scores of samples that repeat a false positive's pattern."""
-        if not self.patterns:
+        """Lower the scores of rule alerts that repeat a false positive's value."""
+        if not any(p.why in _BY_VALUE for p in self.patterns):
             return
         thr = self._threshold
         for k in np.flatnonzero(s[:upto] >= thr).tolist():
-            if self._matches(int(w[k]), float(raw[k]), float(value[k])) is not None:
+            if int(w[k]) in _BY_VALUE and self._matches(int(w[k]), float(value[k])):
                 s[k] = min(s[k], 0.6 * thr)
                 w[k] = WHY_NONE
 
-    def _matches(self, why: int, raw: float, value: float) -> Pattern | None:
+    def _matches(self, why: int, value: float) -> bool:
         for p in self.patterns:
-            if p.why != why and not (why in _STATISTICAL and p.views[why - 1] > 0.0):
+            if p.why != why:
                 continue
-            if why in _STATISTICAL:
-                if _strength(raw) <= PATTERN_MARGIN * p.views[why - 1]:
-                    return p
-            elif why in (WHY_STUCK, WHY_SENTINEL):
+            if why in (WHY_STUCK, WHY_SENTINEL):
                 if value == p.value:
-                    return p
-            else:  # outside the learned or the physical range: within what was labelled
+                    return True
+            else:  # outside the physical range: within what was labelled
                 tol = 0.05 * (p.hi - p.lo) + 1e-9 * abs(p.hi)
                 if p.lo - tol <= value <= p.hi + tol:
-                    return p
-        return None
+                    return True
+        return False
 
     def _first_change(self, s: np.ndarray, ev: np.ndarray) -> int | None:
         """Where the episode state would change, if anywhere: the first score at the threshold
@@ -446,9 +471,8 @@ class ChannelEngine:
 
     def _commit(
         self, a: int, b: int, t: np.ndarray, value: np.ndarray, s: np.ndarray, ev: np.ndarray,
-        w: np.ndarray, raw: np.ndarray, views: np.ndarray, observed: np.ndarray,
-        score: np.ndarray, why: np.ndarray, alert: np.ndarray,
-        events: list[tuple[int, str, Alert]],
+        w: np.ndarray, raw: np.ndarray, observed: np.ndarray, score: np.ndarray,
+        why: np.ndarray, alert: np.ndarray, events: list[tuple[int, str, Alert]],
     ) -> None:  # fmt: skip
         """Take the scores of samples a..b-1 and move the episode state through them; at most
         the last of them opens or closes an episode (the caller cut the chunk there)."""
@@ -457,28 +481,22 @@ class ChannelEngine:
         if b <= a:
             return
         if self.open is None:
-            if not s[-1] >= self._threshold:
-                return
-            k = b - 1
-            v = float(value[k])
-            self.open = Alert(
-                0, self.name, float(t[k]), None, float(ev[-1]), v, float(t[k]), float(t[k]),
-                reason=reason_text(int(w[-1]), v, self.limits),
-            )  # fmt: skip
-            self._open_why = (int(w[-1]), float(raw[-1]), v)
-            self._ep_views = np.nan_to_num(views[-1], nan=0.0)
-            self.quiet = 0
-            self.ep_len = 1
-            self._episode_values = [value[k : k + 1][observed[k : k + 1]]]
-            self._episode_kept = len(self._episode_values[0])
-            alert[k] = True
-            events.append((k, "open", self.open))
+            if s[-1] >= self._threshold:
+                self._remember(value[a : b - 1], observed[a : b - 1])
+                self._open_at(b - 1, t, value, float(ev[-1]), int(w[-1]), float(raw[-1]),
+                              observed, alert, events)  # fmt: skip
+                self._remember(value[b - 1 : b], observed[b - 1 : b])
+            else:
+                self._remember(value[a:b], observed[a:b])
             return
         ep = self.open
-        alert[a:b] = True
         self.ep_len += b - a
-        if len(views):
-            self._ep_views = np.fmax(self._ep_views, np.nan_to_num(views.max(axis=0), nan=0.0))
+        if not self._announced:
+            self._follow_repeat(a, b, t, value, observed, events)
+        if self._announced:
+            first = self._announced_at if self._announced_at is not None else a
+            alert[max(a, first) : b] = True
+            self._announced_at = None
         idx = np.flatnonzero(ev >= self._threshold)
         if len(idx):
             top = int(idx[np.argmax(ev[idx])])
@@ -496,10 +514,98 @@ class ChannelEngine:
             part = value[a:b][observed[a:b]][: EPISODE_KEEP - self._episode_kept]
             self._episode_values.append(part)
             self._episode_kept += len(part)
+        self._remember(value[a:b], observed[a:b])
         last_above = int(idx[-1]) if len(idx) else -1
         self.quiet = (b - a - 1 - last_above) if last_above >= 0 else self.quiet + (b - a)
         if self.quiet >= self.hysteresis:
-            events.append((b - 1, "close", self._close()))
+            announced = self._announced
+            closed = self._close()
+            if announced:
+                events.append((b - 1, "close", closed))
+
+    def _remember(self, value: np.ndarray, observed: np.ndarray) -> None:
+        """Keep the last observed values: the level the next episode starts from."""
+        seen = value[observed]
+        if len(seen):
+            self._recent = np.concatenate((self._recent, seen))[-LEVEL_SAMPLES:]
+
+    def _open_at(
+        self, k: int, t: np.ndarray, value: np.ndarray, ev: float, code: int, raw: float,
+        observed: np.ndarray, alert: np.ndarray, events: list[tuple[int, str, Alert]],
+    ) -> None:  # fmt: skip
+        v = float(value[k])
+        self.open = Alert(
+            0, self.name, float(t[k]), None, ev, v, float(t[k]), float(t[k]),
+            reason=reason_text(code, v, self.limits),
+        )  # fmt: skip
+        self._open_why = (code, raw, v)
+        self.quiet = 0
+        self.ep_len = 1
+        self._episode_values = [value[k : k + 1][observed[k : k + 1]]]
+        self._episode_kept = len(self._episode_values[0])
+        r = self._recent
+        self._level = float(np.median(r)) if len(r) else v
+        self._before = float(r[-1]) if len(r) else math.nan
+        # Noise from successive differences (robust to level changes): MAD / 0.6745 / sqrt 2.
+        self._noise = float(np.median(np.abs(np.diff(r)))) * 1.0484 if len(r) > 2 else 0.0
+        tail = np.concatenate((r[-ONSET_SAMPLES:], [v]))
+        self._jump = float(np.abs(np.diff(tail)).max()) if len(tail) > 1 else 0.0
+        self._like = self._shape_match(v - self._level) if code not in _BY_VALUE else None
+        self._announced = self._like is None
+        self._announced_at = None
+        if self._announced:
+            alert[k] = True
+            events.append((k, "open", self.open))
+
+    def _shape_match(self, dev: float) -> Pattern | None:
+        """A false positive of the detector whose shape this start lies within."""
+        tol = self._tolerance()
+        for p in self.patterns:
+            if p.why in _BY_VALUE or p.why == WHY_DROPOUT:
+                continue
+            if not -PATTERN_MARGIN * p.down - tol <= dev <= PATTERN_MARGIN * p.up + tol:
+                continue
+            if self._jump + tol >= PATTERN_ABRUPT * p.jump:
+                return p
+        return None
+
+    def _jump_of(self, episode: np.ndarray) -> float:
+        """The largest step from the sample before an episode through its first samples."""
+        head = np.concatenate(([self._before], episode[:ONSET_SAMPLES]))
+        head = head[np.isfinite(head)]
+        return float(np.abs(np.diff(head)).max()) if len(head) > 1 else 0.0
+
+    def _tolerance(self) -> float:
+        return PATTERN_NOISE * self._noise + 1e-9 * (abs(self._level) + 1.0)
+
+    def _follow_repeat(
+        self, a: int, b: int, t: np.ndarray, value: np.ndarray, observed: np.ndarray,
+        events: list[tuple[int, str, Alert]],
+    ) -> None:  # fmt: skip
+        """An episode that started like a false positive: announce it the moment it goes
+        further from the level, or lasts longer, than that one did."""
+        p = self._like
+        assert p is not None and self.open is not None
+        tol = self._tolerance()
+        dev = value[a:b] - self._level
+        beyond = observed[a:b] & (
+            (dev > PATTERN_MARGIN * p.up + tol) | (dev < -PATTERN_MARGIN * p.down - tol)
+        )
+        start_len = self.ep_len - (b - a)  # samples of the episode before this slice
+        too_long = start_len + np.arange(1, b - a + 1) > PATTERN_LONGER * p.length + (
+            self.hysteresis
+        )
+        hit = np.flatnonzero(beyond | too_long)
+        if not len(hit):
+            return
+        k = a + int(hit[0])
+        how = "bigger" if beyond[hit[0]] else "longer"
+        self._announced = True
+        self._announced_at = k
+        self._like = None
+        ep = self.open
+        ep.reason = f"{ep.reason or 'like'} ({how} than false positive #{p.alert.id})"
+        events.append((k, "open", ep))
 
     def _close(self) -> Alert:
         ep = self.open
@@ -508,9 +614,18 @@ class ChannelEngine:
         self.open = None
         self.quiet = 0
         vals = np.concatenate(self._episode_values) if self._episode_values else np.zeros(0)
-        self.episodes.append((ep, vals, (*self._open_why, self._ep_views)))
         self._episode_values = []
         self._episode_kept = 0
+        if not self._announced:
+            # A repeat of a false positive that stayed within it: normal after all.
+            self.repeats += 1
+            if len(vals) and hasattr(self.model, "learn_late"):
+                self.model.learn_late(vals)
+            self._announced = True
+            return ep
+        self.episodes.append(
+            (ep, vals, (*self._open_why, self._level, self.ep_len, self._jump_of(vals)))
+        )
         if self.labelled_false is not None and self.labelled_false(ep):
             self.feedback(ep)
         return ep
@@ -585,7 +700,7 @@ class ChannelEngine:
                     float(value[j]) if np.isfinite(value[j]) else 0.0, float(t[j]), float(t[j]),
                     reason=_dropout_reason(gap, self.interval),
                 )  # fmt: skip
-                self.episodes.append((ep, np.zeros(0), (WHY_DROPOUT, 0.0, 0.0, np.zeros(4))))
+                self.episodes.append((ep, np.zeros(0), (WHY_DROPOUT, 0.0, 0.0, 0.0, 0, 0.0)))
                 alert[j] = True
                 events.append((j, "open", ep))
                 events.append((j, "close", ep))
@@ -598,9 +713,7 @@ class ChannelEngine:
         return max(self.dropout * usual, DROPOUT_MIN_GAP)
 
     def _dropout_known(self, gap: float) -> bool:
-        return any(
-            p.why == WHY_DROPOUT and gap <= PATTERN_MARGIN * p.strength for p in self.patterns
-        )
+        return any(p.why == WHY_DROPOUT and gap <= PATTERN_MARGIN * p.gap for p in self.patterns)
 
     def tick(self, now_t: float) -> list[tuple[int, str, Alert]]:
         """A live clock's "now" in this channel's data time: open a dropout when late."""
@@ -630,7 +743,7 @@ class ChannelEngine:
         ep.end = ep.last_above = max(t, ep.start)
         if self.interval:
             ep.reason = _dropout_reason(t - (self.last_t or t), self.interval)
-        self.episodes.append((ep, np.zeros(0), (WHY_DROPOUT, 0.0, 0.0, np.zeros(4))))
+        self.episodes.append((ep, np.zeros(0), (WHY_DROPOUT, 0.0, 0.0, 0.0, 0, 0.0)))
         return ep
 
     # -- labels ----------------------------------------------------------------------------
@@ -640,25 +753,28 @@ class ChannelEngine:
 
         Returns False when the alert is not one of this channel's recent episodes.
         """
-        if any(p.alert_id == alert.id for p in self.patterns):
+        if any(p.alert is alert or p.alert.id == alert.id for p in self.patterns):
             return True
         kept = next((e for e in reversed(self.episodes) if e[0].id == alert.id), None)
         if kept is None:
-            if self.open is None or self.open.id != alert.id:
+            if self.open is None or self.open.id != alert.id or not self._announced:
                 return False
             values = np.concatenate(self._episode_values) if self._episode_values else np.zeros(0)
-            kept = (self.open, values, (*self._open_why, self._ep_views))
-        ep, values, (why, raw, value, *seen) = kept
-        views = seen[0] if seen else np.zeros(4)
+            kept = (
+                self.open, values,
+                (*self._open_why, self._level, self.ep_len, self._jump_of(values)),
+            )  # fmt: skip
+        ep, values, (why, _raw, value, level, length, jump) = kept
         lo = float(values.min()) if len(values) else ep.peak_value
         hi = float(values.max()) if len(values) else ep.peak_value
+        p = Pattern(ep, why, lo, hi, value)
         if why == WHY_DROPOUT:
             end = ep.end if ep.end is not None else ep.last_above
-            strength = end - ep.start + self.dropout * (self.interval or 0.0)
-        else:
-            strength = _strength(raw) if why in _STATISTICAL else 0.0
-        strengths = tuple(_strength(float(x)) if x > 0.0 else 0.0 for x in views)
-        self.patterns.append(Pattern(ep.id, why, strength, lo, hi, value, strengths))
+            p.gap = end - ep.start + self._late_after()
+        elif why not in _BY_VALUE:
+            p.up, p.down, p.length = max(0.0, hi - level), max(0.0, level - lo), int(length)
+            p.jump = jump
+        self.patterns.append(p)
         self.feedback_count += 1
         if len(values) and hasattr(self.model, "learn_late"):
             self.model.learn_late(values)
@@ -667,7 +783,7 @@ class ChannelEngine:
     def retract(self, alert_id: int) -> None:
         """Undo a false-positive label: the pattern is forgotten (what was learned stays)."""
         for p in list(self.patterns):
-            if p.alert_id == alert_id:
+            if p.alert.id == alert_id:
                 self.patterns.remove(p)
 
 

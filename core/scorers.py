@@ -408,9 +408,6 @@ class Scored(NamedTuple):
     #: opened stays open while this stays high: the anomaly goes on even though it is not
     #: announced again.
     evidence: np.ndarray
-    #: (n, 4) float64: the raw evidence of each statistical view (HST, forecast, daily,
-    #: weekly; NaN where a view is off or not ready).
-    views: np.ndarray
 
 
 # --------------------------------------------------------------------------- calibration
@@ -1148,14 +1145,8 @@ class ChannelScorer:
         why = np.zeros(n, dtype=np.int8)
         raw_of = np.full(n, np.nan)
 
-        # Each statistical view's own evidence (column = reason code - 1), kept so that a false
-        # positive can be recognised by whichever view speaks first when it comes again.
-        views = np.full((n, 4), np.nan)
-
         def consider(s: np.ndarray, code: int, raw: np.ndarray) -> None:
             nonlocal best
-            col = views[:, code - 1]
-            np.fmax(col, raw, out=col)
             better = s > best
             best = np.where(better, s, best)
             why[better] = code
@@ -1205,4 +1196,4 @@ class ChannelScorer:
             self.reason = (
                 REASONS[last].format(value=values[-1]) if best[-1] >= self.threshold else ""
             )
-        return Scored(best, why, raw_of, evidence, views)
+        return Scored(best, why, raw_of, evidence)

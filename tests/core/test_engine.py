@@ -126,6 +126,61 @@ def test_a_false_positive_label_stops_alerts_on_repeats_of_it():
     assert later == [(580.0, "beyond its range")], "only the stronger one"
 
 
+def door_then(later: slice, extra: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """A fridge door (+1 degree for 3 s) at 150 s, labelled later; then something else."""
+    t, v = healthy(6000)
+    v[1500:1530] += 1.0
+    v[later] += extra
+    return t, v
+
+
+def taught_by_the_door(t, v) -> tuple[ChannelEngine, object]:
+    e = engine()
+    (alert,) = number(e.process(t[:2000], v[:2000]))
+    assert e.feedback(alert)
+    return e, e.process(t[2000:], v[2000:])
+
+
+def test_the_same_door_again_is_a_repeat_and_is_not_alerted():
+    t, v = door_then(slice(4000, 4030), 1.0)
+    e, out = taught_by_the_door(t, v)
+    assert opened(out, t) == [] and e.repeats == 1
+
+
+def test_a_door_left_open_is_announced_when_it_lasts_longer_than_the_labelled_one():
+    t, v = door_then(slice(4000, 4400), 1.0)
+    e, out = taught_by_the_door(t, v)
+    ((start, reason),) = opened(out, t)
+    assert 400.0 <= start <= 401.0, "the alert starts where the episode did"
+    assert reason.endswith("(longer than false positive #1)")
+    (k,) = [k for k, kind, _ in out.events if kind == "open"]
+    # Announced once it had lasted twice the labelled episode (41 samples, its closing run
+    # included) plus the hysteresis: 92 samples after it opened, 0.6 s into the door.
+    assert k + 2000 - 4000 == 6 + 92
+
+
+def test_something_bigger_than_the_labelled_one_is_announced_at_once():
+    t, v = door_then(slice(4000, 4030), 3.0)
+    e, out = taught_by_the_door(t, v)
+    ((start, reason),) = opened(out, t)
+    assert start == 400.0 and "false positive" not in reason
+
+
+def test_a_noise_burst_is_not_mistaken_for_the_labelled_door():
+    burst = np.random.default_rng(7).normal(0.0, 1.5, 40)
+    t, v = door_then(slice(4000, 4040), burst)
+    e, out = taught_by_the_door(t, v)
+    assert [s for s, _ in opened(out, t)] and abs(opened(out, t)[0][0] - 400.0) < 2.0
+
+
+def test_a_slow_drift_as_high_as_the_labelled_door_is_not_taken_for_it():
+    """The door was a step; a ramp to the same height over 5 s is another thing."""
+    t, v = door_then(slice(4000, 4050), np.linspace(0.02, 1.0, 50))
+    e, out = taught_by_the_door(t, v)
+    ((start, reason),) = opened(out, t)
+    assert 400.0 <= start <= 405.0 and "false positive" not in reason
+
+
 def test_without_the_label_every_repeat_alerts():
     t, v = benign_spikes()
     e = engine()
