@@ -32,7 +32,7 @@ from core.errors import UserError
 from core.impute import Imputer
 from core.parse import LineParser, Reading
 from core.recording import RecordingWriter
-from core.sources import Frame, Source, SourceStatus
+from core.sources import Frame, Source, SourceStatus, several_sources
 
 DEFAULT_CAPACITY = 4096
 RAW_LINES = 500
@@ -255,7 +255,7 @@ class Pipeline:
         self._make = detector_factory(settings.detector, settings.params, settings.seed)
         ChannelDetector(self._make, 0, settings.warmup, settings.features)
         Imputer(settings.impute)
-        self.multi = len(set(source_names)) > 1
+        self.multi = several_sources(source_names)
         self.on_sample = on_sample
         self.on_alert = on_alert
         self.on_batch = on_batch

@@ -677,6 +677,18 @@ class CsvSource(ReplaySource):
 # --------------------------------------------------------------------------- choosing
 
 
+def several_sources(names: Sequence[str]) -> bool:
+    """True when channels need their source's name in front of them: several sources, or
+    one that stands for many (an MQTT topic filter with a wildcard, each topic a source).
+
+    >>> several_sources(["ttyACM0"]), several_sources(["a", "b"]), several_sources(["mqtt:lab/#"])
+    (False, True, True)
+    """
+    if len(set(names)) > 1:
+        return True
+    return any(n.startswith(("mqtt:", "mqtts:")) and ("#" in n or "+" in n) for n in names)
+
+
 def describe_sources(sources: Sequence[Source]) -> dict[str, dict[str, Any]]:
     """What a recording's header says about its sources."""
     out: dict[str, dict[str, Any]] = {}
@@ -684,6 +696,8 @@ def describe_sources(sources: Sequence[Source]) -> dict[str, dict[str, Any]]:
         info: dict[str, Any] = {"kind": s.kind}
         if isinstance(s, SerialSource):
             info.update(port=s.port, baud=s.baud)
+        elif isinstance(getattr(s, "url", None), str):
+            info.update(url=s.url)
         elif hasattr(s, "path"):
             info.update(path=s.path)
         for name in s.names:
