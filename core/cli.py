@@ -203,6 +203,32 @@ def make_settings(
     return s
 
 
+# Alert hook options (README: "Alert hooks").
+hook_options = [
+    click.option("--on-alert", "on_alert_cmds", multiple=True, metavar="CMD",
+                 help="run CMD (no shell) as each alert opens and closes; fields in "
+                      "SENSORSCOPE_* variables"),
+    click.option("--webhook", "webhooks", multiple=True, metavar="URL",
+                 help="POST each alert opening and closing as JSON (5 s timeout, 3 retries)"),
+    click.option("--mqtt-alerts", multiple=True, metavar="TOPIC|URL",
+                 help="publish each alert opening and closing on an MQTT topic (QoS 1)"),
+]  # fmt: skip
+HOOK_KEYS = ("on_alert_cmds", "webhooks", "mqtt_alerts")
+
+
+def with_hooks(f):
+    """Add the alert hook options to a command and hand it one ``hooks`` (HookSpec)."""
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        from core.hooks import HookSpec
+
+        kwargs["hooks"] = HookSpec(*(tuple(kwargs.pop(k)) for k in HOOK_KEYS))
+        return f(*args, **kwargs)
+
+    return apply(hook_options)(wrapper)
+
+
 def open_sources(specs: Sequence[str], baud: int, speed: float | None, max_line: int):
     from core.sources import make_source
 
@@ -357,6 +383,7 @@ def cli() -> None:
 @click.option("--record", "record_path", default=None, help="also record the raw lines here")
 @click.option("--progress/--no-progress", default=None, help="progress bar (default: on a tty)")
 @apply(source_options)
+@with_hooks
 @with_settings
 def score(
     sources,
@@ -367,6 +394,7 @@ def score(
     progress,
     baud,
     max_line,
+    hooks,
     settings,
 ):
     """Score SOURCES headlessly: one row per channel sample, then a summary of alerts.
@@ -374,14 +402,22 @@ def score(
     SOURCES are serial ports (/dev/ttyACM0, /dev/ttyUSB0@9600, socket://host:port,
     rfc2217://host:port, loop://), recordings (.jsonl), CSV series or '-' for stdin.
     """
+    from core.hooks import stderr_log
+    from core.monitor import broker_of
     from core.pipeline import Pipeline, Runner
     from core.recording import RecordingWriter
     from core.sources import describe_sources
 
     srcs = open_sources(sources, baud, parse_speed(speed, None), max_line)
     names = [n for s in srcs for n in s.names]
+    alert_hooks = hooks.build(None, broker_of(srcs), names, stderr_log()) if hooks else None
     writer = ScoreWriter(output) if output else None
-    pipeline = Pipeline(settings, names, on_sample=writer)
+    pipeline = Pipeline(
+        settings,
+        names,
+        on_sample=writer,
+        on_alert=alert_hooks.on_alert if alert_hooks is not None else None,
+    )
     recorder = None
     if record_path:
         if not any(s.live for s in srcs):
@@ -389,6 +425,8 @@ def score(
         recorder = RecordingWriter(record_path, describe_sources(srcs))
     runner = Runner(srcs, pipeline, recorder)
     try:
+        if alert_hooks is not None:
+            alert_hooks.start()
         runner.start()
     except UserError:
         if recorder is not None:
@@ -399,8 +437,12 @@ def score(
     interrupted = run_until_done(runner, duration, progress)
     if writer is not None:
         writer.close()
+    if alert_hooks is not None:
+        alert_hooks.close()
     out = _console(stderr=output == "-")
     print_summary(runner.snapshot(), out)
+    for line in alert_hooks.summary() if alert_hooks is not None else []:
+        out.print(line, markup=False)
     if writer is not None and output != "-":
         out.print(f"{writer.rows} rows written to {output}")
     if runner.errors and not interrupted:
@@ -847,6 +889,7 @@ def run_monitor(monitor, bell: bool) -> int:
 @click.option("--loop", is_flag=True, help="start a replay again when it ends")
 @click.option("--bell", is_flag=True, help="ring the terminal bell on each new alert")
 @apply(source_options)
+@with_hooks
 @with_settings
 def watch(
     sources,
@@ -858,6 +901,7 @@ def watch(
     bell,
     baud,
     max_line,
+    hooks,
     settings,
 ):
     """Open the live monitor on SOURCES (ports, URLs, recordings, CSV series or '-').
@@ -879,6 +923,7 @@ def watch(
         loop=loop,
         baud=baud,
         max_line=max_line,
+        hooks=hooks,
     )
     return run_monitor(monitor, bell)
 
