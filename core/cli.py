@@ -203,7 +203,20 @@ def make_settings(
     return s
 
 
-# Alert hook options (README: "Alert hooks").
+# Fleet options: broker credentials and TLS, and alert hooks (README: "MQTT", "Alert hooks").
+mqtt_options = [
+    click.option("--mqtt-user", default=None, help="MQTT user name (or USER@ in the URL)"),
+    click.option(
+        "--mqtt-password",
+        default=None,
+        envvar="SENSORSCOPE_MQTT_PASSWORD",
+        show_envvar=True,
+        help="MQTT password (the variable keeps it out of `ps`)",
+    ),
+    click.option("--mqtt-ca", default=None, help="CA certificate(s) to trust for mqtts:// (PEM)"),
+    click.option("--mqtt-cert", default=None, help="client certificate for mqtts:// (PEM)"),
+    click.option("--mqtt-key", default=None, help="the client certificate's key, if apart"),
+]
 hook_options = [
     click.option("--on-alert", "on_alert_cmds", multiple=True, metavar="CMD",
                  help="run CMD (no shell) as each alert opens and closes; fields in "
@@ -213,7 +226,22 @@ hook_options = [
     click.option("--mqtt-alerts", multiple=True, metavar="TOPIC|URL",
                  help="publish each alert opening and closing on an MQTT topic (QoS 1)"),
 ]  # fmt: skip
+MQTT_KEYS = ("mqtt_user", "mqtt_password", "mqtt_ca", "mqtt_cert", "mqtt_key")
 HOOK_KEYS = ("on_alert_cmds", "webhooks", "mqtt_alerts")
+
+
+def with_mqtt(f):
+    """Add the broker options to a command and hand it one ``mqtt`` (MqttOptions)."""
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        from core.mqtt import MqttOptions
+
+        user, password, ca, cert, key = (kwargs.pop(k) for k in MQTT_KEYS)
+        kwargs["mqtt"] = MqttOptions(user, password, ca, cert, key)
+        return f(*args, **kwargs)
+
+    return apply(mqtt_options)(wrapper)
 
 
 def with_hooks(f):
@@ -229,12 +257,14 @@ def with_hooks(f):
     return apply(hook_options)(wrapper)
 
 
-def open_sources(specs: Sequence[str], baud: int, speed: float | None, max_line: int):
+def open_sources(
+    specs: Sequence[str], baud: int, speed: float | None, max_line: int, mqtt=None
+):  # fmt: skip
     from core.sources import make_source
 
     if list(specs).count("-") > 1:
         raise UserError("standard input ('-') can be read only once")
-    srcs = [make_source(s, baud=baud, speed=speed, max_line=max_line) for s in specs]
+    srcs = [make_source(s, baud=baud, speed=speed, max_line=max_line, mqtt=mqtt) for s in specs]
     # Open everything before any file is created, so a bad port leaves nothing behind.
     for s in srcs:
         s.open()
@@ -383,6 +413,7 @@ def cli() -> None:
 @click.option("--record", "record_path", default=None, help="also record the raw lines here")
 @click.option("--progress/--no-progress", default=None, help="progress bar (default: on a tty)")
 @apply(source_options)
+@with_mqtt
 @with_hooks
 @with_settings
 def score(
@@ -394,6 +425,7 @@ def score(
     progress,
     baud,
     max_line,
+    mqtt,
     hooks,
     settings,
 ):
@@ -408,9 +440,9 @@ def score(
     from core.recording import RecordingWriter
     from core.sources import describe_sources
 
-    srcs = open_sources(sources, baud, parse_speed(speed, None), max_line)
+    srcs = open_sources(sources, baud, parse_speed(speed, None), max_line, mqtt)
     names = [n for s in srcs for n in s.names]
-    alert_hooks = hooks.build(None, broker_of(srcs), names, stderr_log()) if hooks else None
+    alert_hooks = hooks.build(mqtt, broker_of(srcs), names, stderr_log()) if hooks else None
     writer = ScoreWriter(output) if output else None
     pipeline = Pipeline(
         settings,
@@ -432,6 +464,9 @@ def score(
         if recorder is not None:
             recorder.close()
         raise
+    for s in srcs:
+        if s.kind == "mqtt":
+            _console(stderr=True).print(f"subscribed to {s.url}", markup=False)
     if progress is None:
         progress = sys.stderr.isatty() and not any(s.live for s in srcs)
     interrupted = run_until_done(runner, duration, progress)
@@ -441,7 +476,8 @@ def score(
         alert_hooks.close()
     out = _console(stderr=output == "-")
     print_summary(runner.snapshot(), out)
-    for line in alert_hooks.summary() if alert_hooks is not None else []:
+    extra = [s.summary() for s in srcs if s.kind == "mqtt"]
+    for line in extra + (alert_hooks.summary() if alert_hooks is not None else []):
         out.print(line, markup=False)
     if writer is not None and output != "-":
         out.print(f"{writer.rows} rows written to {output}")
@@ -455,7 +491,8 @@ def score(
 @click.option("-o", "--output", required=True, help="recording file (.jsonl); appended to")
 @click.option("--duration", type=click.FloatRange(0, min_open=True), help="stop after N seconds")
 @apply(source_options)
-def record(sources, output, duration, baud, max_line):
+@with_mqtt
+def record(sources, output, duration, baud, max_line, mqtt):
     """Record raw lines from SOURCES to a JSONL recording, headless.
 
     Meant to run detached (nohup, systemd, tmux): a dropped SSH session loses nothing, and
@@ -465,7 +502,7 @@ def record(sources, output, duration, baud, max_line):
     from core.recording import RecordingWriter
     from core.sources import describe_sources
 
-    srcs = open_sources(sources, baud, None, max_line)
+    srcs = open_sources(sources, baud, None, max_line, mqtt)
     if not all(s.live for s in srcs):
         raise UserError("record reads ports, URLs or '-'; to copy a recording, copy the file")
     recorder = RecordingWriter(output, describe_sources(srcs))
@@ -889,6 +926,7 @@ def run_monitor(monitor, bell: bool) -> int:
 @click.option("--loop", is_flag=True, help="start a replay again when it ends")
 @click.option("--bell", is_flag=True, help="ring the terminal bell on each new alert")
 @apply(source_options)
+@with_mqtt
 @with_hooks
 @with_settings
 def watch(
@@ -901,6 +939,7 @@ def watch(
     bell,
     baud,
     max_line,
+    mqtt,
     hooks,
     settings,
 ):
@@ -923,6 +962,7 @@ def watch(
         loop=loop,
         baud=baud,
         max_line=max_line,
+        mqtt=mqtt,
         hooks=hooks,
     )
     return run_monitor(monitor, bell)
@@ -948,6 +988,89 @@ def demo(ctx, headless, labels_path):
 
     monitor = build_monitor([str(path)], Settings(), labels=labels_path, speed=1.0, loop=True)
     return run_monitor(monitor, bell=False)
+
+
+# --------------------------------------------------------------------------- fleet
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option(
+    "--mqtt",
+    "mqtt_url",
+    required=True,
+    metavar="URL",
+    help="broker and topic prefix: mqtt://HOST[:PORT]/PREFIX (mqtts:// for TLS)",
+)
+@click.option(
+    "--qos",
+    type=click.IntRange(0, 1),
+    default=1,
+    show_default=True,
+    help="QoS of readings (alerts and events are always sent with QoS 1)",
+)
+@click.option(
+    "--buffer",
+    type=click.IntRange(1),
+    default=10000,
+    show_default=True,
+    help="readings kept while the broker is away; beyond, the oldest are dropped",
+)
+@click.option("--record", "record_path", default=None, help="also record the raw lines here")
+@click.option("--speed", default=None, help=SPEED_HELP + " (default 1)")
+@click.option("--duration", type=click.FloatRange(0, min_open=True), help="stop after N seconds")
+@apply(source_options)
+@with_mqtt
+@with_hooks
+@with_settings
+def agent(sources, mqtt_url, qos, buffer, record_path, speed, duration, baud, max_line, mqtt,
+          hooks, settings):  # fmt: skip
+    """Score SOURCES headlessly and publish readings, alerts and events to an MQTT broker.
+
+    Topics: PREFIX/SOURCE/reading, PREFIX/SOURCE/alert, PREFIX/SOURCE/event (JSON). While
+    the broker is away readings wait in a buffer (--buffer) and alerts wait without bound;
+    the agent reconnects by itself. Watch a fleet with `sensorscope watch mqtt://HOST/PREFIX/#`.
+    """
+    from core.agent import Agent
+    from core.hooks import stderr_log
+    from core.mqtt import parse_url
+    from core.recording import RecordingWriter
+    from core.sources import describe_sources
+
+    url = parse_url(mqtt_url, topic="prefix")
+    srcs = open_sources(sources, baud, parse_speed(speed, 1.0), max_line, mqtt)
+    if any(s.kind == "mqtt" for s in srcs):
+        raise UserError(
+            "an agent publishes ports, files or '-'; a broker's topics are already there"
+        )
+    log = stderr_log()
+    names = [n for s in srcs for n in s.names]
+    alert_hooks = hooks.build(mqtt, url, names, log) if hooks else None
+    recorder = None
+    if record_path:
+        if not any(s.live for s in srcs):
+            raise UserError("--record needs a live source (a port, URL or '-')")
+        recorder = RecordingWriter(record_path, describe_sources(srcs))
+    fleet = Agent(srcs, settings, url, mqtt, qos=qos, buffer=buffer, recorder=recorder,
+                  hooks=alert_hooks, log=log)  # fmt: skip
+    try:
+        fleet.start()
+    except UserError:
+        if recorder is not None:
+            recorder.close()
+        raise
+    log(f"publishing to {url.broker}: {', '.join(fleet.topics())} (Ctrl-C to stop)")
+    interrupted = run_until_done(fleet.runner, duration, False)
+    if fleet.publisher.buffered:
+        log(f"sending what is buffered ({fleet.publisher.buffered} readings)")
+    fleet.stop()
+    for line in fleet.summary():
+        log(line)
+    for e in fleet.runner.errors:
+        log(f"error: {e}")
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_USAGE if fleet.runner.errors else 0
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -280,16 +280,20 @@ def build_monitor(
     loop: bool = False,
     baud: int = DEFAULT_BAUD,
     max_line: int = DEFAULT_MAX_LINE,
+    mqtt: Any = None,
     hooks: HookSpec | None = None,
 ) -> Monitor:
     """Open the sources and files a ``watch`` asks for; a UserError says what is wrong.
 
-    ``hooks`` are the alert hooks to run, checked here and started with the monitor.
+    ``mqtt`` (a :class:`core.mqtt.MqttOptions`) holds broker credentials and TLS files;
+    ``hooks`` the alert hooks to run, checked here and started with the monitor.
     """
     if list(specs).count("-") > 1:
         raise UserError("standard input ('-') can be read only once")
     sources = [
-        make_source(s, baud=baud, speed=speed, max_line=max_line, follow=follow, loop=loop)
+        make_source(
+            s, baud=baud, speed=speed, max_line=max_line, follow=follow, loop=loop, mqtt=mqtt
+        )
         for s in specs
     ]
     if record and not any(s.live and not isinstance(s, FollowSource) for s in sources):
@@ -300,7 +304,7 @@ def build_monitor(
     if os.path.isdir(labels_path):
         raise UserError(f"--labels {labels_path} is a directory")
     names = [n for s in sources for n in s.names]
-    alert_hooks = hooks.build(None, broker_of(sources), names) if hooks else None
+    alert_hooks = hooks.build(mqtt, broker_of(sources), names) if hooks else None
     for src in sources:
         src.open()
     recorder = None

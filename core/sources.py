@@ -720,15 +720,21 @@ def make_source(
     max_line: int = DEFAULT_MAX_LINE,
     follow: bool = False,
     loop: bool = False,
+    mqtt: Any = None,
 ) -> Source:
     """Build the source a command-line argument names.
 
     ``-`` is stdin; ``*.csv`` a CSV series; a file that starts like a sensorscope recording is
-    replayed (or tailed with ``follow``); device paths and URLs (``socket://``,
-    ``rfc2217://``, ``loop://``) are serial.
+    replayed (or tailed with ``follow``); ``mqtt://`` and ``mqtts://`` URLs subscribe to a
+    broker (``mqtt`` holds credentials and TLS files, a :class:`core.mqtt.MqttOptions`);
+    device paths and other URLs (``socket://``, ``rfc2217://``, ``loop://``) are serial.
     """
     if spec == "-":
         return StdinSource(max_line=max_line)
+    if spec.lower().startswith(("mqtt://", "mqtts://")):
+        from core.mqtt import MqttSource, parse_url
+
+        return MqttSource(parse_url(spec, topic="filter"), mqtt, max_line=max_line)
     if is_serial_spec(spec):
         port, port_baud = split_baud(spec, baud)
         if "://" in port or not os.path.isfile(port):

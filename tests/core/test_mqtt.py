@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import signal
 
 import pytest
+from mqtt_broker import Lines, free_port, make_certs, wait_until, write_board
 
 from core.errors import UserError
+from core.monitor import build_monitor
 from core.mqtt import MqttSource, agent_message, parse_url, reading_line
+from core.pipeline import Pipeline, Settings
+from core.recording import RecordingReader
+from core.sources import RecordingSource
 
 
 def agent_reading(src: str, seq: int, run: str = "r1", t: float = 100.0, **values) -> bytes:
@@ -27,6 +34,19 @@ def agent_reading(src: str, seq: int, run: str = "r1", t: float = 100.0, **value
             "channels": channels,
         }
     ).encode()
+
+
+def one_line_error(proc, text: str) -> None:
+    err = proc.stderr.decode() if isinstance(proc.stderr, bytes) else proc.stderr
+    assert proc.returncode == 2, err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert text in err, err
+
+
+def read_rows(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
 
 
 # --------------------------------------------------------------------------- URLs, topics
@@ -108,3 +128,255 @@ def test_repeated_readings_are_dropped_and_missing_ones_counted():
     assert take(5) == [("gap", "2 readings missing (sequence 3..4)"), (None, "")]
     assert take(1, run="r2") == [(None, "")]  # the agent restarted: numbering starts over
     assert (src.lost, src.duplicates) == (2, 1)
+
+
+# --------------------------------------------------------------------------- over a broker
+
+
+def test_agent_to_broker_to_record_then_score_gives_the_boards_own_scores(
+    mosquitto, procs, cli, tmp_path
+):
+    broker = mosquitto()
+    board = write_board(tmp_path / "board1.jsonl", n=600)
+    fleet = tmp_path / "fleet.jsonl"
+    recorder = procs("record", f"{broker.url}/lab/#", "-o", str(fleet))
+    Lines(recorder.stderr).wait_for("recording")
+    wait_until(lambda: fleet.exists() and "connect" in fleet.read_text(), what="the subscription")
+    agent = procs("agent", str(board), "--speed", "max", "--mqtt", f"{broker.url}/lab")
+    _, err = agent.communicate(timeout=60)
+    assert agent.returncode == 0, err.decode()
+    assert "600 readings published, 0 dropped" in err.decode()
+    wait_until(lambda: "agent stopped" in fleet.read_text(), what="the agent's last message")
+    recorder.send_signal(signal.SIGINT)
+    assert recorder.wait(20) == 130
+
+    frames = list(RecordingReader(str(fleet)))
+    assert sum(f.line is not None for f in frames) == 600
+    assert {f.src for f in frames if f.line is not None} == {"board1"}
+    assert RecordingSource(str(fleet)).names == ["mqtt:lab/#"]
+    direct, relayed = tmp_path / "direct.csv", tmp_path / "relayed.csv"
+    assert cli("score", str(board), "-o", str(direct)).returncode == 0
+    proc = cli("score", str(fleet), "-o", str(relayed))
+    assert proc.returncode == 0, proc.stderr.decode()
+    a, b = read_rows(direct), read_rows(relayed)
+    assert len(a) == len(b) == 1200
+    assert [r["channel"] for r in b[:2]] == ["board1/temp", "board1/hum"]
+    for ra, rb in zip(a, b, strict=True):
+        assert "board1/" + ra["channel"] == rb["channel"]
+        assert (ra["timestamp"], ra["value"], ra["score"], ra["alert"]) == (
+            rb["timestamp"],
+            rb["value"],
+            rb["score"],
+            rb["alert"],
+        )
+    assert any(r["alert"] == "1" for r in b)
+
+
+def test_one_monitor_shows_two_agents_boards_with_their_alerts(mosquitto, procs, tmp_path):
+    broker = mosquitto()
+    monitor = build_monitor([f"{broker.url}/lab/#"], Settings(), labels=str(tmp_path / "l.jsonl"))
+    monitor.start()
+    try:
+        agents = [
+            procs(
+                "agent",
+                str(write_board(tmp_path / f"{name}.jsonl", name, seed=seed)),
+                "--speed",
+                "max",
+                "--mqtt",
+                f"{broker.url}/lab",
+            )
+            for name, seed in (("board1", 1), ("board2", 2))
+        ]
+        for agent in agents:
+            _, err = agent.communicate(timeout=60)
+            assert agent.returncode == 0, err.decode()
+
+        def both_done():
+            snap = monitor.snapshot()
+            chans = snap.channels
+            return len(chans) == 4 and all(c.samples == 600 for c in chans.values()) and snap
+
+        snap = wait_until(both_done, 20, "600 samples on each board's channels")
+        assert sorted(snap.channels) == ["board1/hum", "board1/temp", "board2/hum", "board2/temp"]
+        assert {a.channel for a in snap.alerts} >= {"board1/temp", "board2/temp"}
+        status = snap.sources["mqtt:lab/#"]
+        assert (status.kind, status.state) == ("mqtt", "connected")
+        events = [line for _, src, line, kind in snap.raw_lines if kind == "event"]
+        assert any("agent stopped" in line for line in events)
+    finally:
+        monitor.stop()
+
+
+def test_plain_device_payloads_in_any_line_format(mosquitto, tmp_path):
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    broker = mosquitto()
+    pipeline = Pipeline(Settings(), ["mqtt:lab/#"])
+    src = MqttSource(parse_url(f"{broker.url}/lab/#"))
+    src.open()
+    pub = mqtt.Client(CallbackAPIVersion.VERSION2)
+    pub.connect(broker.host, broker.port)
+    pub.loop_start()
+    try:
+        payloads = [
+            ("lab/kv", "temp=21.5, hum=40.2"),
+            ("lab/json", '{"env": {"co2": 415}}'),
+            ("lab/csv", "a,b\n1,2\n3,4"),
+            ("lab/bare", "7.5"),
+        ]
+        for topic, payload in payloads:
+            pub.publish(topic, payload, qos=1).wait_for_publish(5)
+        frames = []
+        wait_until(
+            lambda: frames.extend(f for f in _drain(src) if f.event is None) or len(frames) >= 6,
+            what="six lines",
+        )
+        pipeline.process(frames)
+        assert sorted(pipeline.channels) == [
+            "bare/ch0",
+            "csv/a",
+            "csv/b",
+            "json/env.co2",
+            "kv/hum",
+            "kv/temp",
+        ]
+        assert pipeline.channels["csv/b"].samples == 2
+    finally:
+        pub.loop_stop()
+        src.close()
+
+
+def _drain(src: MqttSource):
+    out = []
+    while not src._frames.empty():
+        out.append(src._frames.get_nowait())
+    return out
+
+
+def test_a_broker_restart_loses_nothing_and_counts_the_reconnect(mosquitto, procs, tmp_path):
+    broker = mosquitto()
+    board = write_board(tmp_path / "board1.jsonl", n=500, rate=100.0, spike_at=None)
+    fleet = tmp_path / "fleet.jsonl"
+    recorder = procs("record", f"{broker.url}/lab/#", "-o", str(fleet))
+    wait_until(lambda: fleet.exists() and "connect" in fleet.read_text(), what="the subscription")
+    agent = procs("agent", str(board), "--speed", "1", "--mqtt", f"{broker.url}/lab")
+    log = Lines(agent.stderr)
+    wait_until(lambda: fleet.read_text().count('"line"') > 50, what="readings before the restart")
+    broker.stop()
+    log.wait_for("broker connection lost")
+    broker.start()  # same port; both clients come back on their own
+    assert agent.wait(60) == 0, log.text
+    wait_until(lambda: "agent stopped" in fleet.read_text(), what="the agent's last message")
+    recorder.send_signal(signal.SIGINT)
+    _, err = recorder.communicate(timeout=20)
+
+    lines = [f for f in RecordingReader(str(fleet)) if f.line is not None]
+    assert len(lines) == 500
+    assert [json.loads(f.line)["temp"] for f in lines] == [
+        json.loads(f.line)["temp"] for f in sorted(lines, key=lambda f: f.t)
+    ]
+    assert not [f for f in RecordingReader(str(fleet)) if f.event == "gap"]
+    assert "1 reconnects" in log.text
+    assert "500 readings published, 0 dropped" in log.text
+    assert "1 reconnects" in err.decode()
+
+
+def test_a_full_buffer_drops_the_oldest_readings_and_the_watch_sees_the_gap(
+    mosquitto, procs, tmp_path
+):
+    broker = mosquitto()
+    board = write_board(tmp_path / "board1.jsonl", n=400, rate=100.0, spike_at=None)
+    fleet = tmp_path / "fleet.jsonl"
+    recorder = procs("record", f"{broker.url}/lab/#", "-o", str(fleet))
+    wait_until(lambda: fleet.exists() and "connect" in fleet.read_text(), what="the subscription")
+    agent = procs("agent", str(board), "--buffer", "20", "--mqtt", f"{broker.url}/lab")
+    log = Lines(agent.stderr)
+    wait_until(lambda: fleet.read_text().count('"line"') > 20, what="readings before the outage")
+    broker.stop()
+    log.wait_for("broker connection lost")
+    log.wait_for("buffer full (20 readings): dropping the oldest")
+    broker.start()
+    assert agent.wait(60) == 0, log.text
+    wait_until(lambda: "agent stopped" in fleet.read_text(), what="the agent's last message")
+    recorder.send_signal(signal.SIGINT)
+    recorder.communicate(timeout=20)
+
+    summary = next(line for line in log.lines if "readings published" in line)
+    published = int(summary.split()[1])
+    dropped = int(summary.split(",")[1].split()[0])
+    assert dropped > 0 and published + dropped == 400
+    frames = list(RecordingReader(str(fleet)))
+    assert sum(f.line is not None for f in frames) == published
+    gaps = [f.detail for f in frames if f.event == "gap"]
+    assert sum(int(g.split()[0]) for g in gaps) == dropped
+
+
+# --------------------------------------------------------------------------- credentials, TLS
+
+
+def test_credentials_accepted_and_refused(mosquitto, cli, procs, tmp_path):
+    broker = mosquitto(users={"ann": "s3cret"})
+    board = write_board(tmp_path / "board1.jsonl", n=50)
+    url = f"{broker.url}/lab"
+    ok = procs(
+        "agent",
+        str(board),
+        "--speed",
+        "max",
+        "--mqtt",
+        url,
+        "--mqtt-user",
+        "ann",
+        env={"SENSORSCOPE_MQTT_PASSWORD": "s3cret"},
+    )
+    _, err = ok.communicate(timeout=60)
+    assert ok.returncode == 0, err.decode()
+    assert "50 readings published" in err.decode()
+    wrong = f"mqtt://ann:wrong@127.0.0.1:{broker.port}/lab"
+    one_line_error(cli("agent", str(board), "--mqtt", wrong), "refused the connection")
+    one_line_error(cli("score", f"{broker.url}/lab/#"), "Not authorized")
+    one_line_error(cli("score", f"{broker.url}/lab/#", "--mqtt-password", "x"), "needs a user name")
+
+
+def test_tls_with_a_client_certificate(mosquitto, procs, cli, tmp_path):
+    certs = make_certs(tmp_path / "certs")
+    broker = mosquitto(
+        tls={
+            "cafile": certs["ca"],
+            "certfile": certs["server_cert"],
+            "keyfile": certs["server_key"],
+            "require_certificate": "true",
+        }
+    )
+    board = write_board(tmp_path / "board1.jsonl", n=50)
+    url = f"mqtts://127.0.0.1:{broker.port}/lab"
+    tls = ["--mqtt-ca", str(certs["ca"])]
+    mine = ["--mqtt-cert", str(certs["client_cert"]), "--mqtt-key", str(certs["client_key"])]
+    ok = cli("agent", str(board), "--speed", "max", "--mqtt", url, *tls, *mine)
+    assert ok.returncode == 0, ok.stderr.decode()
+    assert "50 readings published" in ok.stderr.decode()
+
+    one_line_error(cli("agent", str(board), "--mqtt", url, *tls), "client certificate")
+    other = ["--mqtt-ca", str(certs["other_ca"]), *mine]
+    one_line_error(cli("agent", str(board), "--mqtt", url, *other), "name the CA that signed it")
+    one_line_error(
+        cli("agent", str(board), "--mqtt", url, "--mqtt-ca", str(tmp_path / "nope.crt")),
+        "--mqtt-ca " + str(tmp_path / "nope.crt") + ": no such file",
+    )
+    plain = f"mqtt://127.0.0.1:{broker.port}/lab"
+    one_line_error(cli("agent", str(board), "--mqtt", plain, *tls), "use mqtts://")
+
+
+def test_no_broker_and_bad_urls_are_one_line_errors(cli, tmp_path):
+
+    board = write_board(tmp_path / "board1.jsonl", n=10)
+    port = free_port()
+    one_line_error(
+        cli("agent", str(board), "--mqtt", f"mqtt://127.0.0.1:{port}/lab"), "connection refused"
+    )
+    one_line_error(cli("watch", f"mqtt://127.0.0.1:{port}/lab/#"), "connection refused")
+    one_line_error(cli("record", "mqtt://127.0.0.1/lab/#/x", "-o", "x.jsonl"), "bad topic filter")
+    one_line_error(cli("agent", str(board), "--mqtt", "mqtt://h/lab/+"), "wildcards")
+    assert not (tmp_path / "x.jsonl").exists()
