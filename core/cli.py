@@ -925,6 +925,7 @@ def run_monitor(monitor, bell: bool) -> int:
 @click.option("--speed", default=None, help=SPEED_HELP + " (default 1)")
 @click.option("--loop", is_flag=True, help="start a replay again when it ends")
 @click.option("--bell", is_flag=True, help="ring the terminal bell on each new alert")
+@click.option("--check", is_flag=True, hidden=True, help="open everything, then exit (serve)")
 @apply(source_options)
 @with_mqtt
 @with_hooks
@@ -937,6 +938,7 @@ def watch(
     speed,
     loop,
     bell,
+    check,
     baud,
     max_line,
     mqtt,
@@ -965,6 +967,9 @@ def watch(
         mqtt=mqtt,
         hooks=hooks,
     )
+    if check:
+        monitor.stop()
+        return 0
     return run_monitor(monitor, bell)
 
 
@@ -1071,6 +1076,58 @@ def agent(sources, mqtt_url, qos, buffer, record_path, speed, duration, baud, ma
     if interrupted:
         return EXIT_INTERRUPTED
     return EXIT_USAGE if fleet.runner.errors else 0
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("watch_args", nargs=-1, type=click.UNPROCESSED, metavar="SOURCE... [WATCH OPTIONS]")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="address to listen on (0.0.0.0: every interface, with no login!)",
+)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--public-url",
+    default=None,
+    help="the address browsers use, if not http://HOST:PORT (a proxy, --host 0.0.0.0)",
+)
+def serve(watch_args, host, port, public_url):
+    """The monitor in a browser: takes what `sensorscope watch` takes.
+
+    Each browser tab runs a monitor of its own; run --record and alert hooks in an
+    `agent` (or `record`) beside it, not here.
+    """
+    import shlex
+    import socket
+
+    args = list(watch_args)
+    try:
+        ctx = watch.make_context("sensorscope serve", list(args))
+    except click.exceptions.Exit:
+        return 0
+    p = ctx.params
+    if p["record_path"]:
+        raise UserError("serve runs one monitor per browser tab: record with `sensorscope "
+                        "record` (or `agent --record`) beside it")  # fmt: skip
+    if p["on_alert_cmds"] or p["webhooks"] or p["mqtt_alerts"]:
+        raise UserError("serve runs one monitor per browser tab, so hooks would fire once per "
+                        "tab: run them in `sensorscope agent` instead")  # fmt: skip
+    # Fail here, in one line, rather than in a browser tab: open the sources once.
+    watch.main(args=[*args, "--check"], prog_name="sensorscope watch", standalone_mode=False)
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    from textual_serve.server import Server
+
+    if public_url is None and host in ("0.0.0.0", "::", ""):
+        public_url = f"http://{socket.getfqdn()}:{port}"
+    command = shlex.join([sys.executable, "-m", "core.cli", "watch", *args])
+    server = Server(command, host=host, port=port, title="sensorscope", public_url=public_url)
+    server.serve()
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> None:
