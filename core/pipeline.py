@@ -347,7 +347,7 @@ class Pipeline:
             channel = prefix + name
             state = self.channels.get(channel)
             if state is None:
-                state = self._new_channel(channel)
+                state = self._new_channel(channel, prefix)
             value, imputed = self.imputers[channel].fill(raw_value)
             det = self.detectors[channel]
             score = det.score(value, learn=not imputed) if value is not None else 0.0
@@ -398,9 +398,12 @@ class Pipeline:
         self.raw_lines.clear()
         self._connected.clear()
 
-    def _new_channel(self, channel: str) -> ChannelState:
+    def _new_channel(self, channel: str, prefix: str = "") -> ChannelState:
         s = self.settings
-        index = len(self.channels)
+        # Counted within the channel's source, so that a board's detectors (their seeds) are
+        # those it gets alone, whichever other boards are watched and whenever they appear:
+        # a watch of a fleet then scores each board as its agent does.
+        index = sum(name.startswith(prefix) for name in self.channels)
         self.imputers[channel] = Imputer(s.impute)
         self.detectors[channel] = ChannelDetector(self._make, index, s.warmup, s.features)
         state = self.channels[channel] = ChannelState(channel, Ring(s.capacity))

@@ -1,4 +1,5 @@
-"""A real mosquitto broker for tests: on 127.0.0.1, a free port, a config the test writes.
+"""Fleet test support. A real mosquitto broker: on 127.0.0.1, a free port, a config the test
+writes; board recordings; a local webhook receiver.
 
 Without mosquitto installed the tests that need one are skipped with the reason, unless
 SENSORSCOPE_REQUIRE_MOSQUITTO=1 (CI sets it), which makes the missing broker a failure.
@@ -7,11 +8,14 @@ SENSORSCOPE_REQUIRE_MOSQUITTO=1 (CI sets it), which makes the missing broker a f
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -233,8 +237,6 @@ class Lines:
     """Collects a process's stderr lines in a thread, so a test can wait for one."""
 
     def __init__(self, stream) -> None:
-        import threading
-
         self.lines: list[str] = []
         self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
         self._thread.start()
@@ -255,3 +257,32 @@ class Lines:
     def text(self) -> str:
         self._thread.join(5)
         return "\n".join(self.lines)
+
+
+class Receiver:
+    """A local webhook endpoint: answers with ``statuses`` in turn (then 200s), keeps bodies."""
+
+    def __init__(self, statuses=()) -> None:
+        self.requests: list[tuple[int, dict, dict]] = []
+        self.statuses = list(statuses)
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's name
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                receiver.requests.append((status, dict(self.headers), body))
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook?token=secret"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -5,44 +5,14 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from mqtt_broker import free_port, wait_until, write_board
+from mqtt_broker import Receiver, free_port, wait_until, write_board
 
 from core.hooks import AlertHooks, HookSpec, WebhookHook, alert_payload
 from core.monitor import build_monitor
 from core.pipeline import Pipeline, Settings
 from core.recording import RecordingReader
-
-
-class Receiver:
-    """A local webhook endpoint: answers with ``statuses`` in turn (then 200s), keeps bodies."""
-
-    def __init__(self, statuses=()) -> None:
-        self.requests: list[tuple[int, dict, dict]] = []
-        self.statuses = list(statuses)
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                receiver.requests.append((status, dict(self.headers), body))
-                self.send_response(status)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook?token=secret"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

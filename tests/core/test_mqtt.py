@@ -7,7 +7,7 @@ import json
 import signal
 
 import pytest
-from mqtt_broker import Lines, free_port, make_certs, wait_until, write_board
+from mqtt_broker import Lines, Receiver, free_port, make_certs, wait_until, write_board
 
 from core.errors import UserError
 from core.monitor import build_monitor
@@ -172,8 +172,11 @@ def test_agent_to_broker_to_record_then_score_gives_the_boards_own_scores(
     assert any(r["alert"] == "1" for r in b)
 
 
-def test_one_monitor_shows_two_agents_boards_with_their_alerts(mosquitto, procs, tmp_path):
+def test_one_watch_shows_two_agents_boards_with_the_alerts_their_agents_raise(
+    mosquitto, procs, tmp_path
+):
     broker = mosquitto()
+    hook = Receiver()
     monitor = build_monitor([f"{broker.url}/lab/#"], Settings(), labels=str(tmp_path / "l.jsonl"))
     monitor.start()
     try:
@@ -181,10 +184,7 @@ def test_one_monitor_shows_two_agents_boards_with_their_alerts(mosquitto, procs,
             procs(
                 "agent",
                 str(write_board(tmp_path / f"{name}.jsonl", name, seed=seed)),
-                "--speed",
-                "max",
-                "--mqtt",
-                f"{broker.url}/lab",
+                *("--speed", "max", "--mqtt", f"{broker.url}/lab", "--webhook", hook.url),
             )
             for name, seed in (("board1", 1), ("board2", 2))
         ]
@@ -198,14 +198,40 @@ def test_one_monitor_shows_two_agents_boards_with_their_alerts(mosquitto, procs,
             return len(chans) == 4 and all(c.samples == 600 for c in chans.values()) and snap
 
         snap = wait_until(both_done, 20, "600 samples on each board's channels")
-        assert sorted(snap.channels) == ["board1/hum", "board1/temp", "board2/hum", "board2/temp"]
-        assert {a.channel for a in snap.alerts} >= {"board1/temp", "board2/temp"}
-        status = snap.sources["mqtt:lab/#"]
-        assert (status.kind, status.state) == ("mqtt", "connected")
-        events = [line for _, src, line, kind in snap.raw_lines if kind == "event"]
-        assert any("agent stopped" in line for line in events)
     finally:
         monitor.stop()
+        hook.close()
+    assert sorted(snap.channels) == ["board1/hum", "board1/temp", "board2/hum", "board2/temp"]
+    status = snap.sources["mqtt:lab/#"]
+    assert (status.kind, status.state) == ("mqtt", "connected")
+    events = [line for _, src, line, kind in snap.raw_lines if kind == "event"]
+    assert any("agent stopped" in line for line in events)
+    assert any("[alert] alert #1 open on temp" in line for line in events)
+    # The watch scores each board as its agent does: the same episodes, and the agents'
+    # webhook heard of every one.
+    closed = [b for _, _, b in hook.requests if b["event"] == "close"]
+    assert {b["source"] for b in closed} == {"board1", "board2"}
+    raised = {
+        (f"{b['source']}/{b['channel']}", b["start"], b["end"], b["peak_score"]) for b in closed
+    }
+    watched = {(a.channel, a.start, a.last_above, round(a.peak_score, 6)) for a in snap.alerts}
+    assert {"board1/temp", "board2/temp"} <= {a[0] for a in watched}
+    assert watched == raised
+
+
+def test_a_board_scores_the_same_watched_alone_or_beside_others(tmp_path):
+    from core.recording import RecordingReader
+
+    one = list(RecordingReader(str(write_board(tmp_path / "b1.jsonl", "b1", n=400, seed=1))))
+    two = list(RecordingReader(str(write_board(tmp_path / "b2.jsonl", "b2", n=400, seed=2))))
+    alone, together = [], []
+    p = Pipeline(Settings(), ["b1"], on_sample=lambda s: alone.append((s.channel, s.score)))
+    p.process(one)
+    p = Pipeline(
+        Settings(), ["b1", "b2"], on_sample=lambda s: together.append((s.channel, s.score))
+    )
+    p.process([f for pair in zip(two, one, strict=True) for f in pair])  # b2 comes first
+    assert [("b1/" + c, s) for c, s in alone] == [x for x in together if x[0].startswith("b1/")]
 
 
 def test_plain_device_payloads_in_any_line_format(mosquitto, tmp_path):
