@@ -1066,8 +1066,8 @@ def agent(sources, mqtt_url, qos, buffer, record_path, speed, duration, baud, ma
         raise
     log(f"publishing to {url.broker}: {', '.join(fleet.topics())} (Ctrl-C to stop)")
     interrupted = run_until_done(fleet.runner, duration, False)
-    if fleet.publisher.buffered:
-        log(f"sending what is buffered ({fleet.publisher.buffered} readings)")
+    if left := fleet.publisher.buffered:
+        log(f"sending what is buffered ({left} reading{'s' * (left != 1)})")
     fleet.stop()
     for line in fleet.summary():
         log(line)

@@ -60,6 +60,7 @@ MESSAGE_VERSION = 1
 AGENT_TYPES = ("reading", "alert", "event")
 NO_CONNECTION = 4  # paho's MQTT_ERR_NO_CONN
 LOST = "broker connection lost"
+SOCKET_ERROR = "failed to receive on socket: "  # how paho logs a broken connection
 HOST = socket.gethostname()
 
 
@@ -410,7 +411,7 @@ class Connection:
                 error = self._connect()
                 if error is None:
                     break
-                self.detail = f"{LOST}; retrying: {error}"
+                self.detail = f"retrying: {error}"
                 for listener in self.listeners:
                     listener("retrying", self.detail)
                 delay = min(delay * 2, BACKOFF_MAX)
@@ -444,7 +445,8 @@ class Connection:
         self.up.clear()
         self.disconnects += 1
         self.state = "reconnecting"
-        self.detail = LOST + (f": {attempt.last_error}" if attempt.last_error else "")
+        why = attempt.last_error.removeprefix(SOCKET_ERROR)
+        self.detail = LOST + (f": {why}" if why else "")
         for listener in self.listeners:
             listener("disconnect", self.detail)
         self._down.set()
@@ -452,7 +454,7 @@ class Connection:
     def _closed_early(self, error: str) -> str:
         """Why the broker hung up before accepting us; over TLS that is how a broker that
         wants a client certificate says so."""
-        error = error.removeprefix("failed to receive on socket: ")
+        error = error.removeprefix(SOCKET_ERROR)
         if self.tls is None:
             return f"the broker closed the connection ({error})"
         hint = "" if self.has_cert else "; does it want a client certificate (--mqtt-cert)?"

@@ -281,22 +281,34 @@ def _drain(src: MqttSource):
     return out
 
 
-def test_a_broker_restart_loses_nothing_and_counts_the_reconnect(mosquitto, procs, tmp_path):
-    broker = mosquitto()
-    board = write_board(tmp_path / "board1.jsonl", n=500, rate=100.0, spike_at=None)
+def outage(broker, procs, tmp_path, n: int, *agent_args: str):
+    """A recorder on lab/#, an agent on an n-reading 100 Hz board, and the broker stopped
+    once readings flow; returns the recorder, the agent, its log and the recording."""
+    board = write_board(tmp_path / "board1.jsonl", n=n, rate=100.0, spike_at=None)
     fleet = tmp_path / "fleet.jsonl"
     recorder = procs("record", f"{broker.url}/lab/#", "-o", str(fleet))
     wait_until(lambda: fleet.exists() and "connect" in fleet.read_text(), what="the subscription")
-    agent = procs("agent", str(board), "--speed", "1", "--mqtt", f"{broker.url}/lab")
+    agent = procs("agent", str(board), *agent_args, "--mqtt", f"{broker.url}/lab")
     log = Lines(agent.stderr)
-    wait_until(lambda: fleet.read_text().count('"line"') > 50, what="readings before the restart")
+    wait_until(lambda: fleet.read_text().count('"line"') > 30, what="readings before the outage")
     broker.stop()
     log.wait_for("broker connection lost")
-    broker.start()  # same port; both clients come back on their own
+    return recorder, agent, log, fleet
+
+
+def after_outage(broker, recorder, agent, log, fleet) -> str:
+    """Bring the broker back (same port), let the agent finish, stop the recorder."""
+    broker.start()
     assert agent.wait(60) == 0, log.text
     wait_until(lambda: "agent stopped" in fleet.read_text(), what="the agent's last message")
     recorder.send_signal(signal.SIGINT)
-    _, err = recorder.communicate(timeout=20)
+    return recorder.communicate(timeout=20)[1].decode()
+
+
+def test_a_broker_restart_loses_nothing_and_counts_the_reconnect(mosquitto, procs, tmp_path):
+    broker = mosquitto()
+    recorder, agent, log, fleet = outage(broker, procs, tmp_path, 500)
+    err = after_outage(broker, recorder, agent, log, fleet)
 
     lines = [f for f in RecordingReader(str(fleet)) if f.line is not None]
     assert len(lines) == 500
@@ -306,28 +318,16 @@ def test_a_broker_restart_loses_nothing_and_counts_the_reconnect(mosquitto, proc
     assert not [f for f in RecordingReader(str(fleet)) if f.event == "gap"]
     assert "1 reconnects" in log.text
     assert "500 readings published, 0 dropped" in log.text
-    assert "1 reconnects" in err.decode()
+    assert "1 reconnects" in err
 
 
 def test_a_full_buffer_drops_the_oldest_readings_and_the_watch_sees_the_gap(
     mosquitto, procs, tmp_path
 ):
     broker = mosquitto()
-    board = write_board(tmp_path / "board1.jsonl", n=400, rate=100.0, spike_at=None)
-    fleet = tmp_path / "fleet.jsonl"
-    recorder = procs("record", f"{broker.url}/lab/#", "-o", str(fleet))
-    wait_until(lambda: fleet.exists() and "connect" in fleet.read_text(), what="the subscription")
-    agent = procs("agent", str(board), "--buffer", "20", "--mqtt", f"{broker.url}/lab")
-    log = Lines(agent.stderr)
-    wait_until(lambda: fleet.read_text().count('"line"') > 20, what="readings before the outage")
-    broker.stop()
-    log.wait_for("broker connection lost")
+    recorder, agent, log, fleet = outage(broker, procs, tmp_path, 400, "--buffer", "20")
     log.wait_for("buffer full (20 readings): dropping the oldest")
-    broker.start()
-    assert agent.wait(60) == 0, log.text
-    wait_until(lambda: "agent stopped" in fleet.read_text(), what="the agent's last message")
-    recorder.send_signal(signal.SIGINT)
-    recorder.communicate(timeout=20)
+    after_outage(broker, recorder, agent, log, fleet)
 
     summary = next(line for line in log.lines if "readings published" in line)
     published = int(summary.split()[1])
