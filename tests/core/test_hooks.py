@@ -184,3 +184,42 @@ def test_a_watch_delivers_alerts_and_shows_a_failing_hook_as_an_error(receiver, 
     assert [key(b) for _, _, b in good.requests] == [key(p) for p in want]
     assert "alert #1 open not delivered: HTTP 400 Bad Request" in snap.errors[0]
     assert "token" not in snap.errors[0]
+
+
+def test_score_of_a_fleet_sends_its_alerts_to_a_topic_on_the_same_broker(
+    mosquitto, procs, tmp_path
+):
+    import paho.mqtt.client as mqtt
+    from mqtt_broker import Lines
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    broker = mosquitto()
+    got = []
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2)
+    sub.on_message = lambda c, u, m: got.append(json.loads(m.payload))
+    subscribed = threading.Event()
+    sub.on_subscribe = lambda *a: subscribed.set()
+    sub.connect(broker.host, broker.port)
+    sub.subscribe("alerts/#", qos=1)
+    sub.loop_start()
+    try:
+        assert subscribed.wait(5)
+        out = tmp_path / "fleet.csv"
+        fleet = f"{broker.url}/lab/#"
+        scorer = procs(
+            "score", fleet, "--mqtt-alerts", "alerts/fleet", "--duration", "6", "-o", str(out)
+        )
+        Lines(scorer.stderr).wait_for("subscribed to")
+        board = write_board(tmp_path / "board1.jsonl", n=600)
+        agent = procs("agent", str(board), "--speed", "max", "--mqtt", f"{broker.url}/lab/pi1")
+        assert agent.wait(60) == 0
+        stdout = scorer.stdout.read()  # until it ends, after its --duration
+        assert scorer.wait(30) == 0
+        wait_until(lambda: any(b["event"] == "close" for b in got), what="an alert closing")
+    finally:
+        sub.loop_stop()
+    rows = out.read_text().splitlines()
+    assert len(rows) == 1 + 1200
+    assert rows[1].split(",")[1] == "pi1/board1/temp"
+    assert "0 agent readings missing" in stdout.decode()
+    assert {(b["channel"], b["source"]) for b in got} >= {("pi1/board1/temp", "pi1/board1")}
