@@ -73,6 +73,9 @@ class Broker:
             # Run as whoever runs the tests, so the broker can read the files they wrote.
             f"user {getpass.getuser()}",
             "persistence false",
+            # Agents replaying files as fast as they can outrun a watch for a moment; the
+            # default queue (1000 per client) would drop what these tests count.
+            "max_queued_messages 100000",
             f"log_dest file {self.log}",
             "log_type error",
             "log_type warning",

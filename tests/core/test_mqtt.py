@@ -406,3 +406,22 @@ def test_no_broker_and_bad_urls_are_one_line_errors(cli, tmp_path):
     one_line_error(cli("record", "mqtt://127.0.0.1/lab/#/x", "-o", "x.jsonl"), "bad topic filter")
     one_line_error(cli("agent", str(board), "--mqtt", "mqtt://h/lab/+"), "wildcards")
     assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_an_agent_that_cannot_deliver_says_what_it_kept(mosquitto, tmp_path):
+    from core.agent import Agent
+
+    broker = mosquitto()
+    board = write_board(tmp_path / "board1.jsonl", n=600)
+    # 1.2 s of readings, the spike's alert after 0.8 s: well after the broker is gone.
+    source = RecordingSource(str(board), speed=10)
+    fleet = Agent([source], Settings(), parse_url(f"{broker.url}/lab", "prefix"))
+    fleet.start()
+    broker.stop()
+    wait_until(lambda: not fleet.conn.up.is_set(), what="the agent to see the broker go")
+    assert fleet.runner.wait(30)
+    assert fleet.stop(drain=0.5) is False
+    lines = fleet.summary()
+    published = fleet.publisher.counters.readings
+    assert f"{600 - published} not delivered" in lines[0]
+    assert "alert messages NOT delivered (broker unreachable)" in lines[1]
