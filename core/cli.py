@@ -278,12 +278,68 @@ def _limits(text: str) -> tuple[str, tuple[float, float]]:
     return name.strip(), (lo, hi)
 
 
-def open_sources(specs: Sequence[str], baud: int, speed: float | None, max_line: int):
+# Fleet options: broker credentials and TLS, and alert hooks (README: "MQTT", "Alert hooks").
+mqtt_options = [
+    click.option("--mqtt-user", default=None, help="MQTT user name (or USER@ in the URL)"),
+    click.option(
+        "--mqtt-password",
+        default=None,
+        envvar="SENSORSCOPE_MQTT_PASSWORD",
+        show_envvar=True,
+        help="MQTT password (the variable keeps it out of `ps`)",
+    ),
+    click.option("--mqtt-ca", default=None, help="CA certificate(s) to trust for mqtts:// (PEM)"),
+    click.option("--mqtt-cert", default=None, help="client certificate for mqtts:// (PEM)"),
+    click.option("--mqtt-key", default=None, help="the client certificate's key, if apart"),
+]
+hook_options = [
+    click.option("--on-alert", "on_alert_cmds", multiple=True, metavar="CMD",
+                 help="run CMD (no shell) as each alert opens and closes; fields in "
+                      "SENSORSCOPE_* variables"),
+    click.option("--webhook", "webhooks", multiple=True, metavar="URL",
+                 help="POST each alert opening and closing as JSON (5 s timeout, 3 retries)"),
+    click.option("--mqtt-alerts", multiple=True, metavar="TOPIC|URL",
+                 help="publish each alert opening and closing on an MQTT topic (QoS 1)"),
+]  # fmt: skip
+MQTT_KEYS = ("mqtt_user", "mqtt_password", "mqtt_ca", "mqtt_cert", "mqtt_key")
+HOOK_KEYS = ("on_alert_cmds", "webhooks", "mqtt_alerts")
+
+
+def with_mqtt(f):
+    """Add the broker options to a command and hand it one ``mqtt`` (MqttOptions)."""
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        from core.mqtt import MqttOptions
+
+        user, password, ca, cert, key = (kwargs.pop(k) for k in MQTT_KEYS)
+        kwargs["mqtt"] = MqttOptions(user, password, ca, cert, key)
+        return f(*args, **kwargs)
+
+    return apply(mqtt_options)(wrapper)
+
+
+def with_hooks(f):
+    """Add the alert hook options to a command and hand it one ``hooks`` (HookSpec)."""
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        from core.hooks import HookSpec
+
+        kwargs["hooks"] = HookSpec(*(tuple(kwargs.pop(k)) for k in HOOK_KEYS))
+        return f(*args, **kwargs)
+
+    return apply(hook_options)(wrapper)
+
+
+def open_sources(
+    specs: Sequence[str], baud: int, speed: float | None, max_line: int, mqtt=None
+):  # fmt: skip
     from core.sources import make_source
 
     if list(specs).count("-") > 1:
         raise UserError("standard input ('-') can be read only once")
-    srcs = [make_source(s, baud=baud, speed=speed, max_line=max_line) for s in specs]
+    srcs = [make_source(s, baud=baud, speed=speed, max_line=max_line, mqtt=mqtt) for s in specs]
     # Open everything before any file is created, so a bad port leaves nothing behind.
     for s in srcs:
         s.open()
@@ -432,6 +488,8 @@ def cli() -> None:
 @click.option("--record", "record_path", default=None, help="also record the raw lines here")
 @click.option("--progress/--no-progress", default=None, help="progress bar (default: on a tty)")
 @apply(source_options)
+@with_mqtt
+@with_hooks
 @with_settings
 def score(
     sources,
@@ -442,6 +500,8 @@ def score(
     progress,
     baud,
     max_line,
+    mqtt,
+    hooks,
     settings,
 ):
     """Score SOURCES headlessly: one row per channel sample, then a summary of alerts.
@@ -449,14 +509,22 @@ def score(
     SOURCES are serial ports (/dev/ttyACM0, /dev/ttyUSB0@9600, socket://host:port,
     rfc2217://host:port, loop://), recordings (.jsonl), CSV series or '-' for stdin.
     """
+    from core.hooks import stderr_log
+    from core.monitor import broker_of
     from core.pipeline import Pipeline, Runner
     from core.recording import RecordingWriter
     from core.sources import describe_sources
 
-    srcs = open_sources(sources, baud, parse_speed(speed, None), max_line)
+    srcs = open_sources(sources, baud, parse_speed(speed, None), max_line, mqtt)
     names = [n for s in srcs for n in s.names]
+    alert_hooks = hooks.build(mqtt, broker_of(srcs), names, stderr_log()) if hooks else None
     writer = ScoreWriter(output) if output else None
-    pipeline = Pipeline(settings, names, on_sample=writer)
+    pipeline = Pipeline(
+        settings,
+        names,
+        on_sample=writer,
+        on_alert=alert_hooks.on_alert if alert_hooks is not None else None,
+    )
     recorder = None
     if record_path:
         if not any(s.live for s in srcs):
@@ -464,18 +532,28 @@ def score(
         recorder = RecordingWriter(record_path, describe_sources(srcs))
     runner = Runner(srcs, pipeline, recorder)
     try:
+        if alert_hooks is not None:
+            alert_hooks.start()
         runner.start()
     except UserError:
         if recorder is not None:
             recorder.close()
         raise
+    for s in srcs:
+        if s.kind == "mqtt":
+            _console(stderr=True).print(f"subscribed to {s.url}", markup=False)
     if progress is None:
         progress = sys.stderr.isatty() and not any(s.live for s in srcs)
     interrupted = run_until_done(runner, duration, progress)
     if writer is not None:
         writer.close()
+    if alert_hooks is not None:
+        alert_hooks.close()
     out = _console(stderr=output == "-")
     print_summary(runner.snapshot(), out)
+    extra = [s.summary() for s in srcs if s.kind == "mqtt"]
+    for line in extra + (alert_hooks.summary() if alert_hooks is not None else []):
+        out.print(line, markup=False)
     if writer is not None and output != "-":
         out.print(f"{writer.rows} rows written to {output}")
     if runner.errors and not interrupted:
@@ -488,7 +566,8 @@ def score(
 @click.option("-o", "--output", required=True, help="recording file (.jsonl); appended to")
 @click.option("--duration", type=click.FloatRange(0, min_open=True), help="stop after N seconds")
 @apply(source_options)
-def record(sources, output, duration, baud, max_line):
+@with_mqtt
+def record(sources, output, duration, baud, max_line, mqtt):
     """Record raw lines from SOURCES to a JSONL recording, headless.
 
     Meant to run detached (nohup, systemd, tmux): a dropped SSH session loses nothing, and
@@ -498,7 +577,7 @@ def record(sources, output, duration, baud, max_line):
     from core.recording import RecordingWriter
     from core.sources import describe_sources
 
-    srcs = open_sources(sources, baud, None, max_line)
+    srcs = open_sources(sources, baud, None, max_line, mqtt)
     if not all(s.live for s in srcs):
         raise UserError("record reads ports, URLs or '-'; to copy a recording, copy the file")
     recorder = RecordingWriter(output, describe_sources(srcs))
@@ -935,7 +1014,10 @@ def run_monitor(monitor, bell: bool) -> int:
 @click.option("--speed", default=None, help=SPEED_HELP + " (default 1)")
 @click.option("--loop", is_flag=True, help="start a replay again when it ends")
 @click.option("--bell", is_flag=True, help="ring the terminal bell on each new alert")
+@click.option("--check", is_flag=True, hidden=True, help="open everything, then exit (serve)")
 @apply(source_options)
+@with_mqtt
+@with_hooks
 @with_settings
 def watch(
     sources,
@@ -945,8 +1027,11 @@ def watch(
     speed,
     loop,
     bell,
+    check,
     baud,
     max_line,
+    mqtt,
+    hooks,
     settings,
 ):
     """Open the live monitor on SOURCES (ports, URLs, recordings, CSV series or '-').
@@ -968,7 +1053,12 @@ def watch(
         loop=loop,
         baud=baud,
         max_line=max_line,
+        mqtt=mqtt,
+        hooks=hooks,
     )
+    if check:
+        monitor.stop()
+        return 0
     return run_monitor(monitor, bell)
 
 
@@ -992,6 +1082,141 @@ def demo(ctx, headless, labels_path):
 
     monitor = build_monitor([str(path)], Settings(), labels=labels_path, speed=1.0, loop=True)
     return run_monitor(monitor, bell=False)
+
+
+# --------------------------------------------------------------------------- fleet
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option(
+    "--mqtt",
+    "mqtt_url",
+    required=True,
+    metavar="URL",
+    help="broker and topic prefix: mqtt://HOST[:PORT]/PREFIX (mqtts:// for TLS)",
+)
+@click.option(
+    "--qos",
+    type=click.IntRange(0, 1),
+    default=1,
+    show_default=True,
+    help="QoS of readings (alerts and events are always sent with QoS 1)",
+)
+@click.option(
+    "--buffer",
+    type=click.IntRange(1),
+    default=10000,
+    show_default=True,
+    help="readings kept while the broker is away; beyond, the oldest are dropped",
+)
+@click.option("--record", "record_path", default=None, help="also record the raw lines here")
+@click.option("--speed", default=None, help=SPEED_HELP + " (default 1)")
+@click.option("--duration", type=click.FloatRange(0, min_open=True), help="stop after N seconds")
+@apply(source_options)
+@with_mqtt
+@with_hooks
+@with_settings
+def agent(sources, mqtt_url, qos, buffer, record_path, speed, duration, baud, max_line, mqtt,
+          hooks, settings):  # fmt: skip
+    """Score SOURCES headlessly and publish readings, alerts and events to an MQTT broker.
+
+    Topics: PREFIX/SOURCE/reading, PREFIX/SOURCE/alert, PREFIX/SOURCE/event (JSON). While
+    the broker is away readings wait in a buffer (--buffer) and alerts wait without bound;
+    the agent reconnects by itself. Watch a fleet with `sensorscope watch mqtt://HOST/PREFIX/#`.
+    """
+    from core.agent import Agent
+    from core.hooks import stderr_log
+    from core.mqtt import parse_url
+    from core.recording import RecordingWriter
+    from core.sources import describe_sources
+
+    url = parse_url(mqtt_url, topic="prefix")
+    srcs = open_sources(sources, baud, parse_speed(speed, 1.0), max_line, mqtt)
+    if any(s.kind == "mqtt" for s in srcs):
+        raise UserError(
+            "an agent publishes ports, files or '-'; a broker's topics are already there"
+        )
+    log = stderr_log()
+    names = [n for s in srcs for n in s.names]
+    alert_hooks = hooks.build(mqtt, url, names, log) if hooks else None
+    recorder = None
+    if record_path:
+        if not any(s.live for s in srcs):
+            raise UserError("--record needs a live source (a port, URL or '-')")
+        recorder = RecordingWriter(record_path, describe_sources(srcs))
+    fleet = Agent(srcs, settings, url, mqtt, qos=qos, buffer=buffer, recorder=recorder,
+                  hooks=alert_hooks, log=log)  # fmt: skip
+    try:
+        fleet.start()
+    except UserError:
+        if recorder is not None:
+            recorder.close()
+        raise
+    log(f"publishing to {url.broker}: {', '.join(fleet.topics())} (Ctrl-C to stop)")
+    interrupted = run_until_done(fleet.runner, duration, False)
+    if left := fleet.publisher.buffered:
+        log(f"sending what is buffered ({left} reading{'s' * (left != 1)})")
+    fleet.stop()
+    for line in fleet.summary():
+        log(line)
+    for e in fleet.runner.errors:
+        log(f"error: {e}")
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_USAGE if fleet.runner.errors else 0
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("watch_args", nargs=-1, type=click.UNPROCESSED, metavar="SOURCE... [WATCH OPTIONS]")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="address to listen on (0.0.0.0: every interface, with no login!)",
+)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--public-url",
+    default=None,
+    help="the address browsers use, if not http://HOST:PORT (a proxy, --host 0.0.0.0)",
+)
+def serve(watch_args, host, port, public_url):
+    """The monitor in a browser: takes what `sensorscope watch` takes.
+
+    Each browser tab runs a monitor of its own; run --record and alert hooks in an
+    `agent` (or `record`) beside it, not here.
+    """
+    import shlex
+    import socket
+
+    args = list(watch_args)
+    try:
+        ctx = watch.make_context("sensorscope serve", list(args))
+    except click.exceptions.Exit:
+        return 0
+    p = ctx.params
+    if p["record_path"]:
+        raise UserError("serve runs one monitor per browser tab: record with `sensorscope "
+                        "record` (or `agent --record`) beside it")  # fmt: skip
+    if p["on_alert_cmds"] or p["webhooks"] or p["mqtt_alerts"]:
+        raise UserError("serve runs one monitor per browser tab, so hooks would fire once per "
+                        "tab: run them in `sensorscope agent` instead")  # fmt: skip
+    # Fail here, in one line, rather than in a browser tab: open the sources once.
+    watch.main(args=[*args, "--check"], prog_name="sensorscope watch", standalone_mode=False)
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    from textual_serve.server import Server
+
+    if public_url is None and host in ("0.0.0.0", "::", ""):
+        public_url = f"http://{socket.getfqdn()}:{port}"
+    command = shlex.join([sys.executable, "-m", "core.cli", "watch", *args])
+    server = Server(command, host=host, port=port, title="sensorscope", public_url=public_url)
+    server.serve()
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> None:

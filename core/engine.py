@@ -36,7 +36,7 @@ import fnmatch
 import math
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -150,7 +150,8 @@ class EngineOut(NamedTuple):
     score: np.ndarray  # float64 in [0, 1]
     alert: np.ndarray  # bool: an episode is open on the channel at this sample
     why: np.ndarray  # int8 reason code
-    events: list[tuple[int, str, Alert]]  # (sample index in the batch, "open"|"close", alert)
+    #: (sample index in the batch, "open"|"close", the alert, a copy as it was then)
+    events: list[tuple[int, str, Alert, Alert]]
 
 
 @dataclass
@@ -321,7 +322,7 @@ class ChannelEngine:
         score = np.zeros(n)
         why = np.zeros(n, dtype=np.int8)
         alert = np.zeros(n, dtype=bool)
-        events: list[tuple[int, str, Alert]] = []
+        events: list[tuple[int, str, Alert, Alert]] = []
         self._dropouts(t, value, alert, events)
         i = 0
         while i < n:
@@ -472,7 +473,7 @@ class ChannelEngine:
     def _commit(
         self, a: int, b: int, t: np.ndarray, value: np.ndarray, s: np.ndarray, ev: np.ndarray,
         w: np.ndarray, raw: np.ndarray, observed: np.ndarray, score: np.ndarray,
-        why: np.ndarray, alert: np.ndarray, events: list[tuple[int, str, Alert]],
+        why: np.ndarray, alert: np.ndarray, events: list[tuple[int, str, Alert, Alert]],
     ) -> None:  # fmt: skip
         """Take the scores of samples a..b-1 and move the episode state through them; at most
         the last of them opens or closes an episode (the caller cut the chunk there)."""
@@ -521,7 +522,7 @@ class ChannelEngine:
             announced = self._announced
             closed = self._close()
             if announced:
-                events.append((b - 1, "close", closed))
+                events.append(_event(b - 1, "close", closed))
 
     def _remember(self, value: np.ndarray, observed: np.ndarray) -> None:
         """Keep the last observed values: the level the next episode starts from."""
@@ -531,7 +532,7 @@ class ChannelEngine:
 
     def _open_at(
         self, k: int, t: np.ndarray, value: np.ndarray, ev: float, code: int, raw: float,
-        observed: np.ndarray, alert: np.ndarray, events: list[tuple[int, str, Alert]],
+        observed: np.ndarray, alert: np.ndarray, events: list[tuple[int, str, Alert, Alert]],
     ) -> None:  # fmt: skip
         v = float(value[k])
         self.open = Alert(
@@ -555,7 +556,7 @@ class ChannelEngine:
         self._announced_at = None
         if self._announced:
             alert[k] = True
-            events.append((k, "open", self.open))
+            events.append(_event(k, "open", self.open))
 
     def _shape_match(self, dev: float) -> Pattern | None:
         """A false positive of the detector whose shape this start lies within."""
@@ -580,7 +581,7 @@ class ChannelEngine:
 
     def _follow_repeat(
         self, a: int, b: int, t: np.ndarray, value: np.ndarray, observed: np.ndarray,
-        events: list[tuple[int, str, Alert]],
+        events: list[tuple[int, str, Alert, Alert]],
     ) -> None:  # fmt: skip
         """An episode that started like a false positive: announce it the moment it goes
         further from the level, or lasts longer, than that one did."""
@@ -605,7 +606,7 @@ class ChannelEngine:
         self._like = None
         ep = self.open
         ep.reason = f"{ep.reason or 'like'} ({how} than false positive #{p.alert.id})"
-        events.append((k, "open", ep))
+        events.append(_event(k, "open", ep))
 
     def _close(self) -> Alert:
         ep = self.open
@@ -643,7 +644,7 @@ class ChannelEngine:
 
     def _dropouts(
         self, t: np.ndarray, value: np.ndarray, alert: np.ndarray,
-        events: list[tuple[int, str, Alert]],
+        events: list[tuple[int, str, Alert, Alert]],
     ) -> None:  # fmt: skip
         """Find gaps longer than ``dropout`` times the usual interval (and close a dropout
         that a live tick opened, at the first sample that came)."""
@@ -653,7 +654,7 @@ class ChannelEngine:
         if self.dropout_alert is not None:
             ep = self._close_dropout(float(t[0]))
             alert[0] = True
-            events.append((0, "close", ep))
+            events.append(_event(0, "close", ep))
             # The gap that was reported is not learned as an interval.
             self.last_t = float(t[0])
             start = 1
@@ -696,14 +697,15 @@ class ChannelEngine:
             if not self._dropout_known(gap):
                 prev_t = float(t[j - 1]) if j > 0 else self.last_t
                 ep = Alert(
-                    0, self.name, prev_t + self._late_after(), float(t[j]), 1.0,
+                    0, self.name, prev_t + self._late_after(), None, 1.0,
                     float(value[j]) if np.isfinite(value[j]) else 0.0, float(t[j]), float(t[j]),
                     reason=_dropout_reason(gap, self.interval),
                 )  # fmt: skip
+                events.append(_event(j, "open", ep))
+                ep.end = float(t[j])
                 self.episodes.append((ep, np.zeros(0), (WHY_DROPOUT, 0.0, 0.0, 0.0, 0, 0.0)))
                 alert[j] = True
-                events.append((j, "open", ep))
-                events.append((j, "close", ep))
+                events.append(_event(j, "close", ep))
             pos += k + 1
         self.last_t = float(t[-1])
 
@@ -715,7 +717,7 @@ class ChannelEngine:
     def _dropout_known(self, gap: float) -> bool:
         return any(p.why == WHY_DROPOUT and gap <= PATTERN_MARGIN * p.gap for p in self.patterns)
 
-    def tick(self, now_t: float) -> list[tuple[int, str, Alert]]:
+    def tick(self, now_t: float) -> list[tuple[int, str, Alert, Alert]]:
         """A live clock's "now" in this channel's data time: open a dropout when late."""
         if (
             self.dropout <= 0
@@ -734,7 +736,7 @@ class ChannelEngine:
             reason=_dropout_reason(gap, self.interval),
         )  # fmt: skip
         self.dropout_alert = ep
-        return [(-1, "open", ep)]
+        return [_event(-1, "open", ep)]
 
     def _close_dropout(self, t: float) -> Alert:
         ep = self.dropout_alert
@@ -802,6 +804,12 @@ def _envelope(g: np.ndarray, h0: float) -> np.ndarray:
     steps = np.concatenate(([0], k))
     best = np.maximum.accumulate(lg - steps * ld)
     return np.exp(best + steps * ld)
+
+
+def _event(k: int, kind: str, alert: Alert) -> tuple[int, str, Alert, Alert]:
+    """An episode event: the sample it happened at, "open" or "close", the live alert (which
+    later samples go on changing) and a copy of it as it was at that moment."""
+    return (k, kind, alert, replace(alert))
 
 
 def _dropout_reason(gap: float, usual: float) -> str:

@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import UserError
 from core.labels import LabelStore, new_label
@@ -28,6 +28,9 @@ from core.sources import (
     describe_sources,
     make_source,
 )
+
+if TYPE_CHECKING:
+    from core.hooks import AlertHooks, HookSpec
 
 SPEEDS: tuple[float | None, ...] = (0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, None)
 
@@ -57,10 +60,16 @@ class Monitor:
         settings: Settings,
         labels_path: str,
         recorder: RecordingWriter | None = None,
+        hooks: AlertHooks | None = None,
     ) -> None:
         self.sources = list(sources)
         self.settings = settings
-        self.pipeline = Pipeline(settings, [n for s in self.sources for n in s.names])
+        self.hooks = hooks
+        self.pipeline = Pipeline(
+            settings,
+            [n for s in self.sources for n in s.names],
+            on_alert=hooks.on_alert if hooks is not None else None,
+        )
         self.runner = Runner(self.sources, self.pipeline, recorder)
         self.runner.share_with_ui = True
         self.labels_path = labels_path
@@ -83,6 +92,8 @@ class Monitor:
     def start(self) -> None:
         if not self._started:
             self._started = True
+            if self.hooks is not None:
+                self.hooks.start()
             self.runner.start()
 
     def stop(self) -> None:
@@ -97,6 +108,8 @@ class Monitor:
             self.runner.recorder.close()
         for src in self.sources:
             src.close()
+        if self.hooks is not None:
+            self.hooks.close()
 
     # -- reading -------------------------------------------------------------------------
 
@@ -108,6 +121,8 @@ class Monitor:
             alert.label = _label_for(alert, labels)
         if self.store.error:
             snap.errors.append(self.store.error)
+        if self.hooks is not None:
+            snap.errors.extend(self.hooks.errors())
         snap.data_t = max((c.last_t for c in snap.channels.values()), default=None)
         snap.lines_per_s = self._rate_of(snap.counters.lines)
         live = any(not isinstance(src, ReplaySource) for src in self.sources)
@@ -278,12 +293,20 @@ def build_monitor(
     loop: bool = False,
     baud: int = DEFAULT_BAUD,
     max_line: int = DEFAULT_MAX_LINE,
+    mqtt: Any = None,
+    hooks: HookSpec | None = None,
 ) -> Monitor:
-    """Open the sources and files a ``watch`` asks for; a UserError says what is wrong."""
+    """Open the sources and files a ``watch`` asks for; a UserError says what is wrong.
+
+    ``mqtt`` (a :class:`core.mqtt.MqttOptions`) holds broker credentials and TLS files;
+    ``hooks`` the alert hooks to run, checked here and started with the monitor.
+    """
     if list(specs).count("-") > 1:
         raise UserError("standard input ('-') can be read only once")
     sources = [
-        make_source(s, baud=baud, speed=speed, max_line=max_line, follow=follow, loop=loop)
+        make_source(
+            s, baud=baud, speed=speed, max_line=max_line, follow=follow, loop=loop, mqtt=mqtt
+        )
         for s in specs
     ]
     if record and not any(s.live and not isinstance(s, FollowSource) for s in sources):
@@ -293,9 +316,21 @@ def build_monitor(
     labels_path = labels or default_labels_path(sources, record)
     if os.path.isdir(labels_path):
         raise UserError(f"--labels {labels_path} is a directory")
+    names = [n for s in sources for n in s.names]
+    alert_hooks = hooks.build(mqtt, broker_of(sources), names) if hooks else None
     for src in sources:
         src.open()
     recorder = None
     if record:
         recorder = RecordingWriter(record, describe_sources(sources))
-    return Monitor(sources, settings, labels_path, recorder)
+    return Monitor(sources, settings, labels_path, recorder, alert_hooks)
+
+
+def broker_of(sources: Sequence[Source]) -> Any:
+    """The broker the first MQTT source reads from (where a bare ``--mqtt-alerts TOPIC``
+    goes), or None."""
+    for src in sources:
+        url = getattr(src, "broker_url", None)
+        if url is not None:
+            return url
+    return None

@@ -33,7 +33,7 @@ from core.errors import UserError
 from core.impute import Imputer
 from core.parse import LineParser
 from core.recording import RecordingWriter
-from core.sources import Frame, Source, SourceStatus
+from core.sources import Frame, Source, SourceStatus, several_sources
 
 DEFAULT_CAPACITY = 4096
 RAW_LINES = 500
@@ -305,7 +305,7 @@ class Pipeline:
         )
         if self.hysteresis < 1:
             raise UserError("hysteresis must be at least 1 sample")
-        self.multi = len(set(source_names)) > 1
+        self.multi = several_sources(source_names)
         self.on_sample = on_sample
         self.on_alert = on_alert
         self.on_batch = on_batch
@@ -322,6 +322,7 @@ class Pipeline:
         self.version = 0
         self._names: list[str] = []
         self._index: dict[str, int] = {}
+        self._prefix_of: dict[str, str] = {}
         self._next_id = 1
         # Labels that act on the detector: requests from a UI (applied by the worker at its
         # next batch) and labels given up front, applied when their episode closes.
@@ -431,7 +432,7 @@ class Pipeline:
                     channel = prefix + name if prefix else name
                     ci = index.get(channel)
                     if ci is None:
-                        ci = self._add_channel(channel)
+                        ci = self._add_channel(channel, prefix)
                     rows_ch.append(ci)
                     rows_val.append(nan if v is None else v)
                     rows_reading.append(r)
@@ -453,9 +454,10 @@ class Pipeline:
             elif self.on_alert is not None:
                 self.on_alert(item, extra)
 
-    def _add_channel(self, channel: str) -> int:
+    def _add_channel(self, channel: str, prefix: str = "") -> int:
         ci = self._index[channel] = len(self._names)
         self._names.append(channel)
+        self._prefix_of[channel] = prefix
         return ci
 
     def _engine(self, channel: str) -> tuple[ChannelEngine, ChannelState]:
@@ -463,9 +465,14 @@ class Pipeline:
         if engine is None:
             s = self.settings
             thr = self.thresholds.get(channel, self.default_threshold)
+            # Counted within the channel's source, so that a board's detectors (their seeds)
+            # are those it gets alone, whichever other boards are watched and whenever they
+            # appear: a watch of a fleet then scores each board as its agent does.
+            prefix = self._prefix_of.get(channel, "")
+            index = sum(self._prefix_of.get(name, "") == prefix for name in self.engines)
             engine = self.engines[channel] = ChannelEngine(
                 channel,
-                self.factory(len(self.engines), thr),
+                self.factory(index, thr),
                 threshold=thr,
                 hysteresis=self.hysteresis,
                 impute=s.impute,
@@ -495,7 +502,7 @@ class Pipeline:
         imputed = np.empty(n, dtype=bool)
         score = np.empty(n)
         alert = np.empty(n, dtype=bool)
-        events: list[tuple[int, int, str, Alert]] = []
+        events: list[tuple[int, int, str, Alert, Alert]] = []
         order = np.argsort(ch, kind="stable")
         cuts = np.flatnonzero(np.diff(ch[order])) + 1
         for sel in np.split(order, cuts):
@@ -506,8 +513,8 @@ class Pipeline:
             imputed[sel] = out.imputed
             score[sel] = out.score
             alert[sel] = out.alert
-            for k, kind, a in out.events:
-                events.append((int(sel[k]), 0 if kind == "open" else 1, kind, a))
+            for k, kind, a, snap in out.events:
+                events.append((int(sel[k]), 0 if kind == "open" else 1, kind, a, snap))
             self._update_state(state, engine, t[sel], rx[sel], out)
         self._events(events)
         self._outbox.append(
@@ -543,11 +550,11 @@ class Pipeline:
         flags = out.imputed.astype(np.uint8) | (out.alert.astype(np.uint8) << 1)
         state.ring.extend(t, out.value, out.score, flags)
 
-    def _events(self, events: list[tuple[int, int, str, Alert]]) -> None:
+    def _events(self, events: list[tuple[int, int, str, Alert, Alert]]) -> None:
         """Number the episodes opened, in the order of the samples that opened them, and
-        queue every event for the callbacks."""
+        queue every event for the callbacks (each with the alert as it was at that moment)."""
         events.sort(key=lambda e: (e[0], e[1]))
-        for _, _, kind, a in events:
+        for _, _, kind, a, snap in events:
             if kind == "open":
                 a.id = self._next_id
                 self._next_id += 1
@@ -556,9 +563,8 @@ class Pipeline:
                 st = self.channels.get(a.channel)
                 if st is not None:
                     st.alerts += 1
-                self._outbox.append(("alert", replace(a), "open"))
-            else:
-                self._outbox.append(("alert", replace(a), "close"))
+            snap.id = a.id
+            self._outbox.append(("alert", snap, kind))
 
     def tick(self, now: float) -> None:
         """A live source's clock moved on: look for channels that fell silent (dropouts).
@@ -568,13 +574,13 @@ class Pipeline:
         that is off (or a followed file written long ago) does not make every channel late.
         """
         with self.lock:
-            events: list[tuple[int, int, str, Alert]] = []
+            events: list[tuple[int, int, str, Alert, Alert]] = []
             for name, engine in self.engines.items():
                 st = self.channels[name]
                 if not st.samples:
                     continue
-                for _, kind, a in engine.tick(st.last_t + (now - st.seen_wall)):
-                    events.append((-1, 0 if kind == "open" else 1, kind, a))
+                for _, kind, a, snap in engine.tick(st.last_t + (now - st.seen_wall)):
+                    events.append((-1, 0 if kind == "open" else 1, kind, a, snap))
                     st.in_alert = True
             if events:
                 self._events(events)
@@ -618,12 +624,12 @@ class Pipeline:
     def finish(self) -> list[Alert]:
         """End of input: close the episodes still open."""
         with self.lock:
-            events: list[tuple[int, int, str, Alert]] = []
+            events: list[tuple[int, int, str, Alert, Alert]] = []
             closed = []
             for name, engine in self.engines.items():
                 for a in engine.finish():
                     closed.append(a)
-                    events.append((-1, 1, "close", a))
+                    events.append((-1, 1, "close", a, replace(a)))
                 self.channels[name].in_alert = False
             self._events(events)
             self.version += 1

@@ -677,6 +677,18 @@ class CsvSource(ReplaySource):
 # --------------------------------------------------------------------------- choosing
 
 
+def several_sources(names: Sequence[str]) -> bool:
+    """True when channels need their source's name in front of them: several sources, or
+    one that stands for many (an MQTT topic filter with a wildcard, each topic a source).
+
+    >>> several_sources(["ttyACM0"]), several_sources(["a", "b"]), several_sources(["mqtt:lab/#"])
+    (False, True, True)
+    """
+    if len(set(names)) > 1:
+        return True
+    return any(n.startswith(("mqtt:", "mqtts:")) and ("#" in n or "+" in n) for n in names)
+
+
 def describe_sources(sources: Sequence[Source]) -> dict[str, dict[str, Any]]:
     """What a recording's header says about its sources."""
     out: dict[str, dict[str, Any]] = {}
@@ -684,6 +696,8 @@ def describe_sources(sources: Sequence[Source]) -> dict[str, dict[str, Any]]:
         info: dict[str, Any] = {"kind": s.kind}
         if isinstance(s, SerialSource):
             info.update(port=s.port, baud=s.baud)
+        elif isinstance(getattr(s, "url", None), str):
+            info.update(url=s.url)
         elif hasattr(s, "path"):
             info.update(path=s.path)
         for name in s.names:
@@ -706,15 +720,21 @@ def make_source(
     max_line: int = DEFAULT_MAX_LINE,
     follow: bool = False,
     loop: bool = False,
+    mqtt: Any = None,
 ) -> Source:
     """Build the source a command-line argument names.
 
     ``-`` is stdin; ``*.csv`` a CSV series; a file that starts like a sensorscope recording is
-    replayed (or tailed with ``follow``); device paths and URLs (``socket://``,
-    ``rfc2217://``, ``loop://``) are serial.
+    replayed (or tailed with ``follow``); ``mqtt://`` and ``mqtts://`` URLs subscribe to a
+    broker (``mqtt`` holds credentials and TLS files, a :class:`core.mqtt.MqttOptions`);
+    device paths and other URLs (``socket://``, ``rfc2217://``, ``loop://``) are serial.
     """
     if spec == "-":
         return StdinSource(max_line=max_line)
+    if spec.lower().startswith(("mqtt://", "mqtts://")):
+        from core.mqtt import MqttSource, parse_url
+
+        return MqttSource(parse_url(spec, topic="filter"), mqtt, max_line=max_line)
     if is_serial_spec(spec):
         port, port_baud = split_baud(spec, baud)
         if "://" in port or not os.path.isfile(port):

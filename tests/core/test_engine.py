@@ -26,11 +26,11 @@ def healthy(n: int, seed: int = 0, level: float = 21.5) -> tuple[np.ndarray, np.
 
 def opened(out, t) -> list[tuple[float, str]]:
     """(seconds from the start, reason) of each episode opened."""
-    return [(round(a.start - T0, 1), a.reason) for _, kind, a in out.events if kind == "open"]
+    return [(round(a.start - T0, 1), a.reason) for _, kind, a, _ in out.events if kind == "open"]
 
 
 def number(out, start: int = 1) -> list:
-    alerts = [a for _, kind, a in out.events if kind == "open"]
+    alerts = [a for _, kind, a, _snap in out.events if kind == "open"]
     for i, a in enumerate(alerts, start):
         a.id = i
     return alerts
@@ -43,7 +43,7 @@ def test_an_episode_lasts_as_long_as_the_fault():
     t, v = healthy(4000)
     v[3000:3030] = v[2999]  # stuck for 3 s
     out = engine().process(t, v)
-    (alert,) = [a for _, kind, a in out.events if kind == "open"]
+    (alert,) = [a for _, kind, a, _snap in out.events if kind == "open"]
     assert alert.reason.startswith("stuck at")
     assert 2.0 <= alert.end - alert.start <= 3.5
     # Flagged once the run is far longer than usual (10 readings), until it ends.
@@ -64,8 +64,8 @@ def test_scores_and_alerts_do_not_depend_on_how_the_stream_is_cut():
         np.testing.assert_allclose(np.concatenate([p.score for p in parts]), whole.score,
                                    rtol=0, atol=1e-9)  # fmt: skip
         assert np.array_equal(np.concatenate([p.alert for p in parts]), whole.alert), size
-        got = [(a.start, a.end, a.reason) for p in parts for _, k, a in p.events if k == "close"]
-        want = [(a.start, a.end, a.reason) for _, k, a in whole.events if k == "close"]
+        got = [(a.start, a.end, a.reason) for p in parts for _, k, a, _ in p.events if k == "close"]
+        want = [(a.start, a.end, a.reason) for _, k, a, _ in whole.events if k == "close"]
         assert got == want, size
 
 
@@ -100,7 +100,7 @@ def test_a_lasting_change_is_learned_after_the_hold():
     t, v = healthy(8000)
     v[3000:] += 1.5
     out = engine().process(t, v)
-    starts = [a.start for _, k, a in out.events if k == "open"]
+    starts = [a.start for _, k, a, _snap in out.events if k == "open"]
     assert len(starts) == 1 and abs(starts[0] - t[3000]) < 1.0
     assert not out.alert[4000:].any()
 
@@ -153,7 +153,7 @@ def test_a_door_left_open_is_announced_when_it_lasts_longer_than_the_labelled_on
     ((start, reason),) = opened(out, t)
     assert 400.0 <= start <= 401.0, "the alert starts where the episode did"
     assert reason.endswith("(longer than false positive #1)")
-    (k,) = [k for k, kind, _ in out.events if kind == "open"]
+    (k,) = [k for k, kind, _, _snap in out.events if kind == "open"]
     # Announced once it had lasted twice the labelled episode (41 samples, its closing run
     # included) plus the hysteresis: 92 samples after it opened, 0.6 s into the door.
     assert k + 2000 - 4000 == 6 + 92
@@ -288,12 +288,12 @@ def test_a_live_tick_opens_a_dropout_and_the_next_sample_closes_it():
     e = engine()
     e.process(t, v)
     assert e.tick(t[-1] + 0.3) == [], "three intervals late is not yet a dropout"
-    ((_, kind, alert),) = e.tick(t[-1] + 2.0)
+    ((_, kind, alert, _snap),) = e.tick(t[-1] + 2.0)
     assert kind == "open" and alert.end is None
     assert alert.reason == "no data for 2 s (usual 0.1 s)"
     assert e.tick(t[-1] + 3.0) == [], "one alert per dropout"
     out = e.process(np.array([t[-1] + 4.0]), np.array([21.5]))
-    closes = [a for _, k, a in out.events if k == "close"]
+    closes = [a for _, k, a, _snap in out.events if k == "close"]
     assert closes == [alert] and alert.end == t[-1] + 4.0
     assert alert.reason == "no data for 4 s (usual 0.1 s)"
 
@@ -306,4 +306,4 @@ def test_a_river_detector_runs_in_the_same_engine():
     v[1200] += 5.0
     out = engine("hst", hysteresis=3).process(t, v)
     assert out.score.max() > 0.9
-    assert any(abs(a.start - t[1200]) < 0.5 for _, k, a in out.events if k == "open")
+    assert any(abs(a.start - t[1200]) < 0.5 for _, k, a, _snap in out.events if k == "open")
