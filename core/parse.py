@@ -285,9 +285,9 @@ def parse_times(texts: Sequence[str]) -> list[float | None]:
     yoe = y - era * 400
     doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
     days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-    out: list[float | None] = (days * 86400 + hour * 3600 + minute * 60 + sec).astype(
-        np.float64
-    ).tolist()
+    out: list[float | None] = (
+        (days * 86400 + hour * 3600 + minute * 60 + sec).astype(np.float64).tolist()
+    )
     for i in np.flatnonzero(~shaped).tolist():
         out[i] = parse_time(texts[i])
     for i in np.flatnonzero(shaped & ~valid).tolist():
