@@ -30,8 +30,19 @@ from core.errors import UserError
 from core.sources import Frame
 
 FORMAT_VERSION = 1
-# Bytes read at once: a few thousand records of a typical recording.
+# Bytes read at once: a few thousand records of a typical recording. Reading starts with
+# small blocks, so that a replay (or a restarted one) shows its first lines at once.
 READ_BLOCK = 1 << 18
+FIRST_BLOCK = 1 << 12
+
+
+def block_sizes() -> Iterator[int]:
+    """FIRST_BLOCK, doubling up to READ_BLOCK, then READ_BLOCK for ever."""
+    size = min(FIRST_BLOCK, READ_BLOCK)
+    while True:
+        yield size
+        size = min(2 * size, READ_BLOCK)
+
 
 # One record as the writer spells a plain line (json.dumps: ", " and ": " separators, a
 # JSON number for t, strings without escapes), else any other line. Only lines this
@@ -221,8 +232,8 @@ class RecordingReader:
         with open(self.path, "rb") as fh:
             self.offset = len(fh.readline())
             tail = b""
-            while True:
-                data = fh.read(READ_BLOCK)
+            for size in block_sizes():
+                data = fh.read(size)
                 if not data:
                     break
                 if tail:

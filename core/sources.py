@@ -531,14 +531,17 @@ class ReplaySource(Source):
             start = 0
             for chunk, lines in self.chunks():
                 end = self.offset
-                if not batch and pacer.unhindered(stop):
-                    # At max speed with nothing asked of the replay, a chunk goes as it is;
-                    # a pause, seek or restart is seen at the next one.
+                if pacer.unhindered(stop):
+                    # At max speed with nothing asked of the replay, whole chunks go into
+                    # batches of FILE_BATCH; a pause, seek or restart is seen at the next.
                     pacer.passed(chunk[-1].t)
                     self.status.lines += lines
-                    self._progress(chunk[-1])
+                    batch += chunk
+                    while len(batch) >= FILE_BATCH:
+                        out, batch = batch[:FILE_BATCH], batch[FILE_BATCH:]
+                        self._progress(out[-1])
+                        yield out
                     start = end
-                    yield chunk
                     continue
                 n = len(chunk)
                 stopped = False
@@ -719,14 +722,14 @@ class CsvSource(ReplaySource):
             yield from frames
 
     def chunks(self) -> Iterator[tuple[list[Frame], int]]:
-        from core.recording import READ_BLOCK
+        from core.recording import block_sizes
 
         last_t = 0.0
         with open(self.path, "rb") as fh:
             self.offset = len(fh.readline())
             tail = b""
-            while True:
-                data = fh.read(READ_BLOCK)
+            for size in block_sizes():
+                data = fh.read(size)
                 if data:
                     if tail:
                         data = tail + data
