@@ -144,7 +144,7 @@ def _distinct(x: np.ndarray, fmt: Callable[[np.ndarray], list[str]]) -> list[str
 
     # By bit pattern, so that -0.0 and 0.0 keep their own text.
     uniq, inverse = np.unique(x.view(np.int64), return_inverse=True)
-    if len(uniq) * 2 > len(x):
+    if len(uniq) * 5 > len(x) * 4:
         return fmt(x)
     return list(map(fmt(uniq.view(np.float64)).__getitem__, inverse.tolist()))
 

@@ -668,6 +668,9 @@ class LineParser:
                         except ValueError:
                             break
                         add(Reading(ts[j], source, values))
+                    elif fast.times:
+                        j = self._timed_run(fast, lines, ts, j, stop, add)
+                        break
                     else:
                         r = self._fast_reading(fast, m, ts[j], count=False)
                         if r is None:
@@ -727,6 +730,49 @@ class LineParser:
             if not c.data & (_REVIEW_EVERY - 1):
                 self._review()
         return Reading(t if dt is None else dt, self.source, values)
+
+    def _timed_run(
+        self,
+        fast: _Template,
+        lines: Sequence[str],
+        ts: Sequence[float],
+        i: int,
+        stop: int,
+        add: Callable[[Reading], None],
+    ) -> int:
+        """Readings of the template lines from ``i`` on (before ``stop``), for a template
+        with time fields: their times are parsed together. Returns where the run ended."""
+        match = fast.match
+        keys = fast.keys
+        rest = fast.rest
+        pick = fast.numbers
+        assert pick is not None
+        number = self._number
+        found: list[tuple[dict[str, float | None], tuple[str, ...]]] = []
+        j = i
+        for j in range(i, stop):  # noqa: B007 - j is where the run ends
+            m = match(lines[j])
+            if m is None:
+                break
+            groups = m.groups()
+            try:
+                values: dict[str, float | None] = dict(zip(keys, map(number, pick(groups))))  # noqa: B905
+            except ValueError:
+                break
+            for name in rest:
+                values[name] = None
+            found.append((values, groups))
+        else:
+            j = stop
+        times: list[float | None] = [None] * len(found)
+        for k in fast.times:
+            for n, d in enumerate(parse_times([g[k] for _v, g in found])):
+                if d is not None:
+                    times[n] = d
+        source = self.source
+        for n, ((values, _g), d) in enumerate(zip(found, times, strict=True)):
+            add(Reading(ts[i + n] if d is None else d, source, values))
+        return j
 
     def _feed_slow(self, line: str, t: float, first: bool, cut: bool) -> Reading | None:
         reading = self._feed_full(line, t, first=first, cut=cut)

@@ -190,3 +190,20 @@ def test_numbers_of_a_stream_that_never_repeats_are_still_right():
     got = p.feed_many([f"x:{v!r}" for v in values], [0.0] * len(values))
     assert [r.values["x"] for r in got.readings] == values
     assert p._number is float  # the number cache stepped aside
+
+
+def test_feed_many_on_a_nab_series_parses_its_times_like_feed():
+    stamps = ["2014-04-01 00:00:00", "2014-04-01 00:05:00", "2014-02-30 00:00:00", "bad",
+              "1396311600", "2014-04-01T00:20:00Z", "2014-04-01 00:25:00.5"]  # fmt: skip
+    rows = [f"{stamps[i % len(stamps)]},{i % 17}.5" for i in range(300)]
+    ts = [float(i) for i in range(300)]
+    one = LineParser("nab", "csv", header=["timestamp", "value"])
+    many = LineParser("nab", "csv", header=["timestamp", "value"])
+    expected = [outcome(one, one.feed(x, t)) for x, t in zip(rows, ts, strict=True)]
+    res = many.feed_many(rows, ts)
+    got = [
+        (None if r is None else (r.t, r.source, list(r.values.items())), k, e)
+        for r, k, e in zip(res.readings, res.kinds, res.errors, strict=True)
+    ]
+    assert got == expected
+    assert got[0][0][0] == 1396310400.0 and got[2][0][0] == 2.0
