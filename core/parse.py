@@ -639,8 +639,11 @@ class LineParser:
         kinds: list[str] = []
         errors: list[int] = []
         # First and cut lines never take the template path: runs end before them.
-        flagged = [k for k in range(n) if (firsts and firsts[k]) or (cuts and cuts[k])]
-        flagged.append(n)
+        marked: set[int] = set()
+        for flags in (firsts, cuts):
+            if flags is not None:
+                marked.update(k for k, flag in enumerate(flags) if flag)
+        flagged = [*sorted(marked), n]
         nxt = 0
         source = self.source
         c = self.counters
@@ -691,8 +694,8 @@ class LineParser:
                         self._review()
                     i = j
                     continue
-            first = i == stop and bool(firsts and firsts[i])
-            cut = i == stop and bool(cuts and cuts[i])
+            first = i == stop and firsts is not None and bool(firsts[i])
+            cut = i == stop and cuts is not None and bool(cuts[i])
             add(self._feed_slow(lines[i], ts[i], first, cut))
             kinds.append(self.last_kind)
             errors.append(self.last_errors)

@@ -207,3 +207,16 @@ def test_feed_many_on_a_nab_series_parses_its_times_like_feed():
     ]
     assert got == expected
     assert got[0][0][0] == 1396310400.0 and got[2][0][0] == 2.0
+
+
+def test_feed_many_takes_flags_as_any_sequence_of_bools():
+    import numpy as np
+
+    lines = ["a:1 b:2", "a:2 b:3", "junk", "a:3 b:4", "a:4 b:5"]
+    p = LineParser("dev")
+    out = p.feed_many(lines, [0.0, 1.0, 2.0, 3.0, 4.0], np.array([1, 0, 0, 0, 0], bool),
+                      [False, False, False, False, True])  # fmt: skip
+    assert out.kinds == ["partial", "data", "text", "data", "overlong"]
+    assert [r and r.values for r in out.readings] == [
+        None, {"a": 2.0, "b": 3.0}, None, {"a": 3.0, "b": 4.0}, None,
+    ]  # fmt: skip
