@@ -83,7 +83,61 @@ def iso_many(t: np.ndarray) -> list[str]:
     return [x + "Z" for x in text.tolist()]
 
 
+# Three-digit groups of a fraction: as they are, and without their trailing zeros.
+_GROUPS: list[tuple[str, str]] = [(f"{i:03d}", f"{i:03d}".rstrip("0")) for i in range(1000)]
+
+
 def format_rounded(x: np.ndarray, ndigits: int) -> list[str]:
+    """``repr(round(v, ndigits))`` of every element of ``x`` (float64), vectorised.
+
+    Scores (six digits, between 1e-4 and 1) are put together from tables of digit groups;
+    everything else goes through :func:`_format_general`.
+    """
+    import numpy as np
+
+    if ndigits != 6 or len(x) == 0:
+        return _format_general(x, ndigits)
+    with np.errstate(invalid="ignore", over="ignore"):
+        r = x * 1e6
+        k = np.rint(r)
+        # Away from a tie, the rounded product is the exact rounding; at and above 1e-4
+        # and below 1, repr writes "0." and the six digits without trailing zeros.
+        unit = (k >= 100) & (k < 1e6) & (np.abs(r - np.floor(r) - 0.5) > 2.3e-10)
+    if not unit.any():
+        return _format_general(x, ndigits)
+    hi, lo = np.divmod(k[unit].astype(np.int64), 1000)
+    table = _digit_groups()
+    padded, stripped = table[:, 0], table[:, 1]
+    has_lo = lo != 0
+    first = np.where(has_lo, padded[hi], stripped[hi]).tolist()
+    second = np.where(has_lo, stripped[lo], "").tolist()
+    m = len(first)
+    args: list[str] = [""] * (2 * m)
+    args[0::2] = first
+    args[1::2] = second
+    text = (("0.%s%s " * m) % tuple(args)).split(" ")
+    text.pop()
+    if unit.all():
+        return text
+    out = np.empty(len(x), dtype=object)
+    out[unit] = text
+    out[~unit] = _format_general(x[~unit], ndigits)
+    return out.tolist()
+
+
+def _digit_groups() -> np.ndarray:
+    global _GROUP_TABLE
+    if _GROUP_TABLE is None:
+        import numpy as np
+
+        _GROUP_TABLE = np.array(_GROUPS, dtype=object)
+    return _GROUP_TABLE
+
+
+_GROUP_TABLE: np.ndarray | None = None
+
+
+def _format_general(x: np.ndarray, ndigits: int) -> list[str]:
     """``repr(round(v, ndigits))`` of every element of ``x`` (float64), vectorised.
 
     ``round`` rounds the exact binary value to ``ndigits`` decimals; ``"%.{p}g"`` with ``p``
@@ -137,16 +191,29 @@ def _reprs(x: np.ndarray) -> list[str]:
     return list(map(float.__repr__, x.tolist()))
 
 
-def _distinct(x: np.ndarray, fmt: Callable[[np.ndarray], list[str]]) -> list[str]:
+class _Distinct:
     """``fmt(x)``, formatting each distinct value once when few are: sensors print few
-    distinct values, and HST's scores take few."""
-    import numpy as np
+    distinct values, and HST's scores take few. Finding them costs a sort, so a column
+    whose values turn out nearly all distinct skips it for a while (calibrated scores)."""
 
-    # By bit pattern, so that -0.0 and 0.0 keep their own text.
-    uniq, inverse = np.unique(x.view(np.int64), return_inverse=True)
-    if len(uniq) * 5 > len(x) * 4:
-        return fmt(x)
-    return list(map(fmt(uniq.view(np.float64)).__getitem__, inverse.tolist()))
+    RETRY = 16  # batches formatted directly before looking again
+
+    def __init__(self, fmt: Callable[[np.ndarray], list[str]]) -> None:
+        self.fmt = fmt
+        self.skip = 0
+
+    def __call__(self, x: np.ndarray) -> list[str]:
+        import numpy as np
+
+        if self.skip:
+            self.skip -= 1
+            return self.fmt(x)
+        # By bit pattern, so that -0.0 and 0.0 keep their own text.
+        uniq, inverse = np.unique(x.view(np.int64), return_inverse=True)
+        if len(uniq) * 5 > len(x) * 4:
+            self.skip = self.RETRY
+            return self.fmt(x)
+        return list(map(self.fmt(uniq.view(np.float64)).__getitem__, inverse.tolist()))
 
 
 def _runs(x: np.ndarray, fmt: Callable[[np.ndarray], list[str]]) -> list[str]:
@@ -202,6 +269,8 @@ class ScoreWriter:
         self._csv: Any = None
         # Channel names as they appear in a row, per name (csv-quoted, or JSON strings).
         self._quoted: dict[str, str] = {}
+        self._values = _Distinct(_round9)
+        self._scores = _Distinct(_round6)
         if not self.jsonl:
             self._csv = csv.writer(self._fh, lineterminator="\n")
             self._csv.writerow(self.COLUMNS)
@@ -239,8 +308,8 @@ class ScoreWriter:
         score = np.asarray(batch.score, dtype=np.float64)
         missing = np.isnan(value)
         stamps = _runs(t, iso_many)
-        values = _distinct(np.where(missing, 0.0, value), _round9)
-        scores = _distinct(score, _round6)
+        values = self._values(np.where(missing, 0.0, value))
+        scores = self._scores(score)
         yes, no = ("true", "false") if self.jsonl else ("1", "0")
         imputed = np.where(batch.imputed, yes, no).tolist()
         alert = np.where(batch.alert, yes, no).tolist()
