@@ -6,7 +6,6 @@ recorded or written and exits 130.
 
 from __future__ import annotations
 
-import csv
 import functools
 import json
 import math
@@ -17,11 +16,12 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import click
 
 from core.errors import UserError
+from core.output import ScoreWriter, iso
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -46,13 +46,6 @@ def parse_speed(text: str | None, default: float | None) -> float | None:
     if not speed > 0:
         raise UserError(f"bad --speed {text!r}: must be above 0")
     return speed
-
-
-def iso(t: float) -> str:
-    dt = datetime.fromtimestamp(t, timezone.utc)
-    if dt.microsecond:
-        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class _Interrupted(Exception):
@@ -349,50 +342,6 @@ def open_sources(
 # --------------------------------------------------------------------------- output
 
 
-class ScoreWriter:
-    """Writes one row per channel sample to CSV or JSONL, flushing as it goes."""
-
-    COLUMNS = ("timestamp", "channel", "value", "imputed", "score", "alert")
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.jsonl = path.lower().endswith((".jsonl", ".ndjson"))
-        self.rows = 0
-        try:
-            self._fh: IO[str] = (
-                sys.stdout if path == "-" else open(path, "w", newline="", encoding="utf-8")
-            )
-        except OSError as exc:
-            raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
-        self._csv = None
-        if not self.jsonl:
-            self._csv = csv.writer(self._fh, lineterminator="\n")
-            self._csv.writerow(self.COLUMNS)
-
-    def __call__(self, s) -> None:
-        value = "" if s.value is None else round(s.value, 9)
-        score = round(s.score, 6)
-        if self._csv is not None:
-            self._csv.writerow((iso(s.t), s.channel, value, int(s.imputed), score, int(s.alert)))
-        else:
-            row = {
-                "timestamp": iso(s.t),
-                "t": s.t,
-                "channel": s.channel,
-                "value": None if s.value is None else value,
-                "imputed": s.imputed,
-                "score": score,
-                "alert": s.alert,
-            }
-            self._fh.write(json.dumps(row) + "\n")
-        self.rows += 1
-
-    def close(self) -> None:
-        self._fh.flush()
-        if self._fh is not sys.stdout:
-            self._fh.close()
-
-
 def print_summary(snapshot, console) -> None:
     from rich.table import Table
 
@@ -522,7 +471,7 @@ def score(
     pipeline = Pipeline(
         settings,
         names,
-        on_sample=writer,
+        on_batch=writer.write_batch if writer is not None else None,
         on_alert=alert_hooks.on_alert if alert_hooks is not None else None,
     )
     recorder = None

@@ -432,6 +432,22 @@ class Pacer:
                 return True
             return False
 
+    def unhindered(self, stop: threading.Event) -> bool:
+        """True when a whole batch may go through without a look at each frame: max speed,
+        not paused, and no seek, restart or stop asked for."""
+        return (
+            self.speed is None
+            and not self.paused
+            and self._ff_until is None
+            and not self._restart
+            and not stop.is_set()
+        )
+
+    def passed(self, t: float) -> None:
+        """Frames up to data time ``t`` went through unhindered."""
+        with self._lock:
+            self.t = t
+
     @property
     def realtime(self) -> bool:
         """True when frames must be paced one by one (not max speed, not fast-forwarding)."""
@@ -487,6 +503,24 @@ class ReplaySource(Source):
         """Every frame of the file, from the start; sets ``self.offset`` as it reads."""
         raise NotImplementedError
 
+    def chunks(self) -> Iterator[tuple[list[Frame], int]]:
+        """Every frame of the file from the start, in lists, each with how many of its
+        frames are lines (not events); ``self.offset`` is at the end of each list's bytes.
+
+        Files override this to decode a block at a time; this default groups
+        :meth:`frames`.
+        """
+        batch: list[Frame] = []
+        lines = 0
+        for frame in self.frames():
+            batch.append(frame)
+            lines += frame.event is None
+            if len(batch) >= FILE_BATCH:
+                yield batch, lines
+                batch, lines = [], 0
+        if batch:
+            yield batch, lines
+
     def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
         self.status.state = "connected"
         self._size = max(1, os.path.getsize(self.path))
@@ -494,25 +528,51 @@ class ReplaySource(Source):
         while True:
             restarted = False
             batch: list[Frame] = []
-            for frame in self.frames():
-                if pacer.realtime:
-                    if batch:
-                        yield batch
-                        batch = []
+            start = 0
+            for chunk, lines in self.chunks():
+                end = self.offset
+                if pacer.unhindered(stop):
+                    # At max speed with nothing asked of the replay, whole chunks go into
+                    # batches of FILE_BATCH; a pause, seek or restart is seen at the next.
+                    pacer.passed(chunk[-1].t)
+                    self.status.lines += lines
+                    batch += chunk
+                    while len(batch) >= FILE_BATCH:
+                        out, batch = batch[:FILE_BATCH], batch[FILE_BATCH:]
+                        self._progress(out[-1])
+                        yield out
+                    start = end
+                    continue
+                n = len(chunk)
+                stopped = False
+                for i, frame in enumerate(chunk):
+                    # Frame by frame, the read position is interpolated within the chunk.
+                    self.offset = start + (end - start) * (i + 1) // n
+                    if frame.event is None:
+                        self.status.lines += 1
+                    if pacer.realtime:
+                        if batch:
+                            yield batch
+                            batch = []
+                        if not pacer.wait(frame.t, stop):
+                            restarted = pacer.take_restart()
+                            stopped = True
+                            break
+                        self._progress(frame)
+                        yield [frame]
+                        continue
                     if not pacer.wait(frame.t, stop):
                         restarted = pacer.take_restart()
+                        stopped = True
                         break
-                    self._progress(frame)
-                    yield [frame]
-                    continue
-                if not pacer.wait(frame.t, stop):
-                    restarted = pacer.take_restart()
+                    batch.append(frame)
+                    if len(batch) >= FILE_BATCH:
+                        self._progress(frame)
+                        yield batch
+                        batch = []
+                if stopped:
                     break
-                batch.append(frame)
-                if len(batch) >= FILE_BATCH:
-                    self._progress(frame)
-                    yield batch
-                    batch = []
+                self.offset = start = end
             if batch:
                 self._progress(batch[-1])
                 yield batch
@@ -559,14 +619,17 @@ class RecordingSource(ReplaySource):
         return self._names
 
     def frames(self) -> Iterator[Frame]:
+        for frames, _lines in self.chunks():
+            yield from frames
+
+    def chunks(self) -> Iterator[tuple[list[Frame], int]]:
         from core.recording import RecordingReader
 
         reader = RecordingReader(self.path)
-        for frame in reader:
+        for frames, lines in reader.chunks():
             self.offset = reader.offset
-            if frame.event is None:
-                self.status.lines += 1
-            yield frame
+            self.skipped = reader.skipped
+            yield frames, lines
         self.skipped = reader.skipped
 
 
@@ -655,23 +718,62 @@ class CsvSource(ReplaySource):
         self.parser_args = {"fmt": "csv", "header": [c.strip() for c in self.columns]}
 
     def frames(self) -> Iterator[Frame]:
-        from core.parse import parse_time
+        for frames, _lines in self.chunks():
+            yield from frames
 
-        ti = self.time_index
+    def chunks(self) -> Iterator[tuple[list[Frame], int]]:
+        from core.recording import block_sizes
+
         last_t = 0.0
         with open(self.path, "rb") as fh:
             self.offset = len(fh.readline())
-            for raw_line in fh:
-                self.offset += len(raw_line)
-                text, raw = decode_line(raw_line.rstrip(b"\r\n"))
-                if not text.strip():
-                    continue
-                fields = text.split(",")
-                t = parse_time(fields[ti]) if ti < len(fields) else None
-                # A row with a bad time keeps its place in the series at the last good time.
-                last_t = t if t is not None else last_t
-                self.status.lines += 1
-                yield Frame(last_t, self.name, text, raw)
+            tail = b""
+            for size in block_sizes():
+                data = fh.read(size)
+                if data:
+                    if tail:
+                        data = tail + data
+                    cut = data.rfind(b"\n") + 1
+                    if not cut:
+                        tail = data
+                        continue
+                    block, tail = data[:cut], data[cut:]
+                elif tail:
+                    block, tail = tail, b""  # the last row, without its newline
+                else:
+                    break
+                frames, last_t = self._rows(block, last_t)
+                self.offset += len(block)
+                if frames:
+                    yield frames, len(frames)
+
+    def _rows(self, block: bytes, last_t: float) -> tuple[list[Frame], float]:
+        """Frames of the rows in ``block`` (whole lines); a row with a bad time keeps its
+        place in the series at the last good time."""
+        from core.parse import parse_times
+
+        rows: list[tuple[str, bytes | None]]
+        try:
+            text = block.decode("utf-8")
+        except UnicodeDecodeError:
+            rows = [decode_line(x.rstrip(b"\r")) for x in block.split(b"\n")]
+        else:
+            cr = "\r" in text
+            rows = [(x.rstrip("\r") if cr else x, None) for x in text.split("\n")]
+        rows = [r for r in rows if r[0] and not r[0].isspace()]
+        ti = self.time_index
+        if ti == 0:
+            stamps = [x.partition(",")[0] for x, _raw in rows]
+        else:
+            stamps = [x.split(",")[ti] if x.count(",") >= ti else "" for x, _raw in rows]
+        name = self.name
+        frames = []
+        append = frames.append
+        for (text, raw), t in zip(rows, parse_times(stamps), strict=True):
+            if t is not None:
+                last_t = t
+            append(Frame(last_t, name, text, raw))
+        return frames, last_t
 
 
 # --------------------------------------------------------------------------- choosing

@@ -1,0 +1,170 @@
+"""Score files: write_batch writes exactly the text the per-row writer writes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.errors import UserError
+from core.output import ScoreWriter, format_rounded, iso, iso_many
+from core.pipeline import ScoredBatch
+
+NAMES = ["temp", "hum", "a,b", 'say "hi"', "Temperatur °C", "влажность", "x\ny", "ch10", " sp "]
+
+
+def batch(t, channel, value, imputed=None, score=None, alert=None, names=NAMES) -> ScoredBatch:
+    n = len(t)
+    rng = np.random.default_rng(n)
+    return ScoredBatch(
+        names=list(names),
+        t=np.asarray(t, dtype=np.float64),
+        channel=np.asarray(channel, dtype=np.int32),
+        value=np.asarray(value, dtype=np.float64),
+        imputed=rng.random(n) < 0.5 if imputed is None else np.asarray(imputed, dtype=bool),
+        score=rng.random(n) if score is None else np.asarray(score, dtype=np.float64),
+        alert=rng.random(n) < 0.5 if alert is None else np.asarray(alert, dtype=bool),
+        reading=np.arange(n, dtype=np.int32),
+        readings=[],
+    )
+
+
+def both(tmp_path, batches: list[ScoredBatch], ext: str) -> tuple[bytes, bytes]:
+    """(write_batch's bytes, the per-row writer's bytes) for the same batches."""
+    fast, slow = tmp_path / f"fast.{ext}", tmp_path / f"slow.{ext}"
+    w = ScoreWriter(str(fast))
+    for b in batches:
+        w.write_batch(b)
+    w.close()
+    w = ScoreWriter(str(slow))
+    for b in batches:
+        for row in b.rows():
+            w(row)
+    w.close()
+    return fast.read_bytes(), slow.read_bytes()
+
+
+TRICKY_VALUES = [
+    np.nan, 0.0, -0.0, 21.5, -40.25, 1e-5, -3.3e-7, 4e-10, 5e-10, 6e-10, 1e-4, 9.99999e-5,
+    0.1, 1.0, 100.0, 123456.123456789, 1234567.123456789, 999999.9999999995, 1e15, 1e16,
+    1.7976931348623157e308, 5e-324, np.inf, -np.inf, 0.0078125, 2.5e-9, 1013.2500000004,
+]  # fmt: skip
+TRICKY_SCORES = [0.0, 1.0, 0.5, 5e-7, 4e-7, 1e-5, 9.9e-5, 0.0001, 0.98, 0.9999995, 0.0078125]
+TRICKY_TIMES = [
+    1700000000.0, 1700000000.25, 1700000000.0005, 1700000000.0000004, 1700000000.9999996,
+    1700000000.123456, 1.5, -1.5, 0.0, 946684799.999, 253402300799.0, -30610224001.0,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("ext", ["csv", "jsonl"])
+def test_write_batch_is_byte_identical_to_the_row_writer_on_tricky_values(tmp_path, ext):
+    n = len(TRICKY_VALUES) * len(TRICKY_TIMES)
+    value = np.resize(TRICKY_VALUES, n)
+    t = np.repeat(TRICKY_TIMES, len(TRICKY_VALUES))
+    b = batch(t, np.arange(n) % len(NAMES), value, score=np.resize(TRICKY_SCORES, n))
+    fast, slow = both(tmp_path, [b], ext)
+    assert fast == slow
+    assert len(fast.decode().splitlines()) >= n
+
+
+def test_csv_has_the_header_and_one_row_per_sample_with_an_empty_value_for_none(tmp_path):
+    b = batch([1700000000.0, 1700000000.5], [0, 2], [21.123456789123, np.nan],
+              imputed=[False, True], score=[0.12345678, 0.0], alert=[True, False])  # fmt: skip
+    path = tmp_path / "s.csv"
+    w = ScoreWriter(str(path))
+    w.write_batch(b)
+    w.close()
+    assert path.read_text().splitlines() == [
+        "timestamp,channel,value,imputed,score,alert",
+        "2023-11-14T22:13:20Z,temp,21.123456789,0,0.123457,1",
+        '2023-11-14T22:13:20.500Z,"a,b",,1,0.0,0',
+    ]
+    assert w.rows == 2
+
+
+def test_jsonl_rows_are_json_objects_with_null_for_a_missing_value(tmp_path):
+    b = batch([1700000000.5], [6], [np.nan], imputed=[True], score=[0.25], alert=[False])
+    path = tmp_path / "s.jsonl"
+    w = ScoreWriter(str(path))
+    w.write_batch(b)
+    w.close()
+    assert json.loads(path.read_text()) == {
+        "timestamp": "2023-11-14T22:13:20.500Z", "t": 1700000000.5, "channel": "x\ny",
+        "value": None, "imputed": True, "score": 0.25, "alert": False,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("ext", ["csv", "jsonl"])
+def test_many_batches_of_many_channels_match_the_row_writer(tmp_path, ext):
+    rng = np.random.default_rng(7)
+    names = [f"board{i}/ch{j}" for i in range(8) for j in range(16)]
+    batches = []
+    for k in range(5):
+        n = 3000
+        value = rng.normal(0, 10.0 ** rng.integers(-6, 9, n))
+        value[rng.random(n) < 0.1] = np.nan
+        # Readings share their time across channels; sensors print few decimals.
+        t = 1.7e9 + k * 100 + np.repeat(np.arange(n // 4), 4) / 3.0
+        value[::3] = np.round(value[::3], 2)
+        batches.append(batch(t, rng.integers(0, len(names), n), value, names=names))
+    fast, slow = both(tmp_path, batches, ext)
+    assert fast == slow
+
+
+def test_an_empty_batch_writes_nothing_but_the_header(tmp_path):
+    path = tmp_path / "s.csv"
+    w = ScoreWriter(str(path))
+    w.write_batch(ScoredBatch.empty(["temp"]))
+    w.close()
+    assert path.read_text() == "timestamp,channel,value,imputed,score,alert\n"
+    assert w.rows == 0
+
+
+def test_an_unwritable_path_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="cannot write"):
+        ScoreWriter(str(tmp_path / "no" / "such" / "dir.csv"))
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False)
+any_float = st.one_of(
+    st.floats(), finite.map(lambda x: round(x, 2)), st.floats(-1e-3, 1e-3),
+    st.integers(-(10**7), 10**7).map(lambda i: i / 1e6),
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(any_float, min_size=1, max_size=60), st.sampled_from([6, 9]))
+def test_format_rounded_is_repr_of_round(xs, ndigits):
+    assert format_rounded(np.array(xs, dtype=np.float64), ndigits) == [
+        repr(round(x, ndigits)) for x in xs
+    ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(-3e10, 2.5e11, allow_nan=False), min_size=1, max_size=60))
+def test_iso_many_is_iso_of_each(ts):
+    assert iso_many(np.array(ts)) == [iso(t) for t in ts]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(1e9, 2e9) | st.sampled_from(TRICKY_TIMES),
+            st.integers(0, len(NAMES) - 1),
+            any_float | st.just(np.nan),
+            st.floats(0, 1) | st.sampled_from(TRICKY_SCORES),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.sampled_from(["csv", "jsonl"]),
+)
+def test_write_batch_matches_the_row_writer_on_any_rows(tmp_path_factory, rows, ext):
+    t, ch, value, score = zip(*rows, strict=True)
+    b = batch(t, ch, value, score=score)
+    fast, slow = both(tmp_path_factory.mktemp("w"), [b], ext)
+    assert fast == slow
