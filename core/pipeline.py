@@ -758,6 +758,16 @@ class Runner:
         # output keeps input order; anything paced in time runs in a thread of its own.
         files = [s for s in self.sources if not s.live and s.pacer.speed is None]
         live = [s for s in self.sources if s not in files]
+        if files and not live and self.pipeline is not None:
+            # Only files, as fast as they go: the scoring worker reads them itself. Nothing
+            # can be lost by waiting, and a reader thread would only take turns with it for
+            # the GIL (reading is a tenth of the work).
+            self._readers_left = 1
+            self._worker = threading.Thread(
+                target=self._work_inline, args=(files,), name="score", daemon=True
+            )
+            self._worker.start()
+            return
         groups: list[list[Source]] = [[s] for s in live] + ([files] if files else [])
         self._readers_left = len(groups)
         for group in groups:
@@ -771,6 +781,37 @@ class Runner:
             th.start()
         if not groups:
             self._queue.put(None)
+
+    def _work_inline(self, files: list[Source]) -> None:
+        """Read the files and score what they give, in this one thread."""
+        assert self.pipeline is not None
+        stop = self.stop_event
+        try:
+            for src in files:
+                for batch in src.batches(stop):
+                    with self._left_lock:
+                        self._batches_in += 1
+                    started = time.monotonic()
+                    self.pipeline.process(batch)
+                    if self.share_with_ui:
+                        self._step_aside(time.monotonic() - started)
+                    self._batches_done += 1
+                    if stop.is_set():
+                        break
+                if stop.is_set():
+                    break
+        except UserError as exc:
+            self.errors.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 - kept as data, shown by the caller
+            self.errors.append(f"scoring stopped: {type(exc).__name__}: {exc}")
+            self.stop_event.set()
+        finally:
+            for src in files:
+                src.close()
+            with self._left_lock:
+                self._readers_left = 0
+            self.pipeline.finish()
+            self.done.set()
 
     def _read(self, group: list[Source]) -> None:
         stop = self.stop_event

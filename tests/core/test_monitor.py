@@ -168,9 +168,10 @@ def test_seek_back_replays_from_the_start_to_the_target(rec):
         m.seek(-40)
         wait_until(lambda: (m.snapshot().replay.t or T0 + 90) < T0 + 60)
         assert T0 + 48 <= m.snapshot().replay.t <= T0 + 55
-        # Scoring catches up with what was read again, from a fresh start.
-        wait_until(lambda: m.snapshot().counters.lines >= 480)
-        assert m.snapshot().counters.lines <= 600
+        # Scoring catches up with what was read again, from a fresh start: the counters go
+        # back to zero and grow to the ~500 lines up to the target (the ~900 from before the
+        # seek may still show until the worker reaches the restart).
+        wait_until(lambda: 480 <= m.snapshot().counters.lines <= 600)
     finally:
         m.stop()
 
