@@ -23,7 +23,9 @@ LABEL_WORDS = {None: "unlabeled", "anomaly": "anomaly", "false_positive": "false
 # What the label column shows: short, so the reason keeps its room on a narrow terminal.
 LABEL_CELLS = {None: "·", "anomaly": "anomaly", "false_positive": "false pos"}
 LABEL_STYLES: dict[str | None, str] = {None: "dim", "anomaly": "bold", "false_positive": "italic"}
-COLUMNS = ("id", "time", "channel", "peak", "value", "dur", "label", "reason")
+# The reason before the numbers: on a narrow pane it is what must stay readable, and the
+# columns that do not fit are the last ones.
+COLUMNS = ("id", "time", "channel", "reason", "dur", "label", "peak", "value")
 LABELS = {
     "id": "#",
     "time": "time",
@@ -35,7 +37,7 @@ LABELS = {
     "reason": "reason",
 }
 WIDTHS = {"id": 3, "time": 8, "peak": 5, "value": 8, "dur": 6, "label": 9}
-MIN_REASON = 4
+MIN_REASON = 18
 
 
 def alert_cells(alert: Alert) -> dict[str, Text]:
@@ -194,7 +196,8 @@ class AlertLog(UserMovedTable):
         self.update_cell(str(alert_id), key, cell)
 
     def _layout_columns(self) -> None:
-        """The reason column takes what is left of the width."""
+        """The reason column takes what is left of the width, and at least MIN_REASON: on a
+        narrow pane peak and value are pushed off the right edge rather than the reason."""
         width = self.scrollable_content_region.width or self.app.size.width
         names = {a.channel for a in self._alerts.values()}
         chan_w = min(24, max([7, *(len(n) for n in names)]))
