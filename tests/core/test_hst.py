@@ -321,3 +321,23 @@ def test_one_dimensional_input_and_empty_batches():
     assert np.array_equal(a.score_learn_many(X[:, 0]), b.score_learn_many(X))
     assert a.counter == b.counter == 0
     assert a.features == (0,)
+
+
+def test_a_checkpoint_takes_the_model_back_to_exactly_where_it_was():
+    """The pipeline scores ahead and goes back to a checkpoint when an alert opens."""
+    X = mixed(3000, seed=4)
+    a, b = HalfSpaceTrees(10, 8, 100, seed=1), HalfSpaceTrees(10, 8, 100, seed=1)
+    a.score_learn_many(X[:1050])
+    b.score_learn_many(X[:1050])
+    ck = a.checkpoint()
+    a.score_learn_many(X[1050:1400] * 0.1)  # another stream, across window boundaries
+    a.restore(ck)
+    assert np.array_equal(a.score_learn_many(X[1050:]), b.score_learn_many(X[1050:]))
+
+
+def test_a_checkpoint_from_before_the_trees_exist_is_refused():
+    model = HalfSpaceTrees(seed=1)
+    ck = model.checkpoint()
+    model.learn_one({"x": 0.5})
+    with pytest.raises(ValueError, match="after the trees were built"):
+        model.restore(ck)
