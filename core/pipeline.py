@@ -364,6 +364,11 @@ class Pipeline:
     def _apply_requests(self) -> None:
         while self._requests:
             kind, alert_id = self._requests.popleft()
+            if kind == "threshold":
+                engine = self.engines.get(alert_id)
+                if engine is not None:
+                    engine.threshold = self.threshold_for(alert_id)
+                continue
             alert = next((a for a in reversed(self.alerts) if a.id == alert_id), None)
             if alert is None:
                 continue
@@ -390,53 +395,61 @@ class Pipeline:
     # -- the batch path ----------------------------------------------------------------------
 
     def process(self, frames: Sequence[Frame]) -> None:
-        with self.lock:
-            if self._requests:
-                self._apply_requests()
-            prefix_multi = self.multi
-            index = self._index
-            rows_ch: list[int] = []
-            rows_val: list[float] = []
-            rows_reading: list[int] = []
-            read_t: list[float] = []
-            read_rx: list[float] = []
-            readings: list[tuple[float, str, str]] = []
-            nan = math.nan
-            for frame in frames:
-                if frame.event is not None:
-                    if rows_ch:
-                        # A reset must not mix samples from before it with those after.
-                        self._score(rows_ch, rows_val, rows_reading, read_t, read_rx, readings)
-                        rows_ch, rows_val, rows_reading = [], [], []
-                        read_t, read_rx, readings = [], [], []
+        """Parse and score a batch of frames (the scoring worker's call).
+
+        The lock is held only while shared state changes (new parsers and channels, channel
+        histories, alerts), never while a channel is scored, so a UI taking a snapshot waits
+        a moment, not for a whole batch.
+        """
+        if self._requests:
+            self._apply_requests()
+        prefix_multi = self.multi
+        index = self._index
+        rows_ch: list[int] = []
+        rows_val: list[float] = []
+        rows_reading: list[int] = []
+        read_t: list[float] = []
+        read_rx: list[float] = []
+        readings: list[tuple[float, str, str]] = []
+        nan = math.nan
+        for frame in frames:
+            if frame.event is not None:
+                if rows_ch:
+                    # A reset must not mix samples from before it with those after.
+                    self._score(rows_ch, rows_val, rows_reading, read_t, read_rx, readings)
+                    rows_ch, rows_val, rows_reading = [], [], []
+                    read_t, read_rx, readings = [], [], []
+                with self.lock:
                     self._event(frame)
-                    continue
-                parser = self.parsers.get(frame.src)
-                if parser is None:
+                continue
+            parser = self.parsers.get(frame.src)
+            if parser is None:
+                with self.lock:
                     parser = self.parsers[frame.src] = LineParser(frame.src, self.settings.fmt)
-                line = frame.line or ""
-                reading = parser.feed(line, frame.t, first=frame.first, cut=frame.cut)
-                kind = parser.last_kind
-                # The raw-lines pane shows what did not parse cleanly: text, garbage, cut and
-                # partial lines, and data lines with a bad field.
-                if kind not in SHOWN_AS_PARSED or parser.last_errors:
-                    self.raw_lines.append((frame.t, frame.src, line, kind))
-                if reading is None:
-                    continue
-                r = len(readings)
-                readings.append((frame.t, frame.src, line))
-                read_t.append(reading.t)
-                read_rx.append(frame.t)
-                prefix = f"{reading.source}/" if prefix_multi else ""
-                for name, v in reading.values.items():
-                    channel = prefix + name if prefix else name
-                    ci = index.get(channel)
-                    if ci is None:
-                        ci = self._add_channel(channel, prefix)
-                    rows_ch.append(ci)
-                    rows_val.append(nan if v is None else v)
-                    rows_reading.append(r)
-            self._score(rows_ch, rows_val, rows_reading, read_t, read_rx, readings)
+            line = frame.line or ""
+            reading = parser.feed(line, frame.t, first=frame.first, cut=frame.cut)
+            kind = parser.last_kind
+            # The raw-lines pane shows what did not parse cleanly: text, garbage, cut and
+            # partial lines, and data lines with a bad field.
+            if kind not in SHOWN_AS_PARSED or parser.last_errors:
+                self.raw_lines.append((frame.t, frame.src, line, kind))
+            if reading is None:
+                continue
+            r = len(readings)
+            readings.append((frame.t, frame.src, line))
+            read_t.append(reading.t)
+            read_rx.append(frame.t)
+            prefix = f"{reading.source}/" if prefix_multi else ""
+            for name, v in reading.values.items():
+                channel = prefix + name if prefix else name
+                ci = index.get(channel)
+                if ci is None:
+                    ci = self._add_channel(channel, prefix)
+                rows_ch.append(ci)
+                rows_val.append(nan if v is None else v)
+                rows_reading.append(r)
+        self._score(rows_ch, rows_val, rows_reading, read_t, read_rx, readings)
+        with self.lock:
             self.version += 1
             out = self._outbox
             self._outbox = []
@@ -461,6 +474,13 @@ class Pipeline:
         return ci
 
     def _engine(self, channel: str) -> tuple[ChannelEngine, ChannelState]:
+        engine = self.engines.get(channel)
+        if engine is None:
+            with self.lock:
+                return self._new_engine(channel)
+        return engine, self.channels[channel]
+
+    def _new_engine(self, channel: str) -> tuple[ChannelEngine, ChannelState]:
         engine = self.engines.get(channel)
         if engine is None:
             s = self.settings
@@ -505,7 +525,15 @@ class Pipeline:
         events: list[tuple[int, int, str, Alert, Alert]] = []
         order = np.argsort(ch, kind="stable")
         cuts = np.flatnonzero(np.diff(ch[order])) + 1
-        for sel in np.split(order, cuts):
+        groups = np.split(order, cuts)
+        new = [self._names[int(ch[g[0]])] for g in groups]
+        new = [name for name in new if name not in self.engines]
+        if new:
+            # The channels a batch brings appear together, as a reading does.
+            with self.lock:
+                for name in new:
+                    self._new_engine(name)
+        for sel in groups:
             name = self._names[int(ch[sel[0]])]
             engine, state = self._engine(name)
             out = engine.process(t[sel], raw[sel])
@@ -515,12 +543,14 @@ class Pipeline:
             alert[sel] = out.alert
             for k, kind, a, snap in out.events:
                 events.append((int(sel[k]), 0 if kind == "open" else 1, kind, a, snap))
-            self._update_state(state, engine, t[sel], rx[sel], out)
-        self._events(events)
-        self._outbox.append(
-            ("batch", ScoredBatch(list(self._names), t, ch, value, imputed, score, alert,
-                                  reading, readings), None)
-        )  # fmt: skip
+            with self.lock:
+                self._update_state(state, engine, t[sel], rx[sel], out)
+        with self.lock:
+            self._events(events)
+            self._outbox.append(
+                ("batch", ScoredBatch(list(self._names), t, ch, value, imputed, score, alert,
+                                      reading, readings), None)
+            )  # fmt: skip
 
     def _update_state(
         self, state: ChannelState, engine: ChannelEngine, t: np.ndarray, rx: np.ndarray, out: Any
@@ -573,15 +603,17 @@ class Pipeline:
         last sample was scored, not against the sample's own time stamp, so a device clock
         that is off (or a followed file written long ago) does not make every channel late.
         """
+        if self._requests:
+            self._apply_requests()
+        events: list[tuple[int, int, str, Alert, Alert]] = []
+        for name, engine in list(self.engines.items()):
+            st = self.channels[name]
+            if not st.samples:
+                continue
+            for _, kind, a, snap in engine.tick(st.last_t + (now - st.seen_wall)):
+                events.append((-1, 0 if kind == "open" else 1, kind, a, snap))
+                st.in_alert = True
         with self.lock:
-            events: list[tuple[int, int, str, Alert, Alert]] = []
-            for name, engine in self.engines.items():
-                st = self.channels[name]
-                if not st.samples:
-                    continue
-                for _, kind, a, snap in engine.tick(st.last_t + (now - st.seen_wall)):
-                    events.append((-1, 0 if kind == "open" else 1, kind, a, snap))
-                    st.in_alert = True
             if events:
                 self._events(events)
                 self.version += 1
@@ -644,14 +676,14 @@ class Pipeline:
         return self.thresholds.get(channel, self.default_threshold)
 
     def set_threshold(self, channel: str, threshold: float | None) -> None:
+        """Change a channel's threshold (any thread); the scoring worker hands it to the
+        channel's detector at its next batch, since nothing else touches detector state."""
         with self.lock:
             if threshold is None:
                 self.thresholds.pop(channel, None)
             else:
                 self.thresholds[channel] = threshold
-            engine = self.engines.get(channel)
-            if engine is not None:
-                engine.threshold = self.threshold_for(channel)
+        self._requests.append(("threshold", channel))
 
     def totals(self) -> Counters:
         c = replace(self.counters)
