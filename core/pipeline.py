@@ -323,6 +323,7 @@ class Pipeline:
         self._names: list[str] = []
         self._index: dict[str, int] = {}
         self._prefix_of: dict[str, str] = {}
+        self._unpublished: dict[str, ChannelState] = {}
         self._next_id = 1
         # Labels that act on the detector: requests from a UI (applied by the worker at its
         # next batch) and labels given up front, applied when their episode closes.
@@ -383,7 +384,7 @@ class Pipeline:
     @property
     def feedback_applied(self) -> int:
         """False-positive labels that taught a channel so far."""
-        return sum(e.feedback_count for e in self.engines.values())
+        return sum(e.feedback_count for e in list(self.engines.values()))
 
     def _labelled_false(self, alert: Alert) -> bool:
         spans = self._label_spans.get(alert.channel)
@@ -474,11 +475,13 @@ class Pipeline:
         return ci
 
     def _engine(self, channel: str) -> tuple[ChannelEngine, ChannelState]:
+        """The channel's engine and state; a new channel's state is published (put in
+        ``channels``, which snapshots read) only with its first samples."""
         engine = self.engines.get(channel)
         if engine is None:
-            with self.lock:
-                return self._new_engine(channel)
-        return engine, self.channels[channel]
+            return self._new_engine(channel)
+        state = self.channels.get(channel)
+        return engine, state if state is not None else self._unpublished[channel]
 
     def _new_engine(self, channel: str) -> tuple[ChannelEngine, ChannelState]:
         engine = self.engines.get(channel)
@@ -503,8 +506,8 @@ class Pipeline:
                 hold=s.hold,
                 labelled_false=self._labelled_false,
             )
-            self.channels[channel] = ChannelState(channel, Ring(s.capacity))
-        return engine, self.channels[channel]
+            self._unpublished[channel] = ChannelState(channel, Ring(s.capacity))
+        return engine, self._unpublished[channel]
 
     def _score(
         self, rows_ch: list[int], rows_val: list[float], rows_reading: list[int],
@@ -526,13 +529,7 @@ class Pipeline:
         order = np.argsort(ch, kind="stable")
         cuts = np.flatnonzero(np.diff(ch[order])) + 1
         groups = np.split(order, cuts)
-        new = [self._names[int(ch[g[0]])] for g in groups]
-        new = [name for name in new if name not in self.engines]
-        if new:
-            # The channels a batch brings appear together, as a reading does.
-            with self.lock:
-                for name in new:
-                    self._new_engine(name)
+        done = []
         for sel in groups:
             name = self._names[int(ch[sel[0]])]
             engine, state = self._engine(name)
@@ -543,9 +540,14 @@ class Pipeline:
             alert[sel] = out.alert
             for k, kind, a, snap in out.events:
                 events.append((int(sel[k]), 0 if kind == "open" else 1, kind, a, snap))
-            with self.lock:
-                self._update_state(state, engine, t[sel], rx[sel], out)
+            done.append((name, state, engine, sel, out))
+        # What a snapshot reads changes in one step per batch: the batch's new channels
+        # appear together, with their first samples.
         with self.lock:
+            for name, state, engine, sel, out in done:
+                if name not in self.channels:
+                    self.channels[name] = self._unpublished.pop(name)
+                self._update_state(state, engine, t[sel], rx[sel], out)
             self._events(events)
             self._outbox.append(
                 ("batch", ScoredBatch(list(self._names), t, ch, value, imputed, score, alert,
@@ -642,6 +644,7 @@ class Pipeline:
         }
         self.engines.clear()
         self.channels.clear()
+        self._unpublished.clear()
         self.alerts = []
         self.counters = Counters()
         self.raw_lines.clear()
