@@ -29,6 +29,7 @@ the dropout rule) counts:
     python bench/nab_quality.py --variants default default-hst --per-file
     python bench/nab_quality.py --files nyc_taxi machine_temperature
     python bench/nab_quality.py --noise-seeds 24 --noise-hours 4 --jobs 2
+    python bench/nab_quality.py --variants default --param squash=3 --setting threshold=0.6
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from core.engine import ChannelEngine, limits_for  # noqa: E402
 from core.evaluate import PROFILES, load_nab_windows  # noqa: E402
 from core.pipeline import Pipeline, Settings  # noqa: E402
 from core.scored import evaluate_series, load_series, load_windows  # noqa: E402
-from core.scorers import VARIANTS, ChannelScorer  # noqa: E402
+from core.scorers import VARIANTS, ChannelScorer, ScorerConfig, config_from_params  # noqa: E402
 
 DEMO = ROOT / "recordings" / "demo.jsonl"
 DEMO_LABELS = ROOT / "recordings" / "demo.labels.jsonl"
@@ -88,10 +89,41 @@ def all_variants() -> dict[str, Variant]:
     return out
 
 
+def config_for(v: Variant) -> ScorerConfig:
+    return config_from_params(VARIANTS[v.detector], v.settings.get("params", {}))
+
+
 def settings_for(v: Variant) -> Settings:
-    cfg = VARIANTS[v.detector]
     # The pipeline's warm-up setting overrides the scorer's: pass the variant's own.
-    return replace(Settings(detector=v.detector, warmup=cfg.warmup), **v.settings)
+    return replace(Settings(detector=v.detector, warmup=config_for(v).warmup), **v.settings)
+
+
+def _value(text: str) -> Any:
+    """A command-line value: a number, true/false, or the text itself."""
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def with_changes(v: Variant, params: list[str], settings: list[str]) -> Variant:
+    """``v`` with ``--param`` (scorer) and ``--setting`` (engine) changes, named by them."""
+    if not params and not settings:
+        return v
+    changes = dict(v.settings)
+    changes["params"] = dict(changes.get("params", {}))
+    for item in params:
+        key, _, val = item.partition("=")
+        changes["params"][key] = _value(val)
+    for item in settings:
+        key, _, val = item.partition("=")
+        changes[key] = _value(val)
+    return Variant(v.name + "+" + ",".join(params + settings), v.detector, changes)
 
 
 def noisy(n: int, seed: int = 0, level: float = 21.5, sd: float = 0.1) -> np.ndarray:
@@ -169,6 +201,56 @@ def noise_figures(v: Variant, seeds: int, hours: float) -> dict[str, Any]:
     return {"per_hour": opened / (seeds * hours), "opened": opened, "reasons": dict(reasons)}
 
 
+#: Subtle faults on a healthy 10 Hz channel (noise sd 0.1, as ``noisy()``), each after 30
+#: minutes of normal data: (name, samples it lasts, what it does to the values there).
+SUBTLE_NORMAL = 18000
+SUBTLE: tuple[tuple[str, int, Any], ...] = (
+    # A level shift of 3 sd for a minute: inside the range the noise has covered.
+    ("shift", 600, lambda x, rng: x + 0.3),
+    # The noise grows 2.5 times for 30 s.
+    ("noisier", 300, lambda x, rng: x + rng.normal(0.0, 0.1 * math.sqrt(2.5**2 - 1), len(x))),
+    # ...or for 2 s.
+    ("burst", 20, lambda x, rng: x + rng.normal(0.0, 0.1 * math.sqrt(2.5**2 - 1), len(x))),
+    # One sample 6 sd off.
+    ("spike", 1, lambda x, rng: x + 0.6),
+    # A drift to 6 sd over a minute.
+    ("ramp", 600, lambda x, rng: x + np.linspace(0.0, 0.6, len(x))),
+    # A drift to 10 sd in 3 s, as the simulator's drifts (steeper than the noise, slower
+    # than a jump).
+    ("drift", 30, lambda x, rng: x + np.linspace(0.0, 1.0, len(x))),
+)
+SUBTLE_SLACK = 100  # samples after a fault in which an alert still counts as caught
+
+
+def subtle_figures(v: Variant, seeds: int) -> dict[str, Any]:
+    """Subtle faults caught per kind, at 10 Hz through the engine, and false alerts before."""
+    caught: Counter[str] = Counter()
+    false = 0
+    n = SUBTLE_NORMAL + 600 + 3000
+    t = T0 + 0.1 * np.arange(n)
+    for seed in range(seeds):
+        for kind, length, apply in SUBTLE:
+            rng = np.random.default_rng(1000 + seed)
+            x = noisy(n, 100 + seed)
+            a, b = SUBTLE_NORMAL, SUBTLE_NORMAL + length
+            x[a:b] = apply(x[a:b], rng)
+            eng = engine_for(settings_for(v))
+            hit = False
+            for start in range(0, n, BATCH):
+                out = eng.process(t[start : start + BATCH], x[start : start + BATCH])
+                for i, what, _ in out.events:
+                    k = start + i
+                    if what != "open":
+                        continue
+                    if a <= k < b + SUBTLE_SLACK:
+                        hit = True
+                    elif k < a:
+                        false += 1
+            caught[kind] += hit
+    hours = seeds * len(SUBTLE) * SUBTLE_NORMAL / 36000.0
+    return {"caught": dict(caught), "runs": seeds, "false_per_hour": false / hours}
+
+
 def demo_figures(v: Variant) -> dict[str, Any]:
     from core.labels import read_labels
     from core.sources import RecordingSource
@@ -220,7 +302,7 @@ def speed_figure(v: Variant, seconds: float = 4000.0, repeats: int = 3) -> float
     t = T0 + 0.02 * np.arange(n)
     best = math.inf
     for _ in range(repeats):
-        sc = ChannelScorer(VARIANTS[v.detector])
+        sc = ChannelScorer(config_for(v))
         t0 = time.perf_counter()
         for a in range(0, n, BATCH):
             sc.score_many(x[a : a + BATCH], t[a : a + BATCH])
@@ -233,6 +315,8 @@ def measure(v: Variant, args: argparse.Namespace, files: list[Path]) -> dict[str
     out["nab"] = nab_figures(v, files, args.nab / "combined_windows.json")
     if args.noise_seeds > 0:
         out["noise"] = noise_figures(v, args.noise_seeds, args.noise_hours)
+    if args.subtle_seeds > 0:
+        out["subtle"] = subtle_figures(v, args.subtle_seeds)
     if not args.no_demo:
         out["demo"] = demo_figures(v)
     if not args.no_speed:
@@ -248,7 +332,8 @@ def header(halves: list[str]) -> str:
         f"{'variant':<26} {'raw std/lowFP/lowFN':>20} {'thr':>6} | {'shipped std/lowFP/lowFN':>23}"
         f" {'alerts':>6} | "
         + " ".join(f"{h + ' raw/ship':>13}" for h in halves)
-        + f" | {'noise/h':>7} | {'demo':>5} {'FA/10m':>6} | {'us/smp':>6} {'pipe/s':>7}"
+        + f" | {'noise/h':>7} | {'subtle ' + '/'.join(k[:2] for k, _, _ in SUBTLE):>18}"
+        + f" | {'demo':>5} {'FA/10m':>6} | {'us/smp':>6} {'pipe/s':>7}"
     )
 
 
@@ -269,10 +354,16 @@ def row(m: dict[str, Any], halves: list[str]) -> str:
         else f"{'-':>5} {'-':>6}"
     )
     us = f"{m['us_per_sample']:6.2f}" if "us_per_sample" in m else f"{'-':>6}"
+    if "subtle" in m:
+        got = m["subtle"]
+        subtle = "/".join(str(got["caught"].get(k, 0)) for k, _, _ in SUBTLE)
+        subtle = f"{subtle} of {got['runs']}"
+    else:
+        subtle = "-"
     return (
         f"{m['variant']:<26} {raw:>20} {nab['threshold']:6.3f} | {ship:>23} {nab['alerts']:6d} | "
         + " ".join(f"{c:>13}" for c in cells)
-        + f" | {noise} | {demo} | {us} {nab['rows_per_s']:7.0f}"
+        + f" | {noise} | {subtle:>18} | {demo} | {us} {nab['rows_per_s']:7.0f}"
     )
 
 
@@ -302,7 +393,14 @@ def main() -> int:
     ap.add_argument("--no-speed", action="store_true", help="skip the speed measurement")
     ap.add_argument("--noise-seeds", type=int, default=12, help="healthy channels (0: skip)")
     ap.add_argument("--noise-hours", type=float, default=4.0, help="hours of each at 10 Hz")
+    ap.add_argument("--subtle-seeds", type=int, default=6, help="runs per subtle fault (0: skip)")
     ap.add_argument("--jobs", type=int, default=1, help="variants measured in parallel")
+    ap.add_argument(
+        "--param", action="append", default=[], help="scorer change for every row: key=value"
+    )
+    ap.add_argument(
+        "--setting", action="append", default=[], help="Settings change for every row: key=value"
+    )
     args = ap.parse_args()
     if not (args.nab / "combined_windows.json").is_file():
         print(f"no NAB subset at {args.nab} (give --nab PATH)", file=sys.stderr)
@@ -325,7 +423,7 @@ def main() -> int:
     )
     print(header(halves))
     print("-" * len(header(halves)))
-    todo = [variants[n] for n in names]
+    todo = [with_changes(variants[n], args.param, args.setting) for n in names]
     if args.jobs > 1:
         with ProcessPoolExecutor(args.jobs) as pool:
             results = pool.map(measure, todo, [args] * len(todo), [files] * len(todo))
