@@ -102,7 +102,7 @@ PATTERN_NOISE = 3.0
 # ... and must start at least this abruptly, as a share of the labelled one's largest step
 # (over the last ONSET_SAMPLES samples up to its start).
 PATTERN_ABRUPT = 0.5
-ONSET_SAMPLES = 10
+ONSET_SAMPLES = 32
 
 WHY_SENTINEL, WHY_BELOW, WHY_ABOVE, WHY_DROPOUT = 7, 8, 9, 10
 _STATISTICAL = (WHY_HST, WHY_FORECAST, WHY_DAILY, WHY_WEEKLY)
@@ -277,7 +277,6 @@ class ChannelEngine:
         self._level = 0.0
         self._noise = 0.0
         self._jump = 0.0
-        self._before = math.nan
         self._announced = True
         self._like: Pattern | None = None
         self._recent = np.zeros(0)  # the last LEVEL_SAMPLES observed values
@@ -339,7 +338,7 @@ class ChannelEngine:
             s, ev, w = self._with_faults(sc, fault[i:j], value[i:j])
             off = 0
             while True:
-                k = self._first_change(s[off:], ev[off:])
+                k = self._first_change(s[off:], ev[off:], value[i + off : j])
                 if k is None:
                     self._commit(i + off, j, t, value, s[off:], ev[off:], w[off:], sc.raw[off:],
                                  observed, score, why, alert, events)  # fmt: skip
@@ -457,13 +456,14 @@ class ChannelEngine:
                     return True
         return False
 
-    def _first_change(self, s: np.ndarray, ev: np.ndarray) -> int | None:
+    def _first_change(self, s: np.ndarray, ev: np.ndarray, value: np.ndarray) -> int | None:
         """Where the episode state would change, if anywhere: the first score at the threshold
-        opens an episode; it closes after ``hysteresis`` samples whose evidence is below it."""
+        opens an episode; it closes after ``hysteresis`` samples whose evidence is below it
+        (and, for a repeat followed quietly, whose values are back near the level)."""
         if self.open is None:
             hits = np.flatnonzero(s >= self._threshold)
             return int(hits[0]) if len(hits) else None
-        above = ev >= self._threshold
+        above = (ev >= self._threshold) | self._away(value)
         k = np.arange(len(ev))
         last = np.maximum.accumulate(np.where(above, k, -1))
         quiet = np.where(last >= 0, k - last, self.quiet + k + 1)
@@ -516,7 +516,8 @@ class ChannelEngine:
             self._episode_values.append(part)
             self._episode_kept += len(part)
         self._remember(value[a:b], observed[a:b])
-        last_above = int(idx[-1]) if len(idx) else -1
+        busy = np.flatnonzero((ev >= self._threshold) | self._away(value[a:b]))
+        last_above = int(busy[-1]) if len(busy) else -1
         self.quiet = (b - a - 1 - last_above) if last_above >= 0 else self.quiet + (b - a)
         if self.quiet >= self.hysteresis:
             announced = self._announced
@@ -546,7 +547,6 @@ class ChannelEngine:
         self._episode_kept = len(self._episode_values[0])
         r = self._recent
         self._level = float(np.median(r)) if len(r) else v
-        self._before = float(r[-1]) if len(r) else math.nan
         # Noise from successive differences (robust to level changes): MAD / 0.6745 / sqrt 2.
         self._noise = float(np.median(np.abs(np.diff(r)))) * 1.0484 if len(r) > 2 else 0.0
         tail = np.concatenate((r[-ONSET_SAMPLES:], [v]))
@@ -566,15 +566,32 @@ class ChannelEngine:
                 continue
             if not -PATTERN_MARGIN * p.down - tol <= dev <= PATTERN_MARGIN * p.up + tol:
                 continue
-            if self._jump + tol >= PATTERN_ABRUPT * p.jump:
+            # Abruptness is compared as it is: noise alone makes steps of a few noise widths.
+            if self._jump >= PATTERN_ABRUPT * p.jump - 1e-9 * (abs(self._level) + 1.0):
                 return p
         return None
 
     def _jump_of(self, episode: np.ndarray) -> float:
-        """The largest step from the sample before an episode through its first samples."""
-        head = np.concatenate(([self._before], episode[:ONSET_SAMPLES]))
+        """The largest step between two samples around an episode's start: the last samples
+        before it (the detector may speak some samples after a step) and its first ones."""
+        head = episode[:ONSET_SAMPLES]
         head = head[np.isfinite(head)]
-        return float(np.abs(np.diff(head)).max()) if len(head) > 1 else 0.0
+        inside = float(np.abs(np.diff(head)).max()) if len(head) > 1 else 0.0
+        return max(self._jump, inside)
+
+    def _away(self, value: np.ndarray) -> np.ndarray:
+        """A repeat followed quietly is not over while its values stay away from the level
+        (more than half the labelled excursion): the detector may have stopped seeing it as
+        new, but a door left open is still open."""
+        p = self._like
+        if self._announced or p is None:
+            return np.zeros(len(value), dtype=bool)
+        dev = value - self._level
+        tol = self._tolerance()
+        with np.errstate(invalid="ignore"):
+            return ((p.up > tol) & (dev > 0.5 * p.up + tol)) | (
+                (p.down > tol) & (dev < -0.5 * p.down - tol)
+            )
 
     def _tolerance(self) -> float:
         return PATTERN_NOISE * self._noise + 1e-9 * (abs(self._level) + 1.0)

@@ -36,7 +36,7 @@ SCORER_SPACE: dict[str, Sequence[Any]] = {
     "hst_window": (100, 250, 500),
     "likelihood_avg": (5, 10, 20),
     "squash": (3.0, 6.0, 9.0),
-    "refractory": (20, 50, 200),
+    "refractory": (50, 100, 200),
     "forecast_alpha": (0.3, 0.5, 0.7),
 }
 SCORER_FEATURE_SETS = (("value",), ("value", "diff"), ("value", "lag1", "lag2"))

@@ -55,21 +55,21 @@ def test_tune_finds_a_better_threshold_than_a_bad_default_and_writes_it(cli, tmp
         str(truth),
     )  # fmt: skip
     out = tmp_path / "best.toml"
-    # A threshold of 0.1 alerts on ordinary noise all the time.
-    proc = cli("tune", str(rec), "--labels", str(truth), "--trials", "1", "--threshold", "0.1",
+    # A threshold of 0.01 alerts on ordinary noise all the time.
+    proc = cli("tune", str(rec), "--labels", str(truth), "--trials", "1", "--threshold", "0.01",
                "-o", str(out))  # fmt: skip
     assert proc.returncode == 0, proc.stderr.decode()
     best = read_config(str(out))
     assert best["threshold"] >= 0.4
     table = proc.stdout.decode()
-    assert "0.1" in table and "best" in table
+    assert "0.01" in table and "best" in table
 
     def evaluate(*extra):
         p = cli("evaluate", str(rec), "--labels", str(truth), "--json", *extra)
         assert p.returncode == 0, p.stderr.decode()
         return json.loads(p.stdout)["total"]
 
-    worse = evaluate("--threshold", "0.1")
+    worse = evaluate("--threshold", "0.01")
     better = evaluate("--config", str(out))
     assert better["events"]["fp"] < worse["events"]["fp"]
     assert better["events"]["recall"] == 1.0
