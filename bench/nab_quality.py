@@ -202,7 +202,7 @@ def noise_figures(v: Variant, seeds: int, hours: float, hz: float = 10.0) -> dic
         x = noisy(n, seed, hz=hz)
         for a in range(0, n, BATCH):
             out = eng.process(t[a : a + BATCH], x[a : a + BATCH])
-            for _, kind, alert in out.events:
+            for _, kind, alert, _ in out.events:
                 if kind == "open":
                     opened += 1
                     reasons[alert.reason.split(" (")[0]] += 1
@@ -246,7 +246,7 @@ def subtle_figures(v: Variant, seeds: int) -> dict[str, Any]:
             hit = False
             for start in range(0, n, BATCH):
                 out = eng.process(t[start : start + BATCH], x[start : start + BATCH])
-                for i, what, _ in out.events:
+                for i, what, _, _ in out.events:
                     k = start + i
                     if what != "open":
                         continue

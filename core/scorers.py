@@ -1106,8 +1106,9 @@ class StuckRule:
     The usual run length is learned over the warm-up before anything is flagged (a channel that
     idles at 0, or a square wave, has long runs from the start); a channel that has never
     changed is constant, not stuck; and a flagged run that ends on its own raises the bar to its
-    own length divided by ``factor``, so a channel that holds values for long stretches by
-    nature alerts once, not at every stretch. Runs count observed readings (imputed ones
+    own length divided by ``factor`` for ``raise_lasts`` times that length, so a channel that
+    holds values for long stretches by nature alerts once, not at every stretch, while the
+    same fault coming back much later alerts again. Runs count observed readings (imputed ones
     neither extend nor break a run).
 
     >>> rule = StuckRule(warmup=20, min_run=5)
@@ -1115,10 +1116,15 @@ class StuckRule:
     False
     """
 
-    def __init__(self, warmup: int = 250, min_run: int = 10, factor: float = 3.0) -> None:
+    def __init__(
+        self, warmup: int = 250, min_run: int = 10, factor: float = 3.0, raise_lasts: int = 4
+    ) -> None:
         self.warmup = warmup
         self.min_run = min_run
         self.factor = factor
+        self.raise_lasts = raise_lasts
+        self.raised = 0  # the bar a flagged run raised, in force until sample raised_until
+        self.raised_until = 0
         self.run_len = 0
         self.value: float | None = None
         self.longest = 1
@@ -1162,17 +1168,36 @@ class StuckRule:
         short = lens_after < self.min_run
         cand[ends_after[short]] = np.maximum(cand[ends_after[short]], lens_after[short])
         longest_at = np.maximum.accumulate(np.maximum(cand, longest))
+        # A bar raised by a flagged run: in force until sample number raised_until.
+        raise_at = np.where(n < self.raised_until, self.raised, 0)
         long_pos = ends_after[~short]
         long_len = lens_after[~short]
         if len(long_pos):
             # Long runs decide against the limit in force when they end: one at a time.
-            bump = np.zeros(K, dtype=np.int64)
+            natural = np.zeros(K, dtype=np.int64)
             for p, r in zip(long_pos.tolist(), long_len.tolist(), strict=True):
-                before = int(max(longest_at[p - 1] if p > 0 else longest, bump[:p].max(initial=0)))
-                lim = self._limit(before)
-                bump[p] = r if r < lim else math.ceil(r / self.factor)
-            longest_at = np.maximum.accumulate(np.maximum(np.maximum(cand, bump), longest))
-        limit = np.maximum(self.min_run, (self.factor * longest_at).astype(np.int64))
+                usual = int(max(longest_at[p - 1] if p > 0 else longest,
+                                natural[:p].max(initial=0)))  # fmt: skip
+                before = max(usual, int(raise_at[max(p - 1, 0)]))
+                if r < self._limit(usual):
+                    natural[p] = r  # a long run this channel has by nature: kept
+                elif r < self._limit(before):
+                    pass  # a repeat the raised bar let pass: not learned as usual
+                else:
+                    # Flagged and over: the bar goes up for a while, so a channel holding
+                    # values now and then alerts once, while the same fault days later
+                    # alerts again.
+                    bar = math.ceil(r / self.factor)
+                    until = int(n[p]) + self.raise_lasts * r
+                    raise_at[p : p + self.raise_lasts * r] = np.maximum(
+                        raise_at[p : p + self.raise_lasts * r], bar
+                    )
+                    if until > self.raised_until or bar > self.raised:
+                        self.raised, self.raised_until = bar, until
+            longest_at = np.maximum.accumulate(np.maximum(np.maximum(cand, natural), longest))
+        limit = np.maximum(
+            self.min_run, (self.factor * np.maximum(longest_at, raise_at)).astype(np.int64)
+        )
         stuck = ~warm & changed & (run >= limit)
         out[oidx] = np.where(stuck, run, 0)
         self.value = float(x[-1])
@@ -1183,10 +1208,12 @@ class StuckRule:
         return out
 
     def checkpoint(self) -> tuple[Any, ...]:
-        return (self.run_len, self.value, self.longest, self.changed, self.n)
+        return (self.run_len, self.value, self.longest, self.changed, self.n, self.raised,
+                self.raised_until)  # fmt: skip
 
     def restore(self, state: tuple[Any, ...]) -> None:
-        self.run_len, self.value, self.longest, self.changed, self.n = state
+        (self.run_len, self.value, self.longest, self.changed, self.n, self.raised,
+         self.raised_until) = state  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the scorer

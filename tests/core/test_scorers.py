@@ -444,3 +444,15 @@ def test_demo_faults_are_caught_with_at_most_one_false_alert():
     assert len(false) <= 1
     stuck = [a for a in alerts if a.reason.startswith("stuck at")]
     assert len(stuck) == sum(lab["kind"] == "stuck" for lab in labels)
+
+
+def test_a_sensor_stuck_again_much_later_is_flagged_again():
+    """A flagged run raises the bar for a while (a channel that holds values by nature alerts
+    once), but the same fault an hour later is a fault again."""
+    rule = StuckRule(warmup=100, min_run=10)
+    x = np.round(np.random.default_rng(2).normal(0, 1, 40000), 2)
+    x[5000:5030] = 0.5
+    x[5060:5085] = 0.5  # right after, a little shorter: within the raised bar
+    x[36000:36030] = 0.5  # an hour later at 10 Hz
+    got = rule.run(x, np.ones(len(x), dtype=bool))
+    assert got[5000:5030].any() and not got[5060:5085].any() and got[36000:36030].any()
