@@ -353,9 +353,12 @@ def print_summary(snapshot, console) -> None:
         title = f"{len(alerts)} alert episode{'s' * (len(alerts) != 1)}"
         title += f" (UTC, {days.pop()})" if one_day else " (UTC)"
         table = Table(title=title)
-        for col in ("id", "channel", "start", "duration", "peak score", "peak value"):
+        for col in ("id", "channel", "start", "duration"):
             table.add_column(col, justify="left" if col == "channel" else "right", no_wrap=True)
-        table.add_column("reason")
+        # The reason before the numbers, and never squeezed to nothing on a narrow terminal.
+        table.add_column("reason", min_width=18)
+        for col in ("peak", "value"):
+            table.add_column(col, justify="right")
         for a in alerts:
             end = a.end if a.end is not None else a.start
             dt = datetime.fromtimestamp(a.start, timezone.utc)
@@ -365,9 +368,9 @@ def print_summary(snapshot, console) -> None:
                 a.channel,
                 start[11:] if one_day else start,
                 f"{end - a.start:.2f} s",
+                a.reason,
                 f"{a.peak_score:.3f}",
                 f"{a.peak_value:.6g}",
-                a.reason,
             )
         console.print(table)
     else:
