@@ -362,8 +362,9 @@ class ChannelEngine:
                         value[i:cut], t[i:cut], learn[: cut - i], observed[i:cut], redo
                     )
                     s, ev, w = self._with_faults(sc, fault[i:cut], value[i:cut])
-                    self._commit(i, cut, t, value, s, ev, w, sc.raw, observed, score, why,
-                                 alert, events)  # fmt: skip
+                    # Samples before `off` were committed already (the same scores again).
+                    self._commit(i + off, cut, t, value, s[off:], ev[off:], w[off:],
+                                 sc.raw[off:], observed, score, why, alert, events)  # fmt: skip
                     self._chunk = max(CHUNK_MIN, min(CHUNK_MAX, 2 * (cut - i)))
                     i = cut
                     break

@@ -309,3 +309,20 @@ def test_a_river_detector_runs_in_the_same_engine():
     out = engine("hst", hysteresis=3).process(t, v)
     assert out.score.max() > 0.9
     assert any(abs(a.start - t[1200]) < 0.5 for _, k, a, _snap in out.events if k == "open")
+
+
+@pytest.mark.parametrize("learn_in_alerts", [False, True])
+def test_watching_for_labels_changes_nothing_until_one_matches(learn_in_alerts):
+    """The pipeline always asks whether a closing episode was labelled; asking must not change
+    the episodes (it makes the engine go back to a checkpoint at every close)."""
+    t, v = healthy(8000, seed=5)
+    v[2000:2030] += 0.8
+    v[3000] += 2.0
+    v[4000:4040] = v[3999]
+    v[6000:] += 1.5
+    plain = engine(learn_in_alerts=learn_in_alerts).process(t, v)
+    asked = engine(learn_in_alerts=learn_in_alerts, labelled_false=lambda a: False).process(t, v)
+    assert np.array_equal(asked.alert, plain.alert)
+    np.testing.assert_allclose(asked.score, plain.score, rtol=0, atol=1e-9)
+    key = [(k, kind, a.start, a.end) for k, kind, a, _ in plain.events]
+    assert [(k, kind, a.start, a.end) for k, kind, a, _ in asked.events] == key
