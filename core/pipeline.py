@@ -408,48 +408,81 @@ class Pipeline:
         index = self._index
         rows_ch: list[int] = []
         rows_val: list[float] = []
-        rows_reading: list[int] = []
+        read_n: list[int] = []
         read_t: list[float] = []
         read_rx: list[float] = []
         readings: list[tuple[float, str, str]] = []
+        raw_lines = self.raw_lines
         nan = math.nan
-        for frame in frames:
+        n = len(frames)
+        i = 0
+        while i < n:
+            frame = frames[i]
             if frame.event is not None:
                 if rows_ch:
                     # A reset must not mix samples from before it with those after.
-                    self._score(rows_ch, rows_val, rows_reading, read_t, read_rx, readings)
-                    rows_ch, rows_val, rows_reading = [], [], []
+                    self._score(rows_ch, rows_val, read_n, read_t, read_rx, readings)
+                    rows_ch, rows_val, read_n = [], [], []
                     read_t, read_rx, readings = [], [], []
                 with self.lock:
                     self._event(frame)
+                i += 1
                 continue
-            parser = self.parsers.get(frame.src)
+            # A run of lines from one source goes through its parser in one call.
+            src = frame.src
+            j = i + 1
+            while j < n and frames[j].src == src and frames[j].event is None:
+                j += 1
+            run = frames[i:j]
+            i = j
+            parser = self.parsers.get(src)
             if parser is None:
                 with self.lock:
-                    parser = self.parsers[frame.src] = LineParser(frame.src, self.settings.fmt)
-            line = frame.line or ""
-            reading = parser.feed(line, frame.t, first=frame.first, cut=frame.cut)
-            kind = parser.last_kind
-            # The raw-lines pane shows what did not parse cleanly: text, garbage, cut and
-            # partial lines, and data lines with a bad field.
-            if kind not in SHOWN_AS_PARSED or parser.last_errors:
-                self.raw_lines.append((frame.t, frame.src, line, kind))
-            if reading is None:
-                continue
-            r = len(readings)
-            readings.append((frame.t, frame.src, line))
-            read_t.append(reading.t)
-            read_rx.append(frame.t)
-            prefix = f"{reading.source}/" if prefix_multi else ""
-            for name, v in reading.values.items():
-                channel = prefix + name if prefix else name
-                ci = index.get(channel)
-                if ci is None:
-                    ci = self._add_channel(channel, prefix)
-                rows_ch.append(ci)
-                rows_val.append(nan if v is None else v)
-                rows_reading.append(r)
-        self._score(rows_ch, rows_val, rows_reading, read_t, read_rx, readings)
+                    parser = self.parsers[src] = LineParser(src, self.settings.fmt)
+            lines = [f.line or "" for f in run]
+            firsts = [f.first for f in run]
+            cuts = [f.cut for f in run]
+            parsed = parser.feed_many(
+                lines,
+                [f.t for f in run],
+                firsts if any(firsts) else None,
+                cuts if any(cuts) else None,
+            )
+            prefix = f"{src}/" if prefix_multi else ""
+            # Channel indices per set of names: a device prints the same names line after line.
+            cis_of: dict[tuple[str, ...], list[int]] = {}
+            for k, reading in enumerate(parsed.readings):
+                # The raw-lines pane shows what did not parse cleanly: text, garbage, cut and
+                # partial lines, and data lines with a bad field.
+                kind = parsed.kinds[k]
+                if kind not in SHOWN_AS_PARSED or parsed.errors[k]:
+                    f = run[k]
+                    raw_lines.append((f.t, src, lines[k], kind))
+                if reading is None:
+                    continue
+                rx = run[k].t
+                readings.append((rx, src, lines[k]))
+                read_t.append(reading.t)
+                read_rx.append(rx)
+                values = reading.values
+                names = tuple(values)
+                cis = cis_of.get(names)
+                if cis is None:
+                    cis = []
+                    for name in names:
+                        channel = prefix + name
+                        ci = index.get(channel)
+                        if ci is None:
+                            ci = self._add_channel(channel, prefix)
+                        cis.append(ci)
+                    cis_of[names] = cis
+                rows_ch.extend(cis)
+                vals = list(values.values())
+                if None in vals:
+                    vals = [nan if v is None else v for v in vals]
+                rows_val.extend(vals)
+                read_n.append(len(cis))
+        self._score(rows_ch, rows_val, read_n, read_t, read_rx, readings)
         with self.lock:
             self.version += 1
             out = self._outbox
@@ -510,7 +543,7 @@ class Pipeline:
         return engine, self._unpublished[channel]
 
     def _score(
-        self, rows_ch: list[int], rows_val: list[float], rows_reading: list[int],
+        self, rows_ch: list[int], rows_val: list[float], read_n: list[int],
         read_t: list[float], read_rx: list[float], readings: list[tuple[float, str, str]],
     ) -> None:  # fmt: skip
         n = len(rows_ch)
@@ -518,7 +551,7 @@ class Pipeline:
             return
         ch = np.array(rows_ch, dtype=np.int32)
         raw = np.array(rows_val, dtype=np.float64)
-        reading = np.array(rows_reading, dtype=np.int32)
+        reading = np.repeat(np.arange(len(read_n), dtype=np.int32), read_n)
         t = np.array(read_t, dtype=np.float64)[reading]
         rx = np.array(read_rx, dtype=np.float64)[reading]
         value = np.empty(n)
