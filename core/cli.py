@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from core.errors import UserError
-from core.output import ScoreWriter, iso
+from core.output import ScoreFileWriter, ScoreWriter, iso
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -470,7 +470,11 @@ def score(
     srcs = open_sources(sources, baud, parse_speed(speed, None), max_line, mqtt)
     names = [n for s in srcs for n in s.names]
     alert_hooks = hooks.build(mqtt, broker_of(srcs), names, stderr_log()) if hooks else None
-    writer = ScoreWriter(output) if output else None
+    writer: ScoreWriter | ScoreFileWriter | None = None
+    if output == "-":
+        writer = ScoreWriter(output)
+    elif output:
+        writer = ScoreFileWriter(output)
     pipeline = Pipeline(
         settings,
         names,
@@ -498,7 +502,10 @@ def score(
         progress = sys.stderr.isatty() and not any(s.live for s in srcs)
     interrupted = run_until_done(runner, duration, progress)
     if writer is not None:
-        writer.close()
+        try:
+            writer.close()
+        except UserError:
+            pass  # writer.error says why, after the summary
     if alert_hooks is not None:
         alert_hooks.close()
     out = _console(stderr=output == "-")
@@ -506,6 +513,10 @@ def score(
     extra = [s.summary() for s in srcs if s.kind == "mqtt"]
     for line in extra + (alert_hooks.summary() if alert_hooks is not None else []):
         out.print(line, markup=False)
+    if writer is not None and writer.error is not None:
+        if writer.error not in runner.errors:
+            click.echo(f"sensorscope: error: {writer.error}", err=True)
+        return EXIT_USAGE
     if writer is not None and output != "-":
         out.print(f"{writer.rows} rows written to {output}")
     if runner.errors and not interrupted:

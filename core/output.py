@@ -7,6 +7,10 @@ scoring, so the columns are formatted together: timestamps with numpy, numbers w
 ``%`` format over the batch, and only the rare values whose ``repr`` cannot be told from
 a fixed-point format (tiny, huge, infinite) one by one. The text is byte for byte what the
 per-row path (:meth:`ScoreWriter.__call__`) writes.
+
+:class:`ScoreFileWriter` is what ``sensorscope score -o FILE`` uses: past the first
+:data:`BACKGROUND_ROWS` rows it hands the columns to a child process that formats and
+writes them, so that a long replay is scored on one core and written on the other.
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import pickle
+import signal
+import subprocess
 import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -26,7 +34,7 @@ if TYPE_CHECKING:
 
     from core.pipeline import ScoredBatch, ScoredSample
 
-__all__ = ["ScoreWriter", "iso"]
+__all__ = ["ScoreFileWriter", "ScoreWriter", "iso"]
 
 COLUMNS = ("timestamp", "channel", "value", "imputed", "score", "alert")
 
@@ -256,16 +264,20 @@ class ScoreWriter:
 
     COLUMNS = COLUMNS
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, append: bool = False) -> None:
+        """``append``: go on writing a file that has its header already."""
         self.path = path
         self.jsonl = path.lower().endswith((".jsonl", ".ndjson"))
         self.rows = 0
+        self.error: str | None = None  # why writing failed, once it has
         try:
             self._fh: IO[str] = (
-                sys.stdout if path == "-" else open(path, "w", newline="", encoding="utf-8")
+                sys.stdout
+                if path == "-"
+                else open(path, "a" if append else "w", newline="", encoding="utf-8")
             )
         except OSError as exc:
-            raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise self._error(exc) from None
         self._csv: Any = None
         # Channel names as they appear in a row, per name (csv-quoted, or JSON strings).
         self._quoted: dict[str, str] = {}
@@ -273,14 +285,28 @@ class ScoreWriter:
         self._scores = _Distinct(_round6)
         if not self.jsonl:
             self._csv = csv.writer(self._fh, lineterminator="\n")
-            self._csv.writerow(self.COLUMNS)
+            if not append:
+                self._guard(self._csv.writerow, self.COLUMNS)
+
+    def _error(self, exc: OSError) -> UserError:
+        self.error = f"cannot write {self.path}: {exc.strerror or exc}"
+        return UserError(self.error)
+
+    def _guard(self, write: Callable[..., Any], *args: Any) -> None:
+        try:
+            write(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise self._error(exc) from None
 
     def __call__(self, s: ScoredSample) -> None:
         """Write one sample (the per-row path; :meth:`write_batch` writes the same text)."""
         value = "" if s.value is None else round(s.value, 9)
         score = round(s.score, 6)
         if self._csv is not None:
-            self._csv.writerow((iso(s.t), s.channel, value, int(s.imputed), score, int(s.alert)))
+            row = (iso(s.t), s.channel, value, int(s.imputed), score, int(s.alert))
+            self._guard(self._csv.writerow, row)
         else:
             row = {
                 "timestamp": iso(s.t),
@@ -291,7 +317,7 @@ class ScoreWriter:
                 "score": score,
                 "alert": s.alert,
             }
-            self._fh.write(json.dumps(row) + "\n")
+            self._guard(self._fh.write, json.dumps(row) + "\n")
         self.rows += 1
 
     def write_batch(self, batch: ScoredBatch) -> None:
@@ -319,7 +345,7 @@ class ScoreWriter:
                 values[i] = empty
         if not self.jsonl:
             cols = (stamps, channel, values, imputed, scores, alert)
-            self._fh.write("\n".join(map(",".join, zip(*cols, strict=True))) + "\n")
+            self._guard(self._fh.write, "\n".join(map(",".join, zip(*cols, strict=True))) + "\n")
             self.rows += n
             return
         # json spells what repr calls inf and nan its own way.
@@ -334,7 +360,7 @@ class ScoreWriter:
             '{"timestamp": "%s", "t": %s, "channel": %s, "value": %s, '
             '"imputed": %s, "score": %s, "alert": %s}\n'
         )
-        self._fh.write((row * n) % tuple(args))
+        self._guard(self._fh.write, (row * n) % tuple(args))
         self.rows += n
 
     def _names(self, names: list[str]) -> list[str]:
@@ -348,6 +374,196 @@ class ScoreWriter:
         return out
 
     def close(self) -> None:
-        self._fh.flush()
-        if self._fh is not sys.stdout:
-            self._fh.close()
+        try:
+            self._guard(self._fh.flush)
+        finally:
+            if self._fh is not sys.stdout:
+                try:
+                    self._fh.close()
+                except OSError:
+                    pass  # the flush above said what went wrong
+
+
+# --------------------------------------------------------------------------- in background
+
+# Rows written in this process before a child takes over: a short run never waits for one.
+BACKGROUND_ROWS = 100_000
+
+
+class _Columns:
+    """What :meth:`ScoreWriter.write_batch` reads of a ScoredBatch, as the child gets it."""
+
+    __slots__ = ("names", "t", "channel", "value", "imputed", "score", "alert")
+
+    def __init__(self, names, t, channel, value, imputed, score, alert) -> None:  # noqa: ANN001
+        self.names, self.t, self.channel, self.value = names, t, channel, value
+        self.imputed, self.score, self.alert = imputed, score, alert
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+class ScoreFileWriter:
+    """A :class:`ScoreWriter` to a file that, past :data:`BACKGROUND_ROWS` rows, passes the
+    columns through a pipe to a child process (``python -m core.output``) that writes them.
+
+    Formatting costs about as much as a fifth of scoring and holds the GIL, so in this
+    process it would take turns with scoring; in a child it runs on the other core. The
+    child is started at once, so it has imported what it needs before the switch, and told
+    to leave without touching the file if the run ends first. The pipe's buffer bounds what
+    is in flight: the scorer waits for a slow disk rather than piling rows up in memory.
+    The child does not see Ctrl-C and writes everything it was sent before it exits.
+    """
+
+    def __init__(self, path: str, switch_rows: int = BACKGROUND_ROWS) -> None:
+        self.path = path
+        self.switch_rows = switch_rows
+        self._local: ScoreWriter | None = ScoreWriter(path)
+        self._sent = 0
+        self._rows: int | None = None  # as the child counted them, once it is done
+        self._failed: str | None = None
+        self._child: subprocess.Popen[bytes] | None = None
+        self._switched = False
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
+        try:
+            self._child = subprocess.Popen(
+                [sys.executable, "-m", "core.output"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+                # Out of the terminal's process group: Ctrl-C is the parent's to handle, and
+                # the child must live on to write what it was sent.
+                start_new_session=True,
+            )
+        except OSError:
+            self._child = None  # then this process writes everything itself
+
+    @property
+    def error(self) -> str | None:
+        """Why writing failed, once it has."""
+        if self._local is not None:
+            return self._local.error
+        return self._failed
+
+    @property
+    def rows(self) -> int:
+        if self._local is not None:
+            return self._local.rows
+        return self._rows if self._rows is not None else self._sent
+
+    def write_batch(self, batch: Any) -> None:
+        if self._failed is not None:
+            raise UserError(self._failed)
+        if self._local is not None:
+            self._local.write_batch(batch)
+            if self._local.rows >= self.switch_rows and self._child is not None:
+                self._switch()
+            return
+        cols = (batch.names, batch.t, batch.channel, batch.value, batch.imputed,
+                batch.score, batch.alert)  # fmt: skip
+        self._send(("rows", cols))
+        self._sent += len(batch)
+
+    def _switch(self) -> None:
+        assert self._local is not None and self._child is not None
+        before = self._local.rows
+        self._local.close()
+        self._local = None
+        self._sent = before
+        self._switched = True
+        self._send(("open", self.path, before))
+
+    def _send(self, item: Any) -> None:
+        assert self._child is not None and self._child.stdin is not None
+        try:
+            pickle.dump(item, self._child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        except (BrokenPipeError, OSError):
+            self._failed = self._child_error()
+            raise UserError(self._failed) from None
+
+    def _child_error(self) -> str:
+        """The child's one-line reason for stopping (it has stopped or is stopping)."""
+        assert self._child is not None
+        out = self._child.stdout.read() if self._child.stdout is not None else b""
+        self._child.wait()
+        return self._reason(out)
+
+    def _reason(self, out: bytes) -> str:
+        lines = out.decode("utf-8", "replace").strip().splitlines()
+        last = lines[-1] if lines else ""
+        if last.startswith("error: "):
+            return last[len("error: ") :]
+        code = self._child.returncode if self._child is not None else None
+        return f"cannot write {self.path}: the writer process stopped (exit {code})"
+
+    def close(self) -> None:
+        if self._local is not None:
+            try:
+                self._local.close()
+            finally:
+                if self._child is not None:
+                    self._child.kill()
+                    self._child.wait()
+                    for fh in (self._child.stdin, self._child.stdout):
+                        if fh is not None:
+                            try:
+                                fh.close()
+                            except OSError:
+                                pass
+            return
+        if self._failed is not None:
+            raise UserError(self._failed)
+        assert self._child is not None and self._child.stdin is not None
+        try:
+            self._child.stdin.close()
+        except OSError:
+            pass
+        out = self._child.stdout.read() if self._child.stdout is not None else b""
+        self._child.wait()
+        text = out.decode("utf-8", "replace").strip()
+        if self._child.returncode == 0 and text.startswith("rows "):
+            self._rows = int(text.split()[1])
+            return
+        self._failed = self._reason(out)
+        raise UserError(self._failed)
+
+
+def _child_main() -> int:
+    """The writer child: ``("open", path, rows before)`` then ``("rows", columns)`` items
+    on stdin until it closes; prints ``rows N`` (or ``error: ...``) on stdout."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when input ends
+    import numpy  # noqa: F401 - now, while the parent writes its first rows itself
+
+    stdin = sys.stdin.buffer
+    out = sys.stdout
+    writer: ScoreWriter | None = None
+    try:
+        while True:
+            try:
+                item = pickle.load(stdin)
+            except EOFError:
+                break
+            if item[0] == "open":
+                _, path, before = item
+                writer = ScoreWriter(path, append=True)
+                writer.rows = before
+            elif writer is not None:
+                writer.write_batch(_Columns(*item[1]))
+        if writer is not None:
+            writer.close()
+            out.write(f"rows {writer.rows}\n")
+    except UserError as exc:
+        out.write(f"error: {exc}\n")
+        return 1
+    except Exception as exc:  # noqa: BLE001 - one line for the parent to show
+        where = writer.path if writer is not None else "the scores file"
+        out.write(f"error: cannot write {where}: {type(exc).__name__}: {exc}\n")
+        return 1
+    out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main())

@@ -402,3 +402,40 @@ def test_labels_import_needs_a_file_when_the_json_has_several(cli, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{nope")
     assert_one_line_error(cli("labels", "import", str(bad), "-o", str(tmp_path / "x")), "not JSON")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_scores_file_that_cannot_be_written_is_one_line_and_exit_2(cli):
+    """A full disk while scoring: the reason in one line after the summary, no traceback,
+    and no claim of rows written."""
+    proc = cli("score", os.path.join(ROOT, "recordings", "demo.jsonl"), "-o", "/dev/full")
+    out, err = proc.stdout.decode(), proc.stderr.decode()
+    assert proc.returncode == 2, err
+    assert "Traceback" not in out + err
+    assert "cannot write /dev/full: No space left on device" in out + err
+    assert "rows written" not in out
+    assert "alert episodes" in out  # the summary is still shown
+
+
+def test_a_long_score_written_by_the_child_process_is_the_whole_file(cli, tmp_path):
+    """Past the first rows the scores file is written by a child process; every row of a
+    long replay reaches the file, in order, and the count says so."""
+    from core.output import BACKGROUND_ROWS
+    from core.simulate import Board
+
+    board = Board(channels=4, rate=50.0, seed=3, fmt="plotter")
+    rec = tmp_path / "long.jsonl"
+    w = RecordingWriter(str(rec), {"b": {"kind": "serial"}})
+    n = BACKGROUND_ROWS // 4 + 5000
+    w.write([Frame(1_700_000_000.0 + i / 50.0, "b", board.line(i)) for i in range(n)])
+    w.close()
+    out = tmp_path / "s.csv"
+    proc = cli("score", str(rec), "-o", str(out), timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    with out.open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert len(rows) - 1 == 4 * n
+    assert f"{4 * n} rows written" in proc.stdout.decode()
+    from core.output import iso
+
+    assert [r[0] for r in rows[1::4]] == [iso(1_700_000_000.0 + i / 50.0) for i in range(n)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import numpy as np
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import UserError
-from core.output import ScoreWriter, format_rounded, iso, iso_many
+from core.output import ScoreFileWriter, ScoreWriter, format_rounded, iso, iso_many
 from core.pipeline import ScoredBatch
 
 NAMES = ["temp", "hum", "a,b", 'say "hi"', "Temperatur °C", "влажность", "x\ny", "ch10", " sp "]
@@ -168,3 +169,81 @@ def test_write_batch_matches_the_row_writer_on_any_rows(tmp_path_factory, rows, 
     b = batch(t, ch, value, score=score)
     fast, slow = both(tmp_path_factory.mktemp("w"), [b], ext)
     assert fast == slow
+
+
+# ----------------------------------------------------------------- ScoreFileWriter (a child)
+
+
+def many_batches(k: int = 12) -> list[ScoredBatch]:
+    rng = np.random.default_rng(7)
+    out = []
+    t0 = 1_700_000_000.0
+    for b in range(k):
+        n = int(rng.integers(1, 400))
+        out.append(
+            batch(t0 + b * 10 + np.arange(n) * 0.02, rng.integers(0, len(NAMES), n),
+                  np.where(rng.random(n) < 0.05, np.nan, rng.normal(20, 5, n).round(3)))
+        )  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize("ext", ["csv", "jsonl"])
+@pytest.mark.parametrize("switch_rows", [1, 500, 10**9])
+def test_the_file_writer_writes_what_the_in_process_writer_writes(tmp_path, ext, switch_rows):
+    """Whether the child takes over at once, midway or never, the file is the same text."""
+    batches = many_batches()
+    ref, got = tmp_path / f"ref.{ext}", tmp_path / f"got.{ext}"
+    w = ScoreWriter(str(ref))
+    for b in batches:
+        w.write_batch(b)
+    w.close()
+    f = ScoreFileWriter(str(got), switch_rows=switch_rows)
+    for b in batches:
+        f.write_batch(b)
+    f.close()
+    assert got.read_bytes() == ref.read_bytes()
+    assert f.rows == w.rows == sum(len(b) for b in batches)
+    assert f.error is None
+
+
+def test_a_write_failing_in_the_child_is_one_user_error_and_keeps_the_rows_before(tmp_path):
+    """A file-size limit (as a full disk) met after the child took over: the reason comes
+    back as one line, and the rows written before it are in the file."""
+    import resource
+    import signal
+
+    path = tmp_path / "s.csv"
+    limit = 60_000
+    old = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_sig = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG, not a core dump
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, old[1]))
+    try:
+        # The child inherits the limit; this process has it back at once.
+        f = ScoreFileWriter(str(path), switch_rows=100)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old)
+        signal.signal(signal.SIGXFSZ, old_sig)
+    with pytest.raises(UserError) as exc:
+        for _ in range(20):
+            for b in many_batches():
+                f.write_batch(b)
+        f.close()
+    assert str(exc.value) == f"cannot write {path}: File too large"
+    assert f.error == str(exc.value)
+    lines = path.read_text().splitlines()
+    assert lines[0] == "timestamp,channel,value,imputed,score,alert"
+    assert len(lines) > 100  # what the parent wrote itself, and what the child could
+    assert path.stat().st_size <= limit
+    with pytest.raises(UserError):
+        f.write_batch(many_batches(1)[0])
+
+
+def test_a_short_run_never_lets_the_child_touch_the_file(tmp_path):
+    path = tmp_path / "s.csv"
+    f = ScoreFileWriter(str(path))
+    f.write_batch(many_batches(1)[0])
+    child = f._child
+    f.close()
+    assert child is not None and child.poll() is not None  # not left running
+    with path.open(newline="") as fh:
+        assert len(list(csv.reader(fh))) == 1 + f.rows == 1 + len(many_batches(1)[0])
