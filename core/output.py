@@ -264,18 +264,19 @@ class ScoreWriter:
 
     COLUMNS = COLUMNS
 
-    def __init__(self, path: str, *, append: bool = False) -> None:
-        """``append``: go on writing a file that has its header already."""
+    def __init__(self, path: str, *, fd: int | None = None) -> None:
+        """``fd``: go on writing ``path``, open on that descriptor with its header written."""
         self.path = path
         self.jsonl = path.lower().endswith((".jsonl", ".ndjson"))
         self.rows = 0
         self.error: str | None = None  # why writing failed, once it has
         try:
-            self._fh: IO[str] = (
-                sys.stdout
-                if path == "-"
-                else open(path, "a" if append else "w", newline="", encoding="utf-8")
-            )
+            if fd is not None:
+                self._fh: IO[str] = open(fd, "w", newline="", encoding="utf-8")
+            elif path == "-":
+                self._fh = sys.stdout
+            else:
+                self._fh = open(path, "w", newline="", encoding="utf-8")
         except OSError as exc:
             raise self._error(exc) from None
         self._csv: Any = None
@@ -285,7 +286,7 @@ class ScoreWriter:
         self._scores = _Distinct(_round6)
         if not self.jsonl:
             self._csv = csv.writer(self._fh, lineterminator="\n")
-            if not append:
+            if fd is None:
                 self._guard(self._csv.writerow, self.COLUMNS)
 
     def _error(self, exc: OSError) -> UserError:
@@ -410,7 +411,9 @@ class ScoreFileWriter:
     Formatting costs about as much as a fifth of scoring and holds the GIL, so in this
     process it would take turns with scoring; in a child it runs on the other core. The
     child is started at once, so it has imported what it needs before the switch, and told
-    to leave without touching the file if the run ends first. The pipe's buffer bounds what
+    to leave without touching the file if the run ends first. It inherits the open file and
+    writes on from where this process stopped, so a pipe or a device (``-o /dev/stdout``,
+    a FIFO) works as a file does. The pipe's buffer bounds what
     is in flight: the scorer waits for a slow disk rather than piling rows up in memory.
     The child does not see Ctrl-C and writes everything it was sent before it exits.
     """
@@ -427,12 +430,16 @@ class ScoreFileWriter:
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
+        # The child writes to this same open file (a pipe or a device too, and at the same
+        # offset), never to the path opened again.
+        self._fd = self._local._fh.fileno()
         try:
             self._child = subprocess.Popen(
                 [sys.executable, "-m", "core.output"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 env=env,
+                pass_fds=(self._fd,),
                 # Out of the terminal's process group: Ctrl-C is the parent's to handle, and
                 # the child must live on to write what it was sent.
                 start_new_session=True,
@@ -473,7 +480,7 @@ class ScoreFileWriter:
         self._local = None
         self._sent = before
         self._switched = True
-        self._send(("open", self.path, before))
+        self._send(("open", self.path, self._fd, before))
 
     def _send(self, item: Any) -> None:
         assert self._child is not None and self._child.stdin is not None
@@ -546,8 +553,8 @@ def _child_main() -> int:
             except EOFError:
                 break
             if item[0] == "open":
-                _, path, before = item
-                writer = ScoreWriter(path, append=True)
+                _, path, fd, before = item
+                writer = ScoreWriter(path, fd=fd)
                 writer.rows = before
             elif writer is not None:
                 writer.write_batch(_Columns(*item[1]))

@@ -247,3 +247,28 @@ def test_a_short_run_never_lets_the_child_touch_the_file(tmp_path):
     assert child is not None and child.poll() is not None  # not left running
     with path.open(newline="") as fh:
         assert len(list(csv.reader(fh))) == 1 + f.rows == 1 + len(many_batches(1)[0])
+
+
+def test_the_file_writer_hands_a_fifo_over_without_its_reader_seeing_an_end(tmp_path):
+    """The child writes on the same open file: a reader of a FIFO gets every row, once."""
+    import os
+    import threading
+
+    fifo = tmp_path / "scores.fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    batches = many_batches()
+    f = ScoreFileWriter(str(fifo), switch_rows=300)
+    for b in batches:
+        f.write_batch(b)
+    f.close()
+    reader.join(30)
+    ref = tmp_path / "ref.csv"
+    w = ScoreWriter(str(ref))
+    for b in batches:
+        w.write_batch(b)
+    w.close()
+    assert got == [ref.read_bytes()]
+    assert f.rows == w.rows
