@@ -444,7 +444,7 @@ class ScoreFileWriter:
                 # the child must live on to write what it was sent.
                 start_new_session=True,
             )
-        except OSError:
+        except (OSError, ValueError, TypeError):  # no interpreter to start, or no fork
             self._child = None  # then this process writes everything itself
 
     @property
