@@ -1172,13 +1172,12 @@ def serve(watch_args, host, port, public_url):
             pass
     except OSError as exc:
         raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    from textual_serve.server import Server
+    from tui.serve import serve_in_browser
 
     if public_url is None and host in ("0.0.0.0", "::", ""):
         public_url = f"http://{socket.getfqdn()}:{port}"
     command = shlex.join([sys.executable, "-m", "core.cli", "watch", *args])
-    server = Server(command, host=host, port=port, title="sensorscope", public_url=public_url)
-    server.serve()
+    serve_in_browser(command, host, port, public_url)
     return 0
 
 

@@ -20,3 +20,26 @@ def test_core_modules_import_without_textual():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_no_core_module_imports_textual_even_inside_a_function():
+    """Imports made only when a command runs (the browser monitor) escape the test above;
+    the source says what a module will ever import."""
+    import ast
+    from pathlib import Path
+
+    bad = []
+    for path in sorted(Path(core.__path__[0]).glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                mods = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                mods = [node.module]
+            else:
+                continue
+            bad += [
+                f"{path.name}:{node.lineno} {m}"
+                for m in mods
+                if m.split(".")[0].startswith("textual")
+            ]
+    assert bad == []
