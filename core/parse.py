@@ -598,24 +598,9 @@ class LineParser:
         if fast is not None and not first and not cut:
             m = fast.match(line)
             if m is not None:
-                if not fast.plain:
-                    reading = self._fast_reading(fast, m, t)
-                    if reading is not None:
-                        return reading
-                    return self._feed_slow(line, t, first, cut)
-                # _fast_reading() inlined for the common template: numbers only.
-                try:
-                    values = dict(zip(fast.keys, map(self._number, m.groups())))  # noqa: B905
-                except ValueError:
-                    return self._feed_slow(line, t, first, cut)
-                c = self.counters
-                c.lines += 1
-                c.data += 1
-                self.last_errors = 0
-                self.last_kind = "data"
-                if not c.data & (_REVIEW_EVERY - 1):
-                    self._review()
-                return Reading(t, self.source, values)
+                reading = self._fast_reading(fast, m, t)
+                if reading is not None:
+                    return reading
         return self._feed_slow(line, t, first, cut)
 
     def feed_many(
