@@ -853,21 +853,15 @@ class Runner:
     def _work_inline(self, files: list[Source]) -> None:
         """Read the files and score what they give, in this one thread."""
         assert self.pipeline is not None
-        stop = self.stop_event
         try:
-            for src in files:
-                for batch in src.batches(stop):
-                    with self._left_lock:
-                        self._batches_in += 1
-                    started = time.monotonic()
-                    self.pipeline.process(batch)
-                    if self.share_with_ui:
-                        self._step_aside(time.monotonic() - started)
-                    self._batches_done += 1
-                    if stop.is_set():
-                        break
-                if stop.is_set():
-                    break
+            for _src, batch in self._batches_of(files):
+                with self._left_lock:
+                    self._batches_in += 1
+                started = time.monotonic()
+                self.pipeline.process(batch)
+                if self.share_with_ui:
+                    self._step_aside(time.monotonic() - started)
+                self._batches_done += 1
         except UserError as exc:
             self.errors.append(str(exc))
         except Exception as exc:  # noqa: BLE001 - kept as data, shown by the caller
@@ -881,23 +875,27 @@ class Runner:
             self.pipeline.finish()
             self.done.set()
 
+    def _batches_of(self, sources: list[Source]) -> Iterator[tuple[Source, list[Frame]]]:
+        """Each source's batches in turn, until they end or ``stop`` is set."""
+        stop = self.stop_event
+        for src in sources:
+            for batch in src.batches(stop):
+                yield src, batch
+                if stop.is_set():
+                    return
+
     def _read(self, group: list[Source]) -> None:
         stop = self.stop_event
         try:
-            for src in group:
-                for batch in src.batches(stop):
-                    if self.recorder is not None:
-                        self.recorder.write(batch)
-                    if not src.live:
-                        while self._queue.qsize() > MAX_QUEUED_FILE_BATCHES and not stop.is_set():
-                            stop.wait(0.005)
-                    with self._left_lock:
-                        self._batches_in += 1
-                    self._queue.put(batch)
-                    if stop.is_set():
-                        break
-                if stop.is_set():
-                    break
+            for src, batch in self._batches_of(group):
+                if self.recorder is not None:
+                    self.recorder.write(batch)
+                if not src.live:
+                    while self._queue.qsize() > MAX_QUEUED_FILE_BATCHES and not stop.is_set():
+                        stop.wait(0.005)
+                with self._left_lock:
+                    self._batches_in += 1
+                self._queue.put(batch)
         except UserError as exc:
             self.errors.append(str(exc))
         except Exception as exc:  # noqa: BLE001 - a reader must report, not vanish silently
