@@ -209,6 +209,25 @@ def make_certs(directory: Path) -> dict[str, Path]:
     return {key: d / name for key, name in names.items()}
 
 
+def subscriber(broker: Broker, topic: str, on_message):
+    """A paho client subscribed to ``topic`` (QoS 1), its network loop running; the caller
+    calls ``loop_stop()``. ``on_message(message)`` gets each message."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2)
+    sub.on_message = lambda c, u, m: on_message(m)
+    subscribed = threading.Event()
+    sub.on_subscribe = lambda *a: subscribed.set()
+    sub.connect(broker.host, broker.port)
+    sub.subscribe(topic, qos=1)
+    sub.loop_start()
+    if not subscribed.wait(5):
+        sub.loop_stop()
+        raise AssertionError(f"no subscription to {topic} within 5 s")
+    return sub
+
+
 def write_board(
     path: Path,
     src: str = "board1",

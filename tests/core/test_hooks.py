@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 
 import pytest
-from mqtt_broker import Receiver, free_port, wait_until, write_board
+from mqtt_broker import Receiver, free_port, subscriber, wait_until, write_board
 
 from core.hooks import AlertHooks, HookSpec, WebhookHook, alert_payload
 from core.monitor import build_monitor
@@ -143,22 +142,14 @@ def test_bad_hook_options_are_one_line_errors(cli, tmp_path, args, text):
 
 
 def test_alerts_published_on_an_mqtt_topic_with_qos_1(mosquitto, cli, tmp_path):
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
-
     broker = mosquitto()
     board = write_board(tmp_path / "board1.jsonl", n=600)
     want = expected_events(board)
     got = []
-    sub = mqtt.Client(CallbackAPIVersion.VERSION2)
-    sub.on_message = lambda c, u, m: got.append((m.topic, m.qos, json.loads(m.payload)))
-    subscribed = threading.Event()
-    sub.on_subscribe = lambda *a: subscribed.set()
-    sub.connect(broker.host, broker.port)
-    sub.subscribe("alerts/#", qos=1)
-    sub.loop_start()
+    sub = subscriber(
+        broker, "alerts/#", lambda m: got.append((m.topic, m.qos, json.loads(m.payload)))
+    )
     try:
-        assert subscribed.wait(5)
         url = f"{broker.url}/alerts/lab1"
         proc = cli("score", str(board), "--mqtt-alerts", url)
         assert proc.returncode == 0, proc.stderr.decode()
@@ -189,21 +180,12 @@ def test_a_watch_delivers_alerts_and_shows_a_failing_hook_as_an_error(receiver, 
 def test_score_of_a_fleet_sends_its_alerts_to_a_topic_on_the_same_broker(
     mosquitto, procs, tmp_path
 ):
-    import paho.mqtt.client as mqtt
     from mqtt_broker import Lines
-    from paho.mqtt.enums import CallbackAPIVersion
 
     broker = mosquitto()
     got = []
-    sub = mqtt.Client(CallbackAPIVersion.VERSION2)
-    sub.on_message = lambda c, u, m: got.append(json.loads(m.payload))
-    subscribed = threading.Event()
-    sub.on_subscribe = lambda *a: subscribed.set()
-    sub.connect(broker.host, broker.port)
-    sub.subscribe("alerts/#", qos=1)
-    sub.loop_start()
+    sub = subscriber(broker, "alerts/#", lambda m: got.append(json.loads(m.payload)))
     try:
-        assert subscribed.wait(5)
         out = tmp_path / "fleet.csv"
         fleet = f"{broker.url}/lab/#"
         scorer = procs(
