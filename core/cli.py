@@ -203,9 +203,9 @@ def make_settings(
         if "params" in conf:
             s.params = dict(conf["params"])
         if "sentinels" in conf:
-            s.sentinels = tuple(float(x) for x in conf["sentinels"])
+            s.sentinels = tuple(conf["sentinels"])
         if "limits" in conf:
-            s.limits = {str(k): _limits(f"{k}={v[0]}:{v[1]}")[1] for k, v in conf["limits"].items()}
+            s.limits = {str(k): v for k, v in conf["limits"].items()}
     ctx = click.get_current_context(silent=True)
 
     def given(name: str) -> bool:

@@ -260,4 +260,23 @@ def read_config(path: str) -> dict[str, Any]:
     unknown = sorted(set(detect) - CONFIG_KEYS)
     if unknown:
         raise UserError(f"{path}: unknown setting {unknown[0]!r} in [detect]")
+    if "sentinels" in detect:
+        detect["sentinels"] = _numbers(detect["sentinels"], path, "sentinels")
+    if "limits" in detect:
+        limits = detect["limits"]
+        if not isinstance(limits, dict):
+            raise UserError(f"{path}: [detect.limits] must be a table of CHANNEL = [LOW, HIGH]")
+        for name, span in limits.items():
+            lo_hi = _numbers(span, path, f"limits for {name}")
+            if len(lo_hi) != 2 or not lo_hi[0] < lo_hi[1]:
+                raise UserError(f"{path}: limits for {name} must be [LOW, HIGH], LOW below HIGH")
+            limits[name] = tuple(lo_hi)
     return detect
+
+
+def _numbers(value: Any, path: str, what: str) -> list[float]:
+    if not isinstance(value, list) or not all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) for x in value
+    ):
+        raise UserError(f"{path}: {what} must be a list of numbers")
+    return [float(x) for x in value]

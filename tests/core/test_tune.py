@@ -6,6 +6,7 @@ import csv
 import json
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -105,3 +106,23 @@ def test_a_bad_config_file_is_one_line(cli, tmp_path):
     bad.write_text("[detect]\nthreshhold = 0.9\n")
     proc = cli("score", str(rec), "--config", str(bad))
     assert proc.returncode == 2 and b"unknown setting 'threshhold'" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "body, text",
+    [
+        ("[detect.limits]\ntemp = [0]\n", "limits for temp must be [LOW, HIGH]"),
+        ('[detect.limits]\ntemp = "0:10"\n', "limits for temp must be a list of numbers"),
+        ("[detect.limits]\ntemp = [10, 0]\n", "LOW below HIGH"),
+        ('[detect]\nsentinels = ["x"]\n', "sentinels must be a list of numbers"),
+    ],
+)
+def test_bad_limits_or_sentinels_in_a_config_file_are_one_line(cli, tmp_path, body, text):
+    rec = tmp_path / "board.jsonl"
+    write_board_recording(str(rec), Board(channels=1, rate=10, seed=2), 10, T0)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(body)
+    proc = cli("score", str(rec), "--config", str(bad))
+    err = proc.stderr.decode()
+    assert proc.returncode == 2 and "Traceback" not in err
+    assert err.startswith(f"sensorscope: error: {bad}: ") and text in err
