@@ -60,7 +60,6 @@ class PublisherCounters:
     readings: int = 0  # acknowledged by the broker (QoS 1) or written to it (QoS 0)
     dropped: int = 0  # pushed out of a full buffer
     alerts: int = 0  # alert messages acknowledged
-    events: int = 0
 
 
 class AgentPublisher:
@@ -279,8 +278,6 @@ class AgentPublisher:
             c.readings += 1
         elif kind == "alert":
             c.alerts += 1
-        else:
-            c.events += 1
 
     def _hand_over(self, item: Message) -> bool:
         topic, payload, kind = item

@@ -47,7 +47,7 @@ DEFAULT_PORT = 1883
 DEFAULT_TLS_PORT = 8883
 KEEPALIVE = 30
 CONNECT_TIMEOUT = 5.0
-# Every sensorscope client retries on the same schedule (0.5 s doubling to 4 s), so after a
+# Every sensorscope MQTT client retries on the same schedule (0.5 s doubling to 4 s), so after a
 # broker restart an agent and the watches subscribed to it come back at about the same time.
 BACKOFF_START = 0.5
 BACKOFF_MAX = 4.0
@@ -285,10 +285,8 @@ class Connection:
         self.client_id = client_id(role)
         self.listeners: list[Callable[[str, str], None]] = []
         self.publish_listeners: list[Callable[[int, int], None]] = []
-        self.state = "starting"
         self.detail = ""
         self.connects = 0
-        self.disconnects = 0
         self.generation = 0
         self.up = threading.Event()
         self.up_since = 0.0
@@ -315,7 +313,6 @@ class Connection:
         """Disconnect and end every thread; safe to call twice."""
         self._stop.set()
         self.up.clear()
-        self.state = "stopped"
         if self._supervisor is not None:
             self._supervisor.join(2.0)
         with self._lock:
@@ -389,7 +386,6 @@ class Connection:
             return attempt.refused
         again = self.connects > 0
         self.connects += 1
-        self.state = "connected"
         self.detail = self.url.where
         self.up_since = time.monotonic()
         self._down.clear()
@@ -443,8 +439,6 @@ class Connection:
         if self._stop.is_set() or client is not self.client:
             return
         self.up.clear()
-        self.disconnects += 1
-        self.state = "reconnecting"
         why = attempt.last_error.removeprefix(SOCKET_ERROR)
         self.detail = LOST + (f": {why}" if why else "")
         for listener in self.listeners:
@@ -680,7 +674,7 @@ class MqttSource(Source):
                 return frame
         name = self.source_name(topic, agent=False)
         out = []
-        for part in payload.splitlines() or [b""]:
+        for part in payload.splitlines():
             cut = len(part) > self.max_line
             text, raw = decode_line(part[: self.max_line])
             if text.strip() or cut:
