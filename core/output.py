@@ -426,7 +426,6 @@ class ScoreFileWriter:
         self._rows: int | None = None  # as the child counted them, once it is done
         self._failed: str | None = None
         self._child: subprocess.Popen[bytes] | None = None
-        self._switched = False
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
@@ -479,7 +478,6 @@ class ScoreFileWriter:
         self._local.close()
         self._local = None
         self._sent = before
-        self._switched = True
         self._send(("open", self.path, self._fd, before))
 
     def _send(self, item: Any) -> None:

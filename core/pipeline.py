@@ -147,14 +147,6 @@ class Ring:
         self.flags = np.zeros(capacity, dtype=np.uint8)
         self.total = 0
 
-    def append(self, t: float, value: float | None, score: float, flags: int) -> None:
-        i = self.total % self.capacity
-        self.t[i] = t
-        self.value[i] = np.nan if value is None else value
-        self.score[i] = score
-        self.flags[i] = flags
-        self.total += 1
-
     def extend(
         self, t: np.ndarray, value: np.ndarray, score: np.ndarray, flags: np.ndarray
     ) -> None:
@@ -812,7 +804,6 @@ class Runner:
         self._batches_done = 0
         # Set by an interactive monitor: scoring then leaves the UI room to run.
         self.share_with_ui = False
-        self._work_since = time.monotonic()
         self._worker: threading.Thread | None = None
         self.done = threading.Event()
 

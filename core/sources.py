@@ -499,27 +499,10 @@ class ReplaySource(Source):
         self.offset = 0
         self._size = 1
 
-    def frames(self) -> Iterator[Frame]:
-        """Every frame of the file, from the start; sets ``self.offset`` as it reads."""
-        raise NotImplementedError
-
     def chunks(self) -> Iterator[tuple[list[Frame], int]]:
         """Every frame of the file from the start, in lists, each with how many of its
-        frames are lines (not events); ``self.offset`` is at the end of each list's bytes.
-
-        Files override this to decode a block at a time; this default groups
-        :meth:`frames`.
-        """
-        batch: list[Frame] = []
-        lines = 0
-        for frame in self.frames():
-            batch.append(frame)
-            lines += frame.event is None
-            if len(batch) >= FILE_BATCH:
-                yield batch, lines
-                batch, lines = [], 0
-        if batch:
-            yield batch, lines
+        frames are lines (not events); ``self.offset`` is at the end of each list's bytes."""
+        raise NotImplementedError
 
     def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
         self.status.state = "connected"
@@ -618,10 +601,6 @@ class RecordingSource(ReplaySource):
     def names(self) -> list[str]:
         return self._names
 
-    def frames(self) -> Iterator[Frame]:
-        for frames, _lines in self.chunks():
-            yield from frames
-
     def chunks(self) -> Iterator[tuple[list[Frame], int]]:
         from core.recording import RecordingReader
 
@@ -716,10 +695,6 @@ class CsvSource(ReplaySource):
                 f"{path}: no time column (expected one of {', '.join(TIME_COLUMNS)} in the header)"
             )
         self.parser_args = {"fmt": "csv", "header": [c.strip() for c in self.columns]}
-
-    def frames(self) -> Iterator[Frame]:
-        for frames, _lines in self.chunks():
-            yield from frames
 
     def chunks(self) -> Iterator[tuple[list[Frame], int]]:
         from core.recording import block_sizes

@@ -27,7 +27,6 @@ METRICS = ("f1", "nab")
 # river's detectors (whose scores crowd towards 1).
 SCORER_THRESHOLDS = (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.9)
 RIVER_THRESHOLDS = (0.9, 0.95, 0.97, 0.98, 0.985, 0.99, 0.993, 0.995, 0.997, 0.999)
-THRESHOLDS = RIVER_THRESHOLDS
 HYSTERESES = (1, 3, 10, 30, 100)
 # Candidates of the fast search that are scored again exactly.
 EXACT = 3
