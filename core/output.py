@@ -335,7 +335,8 @@ class ScoreWriter:
         score = np.asarray(batch.score, dtype=np.float64)
         missing = np.isnan(value)
         stamps = _runs(t, iso_many)
-        values = self._values(np.where(missing, 0.0, value))
+        filled = np.where(missing, 0.0, value)
+        values = self._values(filled)
         scores = self._scores(score)
         yes, no = ("true", "false") if self.jsonl else ("1", "0")
         imputed = np.where(batch.imputed, yes, no).tolist()
@@ -350,7 +351,7 @@ class ScoreWriter:
             self.rows += n
             return
         # json spells what repr calls inf and nan its own way.
-        for col, x in ((values, np.where(missing, 0.0, value)), (scores, score)):
+        for col, x in ((values, filled), (scores, score)):
             for i in np.flatnonzero(~np.isfinite(x)).tolist():
                 col[i] = json.dumps(float(x[i]))
         cols = (stamps, _runs(t, _reprs), channel, values, imputed, scores, alert)

@@ -509,30 +509,28 @@ class Pipeline:
         return engine, state if state is not None else self._unpublished[channel]
 
     def _new_engine(self, channel: str) -> tuple[ChannelEngine, ChannelState]:
-        engine = self.engines.get(channel)
-        if engine is None:
-            s = self.settings
-            thr = self.thresholds.get(channel, self.default_threshold)
-            # Counted within the channel's source, so that a board's detectors (their seeds)
-            # are those it gets alone, whichever other boards are watched and whenever they
-            # appear: a watch of a fleet then scores each board as its agent does.
-            prefix = self._prefix_of.get(channel, "")
-            index = sum(self._prefix_of.get(name, "") == prefix for name in self.engines)
-            engine = self.engines[channel] = ChannelEngine(
-                channel,
-                self.factory(index, thr),
-                threshold=thr,
-                hysteresis=self.hysteresis,
-                impute=s.impute,
-                limits=limits_for(channel, s.limits),
-                sentinels=s.sentinels,
-                dropout=s.dropout,
-                learn_in_alerts=s.learn_in_alerts,
-                hold=s.hold,
-                labelled_false=self._labelled_false,
-            )
-            self._unpublished[channel] = ChannelState(channel, Ring(s.capacity))
-        return engine, self._unpublished[channel]
+        s = self.settings
+        thr = self.threshold_for(channel)
+        # Counted within the channel's source, so that a board's detectors (their seeds)
+        # are those it gets alone, whichever other boards are watched and whenever they
+        # appear: a watch of a fleet then scores each board as its agent does.
+        prefix = self._prefix_of.get(channel, "")
+        index = sum(self._prefix_of.get(name, "") == prefix for name in self.engines)
+        engine = self.engines[channel] = ChannelEngine(
+            channel,
+            self.factory(index, thr),
+            threshold=thr,
+            hysteresis=self.hysteresis,
+            impute=s.impute,
+            limits=limits_for(channel, s.limits),
+            sentinels=s.sentinels,
+            dropout=s.dropout,
+            learn_in_alerts=s.learn_in_alerts,
+            hold=s.hold,
+            labelled_false=self._labelled_false,
+        )
+        state = self._unpublished[channel] = ChannelState(channel, Ring(s.capacity))
+        return engine, state
 
     def _score(
         self, rows_ch: list[int], rows_val: list[float], read_n: list[int],
@@ -558,21 +556,22 @@ class Pipeline:
         for sel in groups:
             name = self._names[int(ch[sel[0]])]
             engine, state = self._engine(name)
-            out = engine.process(t[sel], raw[sel])
+            ts = t[sel]
+            out = engine.process(ts, raw[sel])
             value[sel] = out.value
             imputed[sel] = out.imputed
             score[sel] = out.score
             alert[sel] = out.alert
             for k, kind, a, snap in out.events:
                 events.append((int(sel[k]), 0 if kind == "open" else 1, kind, a, snap))
-            done.append((name, state, engine, sel, out))
+            done.append((name, state, engine, ts, sel, out))
         # What a snapshot reads changes in one step per batch: the batch's new channels
         # appear together, with their first samples.
         with self.lock:
-            for name, state, engine, sel, out in done:
+            for name, state, engine, ts, sel, out in done:
                 if name not in self.channels:
                     self.channels[name] = self._unpublished.pop(name)
-                self._update_state(state, engine, t[sel], rx[sel], out)
+                self._update_state(state, engine, ts, rx[sel], out)
             self._events(events)
             self._outbox.append(
                 ("batch", ScoredBatch(list(self._names), t, ch, value, imputed, score, alert,
@@ -591,7 +590,7 @@ class Pipeline:
             iv = state.interval
             if iv is None:
                 iv, dt = float(dt[0]), dt[1:]
-            for d in dt[-64:].tolist() if len(dt) > 64 else dt.tolist():
+            for d in dt[-64:].tolist():
                 iv = 0.9 * iv + 0.1 * d
             state.interval = iv
         state.samples += m
