@@ -24,7 +24,7 @@ import re
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, BinaryIO
 
 from core.errors import UserError
 from core.sources import Frame
@@ -42,6 +42,26 @@ def block_sizes() -> Iterator[int]:
     while True:
         yield size
         size = min(2 * size, READ_BLOCK)
+
+
+def line_blocks(fh: BinaryIO) -> Iterator[bytes]:
+    """The rest of ``fh`` in blocks of whole lines (of :func:`block_sizes`; a line longer
+    than a block joins the next), then the last line if it has no newline."""
+    tail = b""
+    for size in block_sizes():
+        data = fh.read(size)
+        if not data:
+            break
+        if tail:
+            data = tail + data
+        cut = data.rfind(b"\n") + 1
+        if not cut:
+            tail = data
+            continue
+        tail = data[cut:]
+        yield data[:cut] if tail else data
+    if tail:
+        yield tail
 
 
 # One record as the writer spells a plain line (json.dumps: ", " and ": " separators, a
@@ -231,26 +251,9 @@ class RecordingReader:
         events); ``offset`` is the end of the last list's bytes when it is yielded."""
         with open(self.path, "rb") as fh:
             self.offset = len(fh.readline())
-            tail = b""
-            for size in block_sizes():
-                data = fh.read(size)
-                if not data:
-                    break
-                if tail:
-                    data = tail + data
-                cut = data.rfind(b"\n") + 1
-                tail = data[cut:]
-                if not cut:
-                    continue
-                frames, lines, bad = decode_block(data[:cut] if tail else data)
-                self.offset += cut
-                self.skipped += bad
-                if frames:
-                    yield frames, lines
-            if tail:
-                # A last line without its newline: whole if it decodes, else torn.
-                frames, lines, bad = decode_block(tail)
-                self.offset += len(tail)
+            for block in line_blocks(fh):
+                frames, lines, bad = decode_block(block)
+                self.offset += len(block)
                 self.skipped += bad
                 if frames:
                     yield frames, lines

@@ -697,26 +697,12 @@ class CsvSource(ReplaySource):
         self.parser_args = {"fmt": "csv", "header": [c.strip() for c in self.columns]}
 
     def chunks(self) -> Iterator[tuple[list[Frame], int]]:
-        from core.recording import block_sizes
+        from core.recording import line_blocks
 
         last_t = 0.0
         with open(self.path, "rb") as fh:
             self.offset = len(fh.readline())
-            tail = b""
-            for size in block_sizes():
-                data = fh.read(size)
-                if data:
-                    if tail:
-                        data = tail + data
-                    cut = data.rfind(b"\n") + 1
-                    if not cut:
-                        tail = data
-                        continue
-                    block, tail = data[:cut], data[cut:]
-                elif tail:
-                    block, tail = tail, b""  # the last row, without its newline
-                else:
-                    break
+            for block in line_blocks(fh):
                 frames, last_t = self._rows(block, last_t)
                 self.offset += len(block)
                 if frames:
