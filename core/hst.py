@@ -208,9 +208,13 @@ class HalfSpaceTrees:
     # -- batches ------------------------------------------------------------------------------
 
     def score_learn_many(
-        self, X: np.ndarray | Sequence[Sequence[float]], features: Sequence[Hashable] | None = None
+        self,
+        X: np.ndarray | Sequence[Sequence[float]],
+        features: Sequence[Hashable] | None = None,
+        learn: np.ndarray | None = None,
     ) -> np.ndarray:
-        """For each row in order: river's ``score_one(row)`` and then ``learn_one(row)``.
+        """For each row in order: river's ``score_one(row)`` and then ``learn_one(row)``
+        (only ``score_one`` for a row where the boolean mask ``learn`` is False).
 
         ``X`` is ``(n_samples, n_features)`` (or 1-D for one feature). Its columns are named by
         ``features``; without it they are :attr:`features` once the trees exist, and before
@@ -244,11 +248,18 @@ class HalfSpaceTrees:
         elif X.shape[1] != len(self._names):
             raise ValueError(f"X has {X.shape[1]} columns for features {list(self._names)}")
 
+        if learn is not None:
+            learn = np.asarray(learn, dtype=bool)
+            if learn.shape != (len(X),):
+                raise ValueError(f"learn has shape {learn.shape} for {len(X)} rows")
+            if learn.all():
+                learn = None
         out = np.empty(len(X), dtype=np.float64)
         step = self._chunk_rows()
         for start in range(0, len(X), step):
             stop = min(len(X), start + step)
-            out[start:stop] = self._run_chunk(self._leaves_many(X[start:stop]))
+            mask = None if learn is None else learn[start:stop]
+            out[start:stop] = self._run_chunk(self._leaves_many(X[start:stop]), mask)
         return out
 
     # -- building ------------------------------------------------------------------------------
@@ -534,14 +545,20 @@ class HalfSpaceTrees:
         windows = max(1, _CHUNK_TABLE // per_window - 1)
         return max(1, min(_CHUNK_ROWS, windows * self.window_size))
 
-    def _run_chunk(self, leaves: np.ndarray) -> np.ndarray:
-        """Score and learn a chunk of rows given their leaves; updates the window state."""
+    def _run_chunk(self, leaves: np.ndarray, learn: np.ndarray | None = None) -> np.ndarray:
+        """Score and learn a chunk of rows given their leaves (learn only where ``learn``);
+        updates the window state."""
         n = len(leaves)
         if n == 0:
             return np.empty(0, dtype=np.float64)
         w, n_trees, h, c = self.window_size, self.n_trees, self.height, self._depth
         start = self.counter
-        win = np.arange(start, start + n) // w  # 0: the window in progress at the chunk start
+        # A row's place in the window stream is how many rows were learned before it.
+        if learn is None:
+            place = np.arange(start, start + n)
+        else:
+            place = start + np.cumsum(learn) - learn
+        win = place // w  # 0: the window in progress at the chunk start
         n_win = int(win[-1]) + 1
         per_window = n_trees << c
 
@@ -553,7 +570,8 @@ class HalfSpaceTrees:
         np.take(self._slots, shifted, out=keys)
         keys += ((win + 1) * per_window)[:, None]
         keys += self._trees << c
-        counts = np.bincount(keys.ravel(), minlength=(n_win + 1) * per_window)
+        learned_keys = keys if learn is None else keys[learn]
+        counts = np.bincount(learned_keys.ravel(), minlength=(n_win + 1) * per_window)
         counts = counts.reshape(n_win + 1, n_trees, 1 << c)
         if self._prev_counts is not None:
             counts[0] += self._prev_counts
@@ -561,6 +579,12 @@ class HalfSpaceTrees:
         tables, cont = self._tables(counts[:n_win])
 
         sorted_keys = None
+        if learn is not None:
+            # From here on only what is learned counts: those rows' leaves and windows.
+            scored_leaves, scored_win = leaves, win
+            leaves, win = leaves[learn], win[learn]
+        else:
+            scored_leaves, scored_win = leaves, win
         if cont is not None:
             full = [(((win[:, None] + 1) * n_trees + self._trees) << h) + leaves]
             if self._prev is not None:
@@ -569,12 +593,13 @@ class HalfSpaceTrees:
                 full.append(((n_trees + self._trees) << h) + self._cur[:start])
             sorted_keys = np.sort(np.concatenate(full).ravel())
         keys -= per_window
-        scores = self._scores(leaves, keys, win, tables, cont, sorted_keys)
+        scores = self._scores(scored_leaves, keys, scored_win, tables, cont, sorted_keys)
         if self._first_window:
-            scores[win == 0] = 0.0
+            scores[scored_win == 0] = 0.0
 
         # The new state: the last complete window's leaves and counts, and those of the one in
         # progress.
+        n = len(leaves)
         total = start + n
         done, self.counter = divmod(total, w)
         self._n_learned += n

@@ -818,20 +818,8 @@ class HstView:
         X = self._scaled(raw[start:])
         lrn = learn[start:]
         ready = (self.learned + count_before(lrn)) >= self.window
-        got = np.empty(len(X))
-        j, m = 0, len(X)
-        model = self.model
-        while j < m:
-            if lrn[j]:
-                k = j + 1
-                while k < m and lrn[k]:
-                    k += 1
-                got[j:k] = model.score_learn_many(X[j:k], features=self.features)
-                self.learned += k - j
-                j = k
-            else:
-                got[j] = model.score_one(dict(zip(self.features, X[j].tolist(), strict=True)))
-                j += 1
+        got = self.model.score_learn_many(X, features=self.features, learn=lrn)
+        self.learned += int(np.count_nonzero(lrn))
         out[start:] = np.where(ready, got, np.nan)
         return out
 

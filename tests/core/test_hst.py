@@ -341,3 +341,32 @@ def test_a_checkpoint_from_before_the_trees_exist_is_refused():
     model.learn_one({"x": 0.5})
     with pytest.raises(ValueError, match="after the trees were built"):
         model.restore(ck)
+
+
+@pytest.mark.parametrize(
+    "case", ["10-8-250", "5-10-50-deep", "3-features-limits", "2-features-default-limits"]
+)
+@pytest.mark.parametrize("share", [0.02, 0.3, 0.9])
+def test_a_learn_mask_scores_the_unlearned_rows_as_rivers_score_one(case, share):
+    """Rows left out of learning (imputed, faulty, inside an alert) are scored as river's
+    score_one scores them, in the same batch call as the rest, across window ends."""
+    n_trees, height, window, limits, seed, *_ = CASES[case]
+    X, names = case_data(case)
+    X = X[:3000]
+    learn = np.random.default_rng(7).random(len(X)) >= share
+    learn[window - 3 : window + 3] = False  # unlearned rows right at the first window's end
+    river = anomaly.HalfSpaceTrees(n_trees, height, window, limits=limits, seed=seed)
+    expected = []
+    for row, lrn in zip(X, learn, strict=True):
+        x = dict(zip(names, row.tolist(), strict=True))
+        expected.append(river.score_one(x))
+        if lrn:
+            river.learn_one(x)
+    for size in (1, 7, window, 1000, len(X)):
+        model = make(case)
+        got = np.concatenate(
+            [model.score_learn_many(X[i : i + size], names, learn[i : i + size])
+             for i in range(0, len(X), size)]
+        )  # fmt: skip
+        assert np.abs(got - np.array(expected)).max() <= TOL, size
+        assert model._n_learned == int(learn.sum())
