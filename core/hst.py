@@ -165,6 +165,11 @@ class HalfSpaceTrees:
         return self.n_trees * self.window_size * (2 ** (self.height + 1) - 1)
 
     @property
+    def n_learned(self) -> int:
+        """Rows learned so far."""
+        return self._n_learned
+
+    @property
     def features(self) -> tuple[Hashable, ...] | None:
         """The trees' features in column order for :meth:`score_learn_many` (None until built)."""
         return self._names

@@ -713,7 +713,6 @@ class HstView:
         self.n_pending = 0
         self.lo: np.ndarray | None = None
         self.span: np.ndarray | None = None
-        self.learned = 0  # rows the trees have learned
 
     def _new_model(self) -> HalfSpaceTrees:
         c = self.cfg
@@ -783,7 +782,6 @@ class HstView:
         self.lo = lo - self.margin * span
         self.span = span * (1.0 + 2.0 * self.margin)
         self.model.score_learn_many(self._scaled(rows), features=self.features)
-        self.learned += len(rows)
         self.pending = []
         self.n_pending = 0
 
@@ -817,9 +815,8 @@ class HstView:
             return out
         X = self._scaled(raw[start:])
         lrn = learn[start:]
-        ready = (self.learned + count_before(lrn)) >= self.window
+        ready = (self.model.n_learned + count_before(lrn)) >= self.window
         got = self.model.score_learn_many(X, features=self.features, learn=lrn)
-        self.learned += int(np.count_nonzero(lrn))
         out[start:] = np.where(ready, got, np.nan)
         return out
 
@@ -832,12 +829,10 @@ class HstView:
     def checkpoint(self) -> tuple[Any, ...]:
         hst = self.model.checkpoint() if self.model.features is not None else None
         return (hst, self.recent, self.mean, list(self.pending), self.n_pending, self.lo,
-                self.span, self.learned)  # fmt: skip
+                self.span)  # fmt: skip
 
     def restore(self, state: tuple[Any, ...]) -> None:
-        hst, self.recent, self.mean, pending, self.n_pending, self.lo, self.span, self.learned = (
-            state
-        )
+        hst, self.recent, self.mean, pending, self.n_pending, self.lo, self.span = state
         self.pending = list(pending)
         if hst is None:
             self.model = self._new_model()
