@@ -154,6 +154,20 @@ class EngineOut(NamedTuple):
     events: list[tuple[int, str, Alert, Alert]]
 
 
+class _Record(NamedTuple):
+    """What a false-positive label remembers of an episode: its reason and value at the
+    start, the level it started from, its length and how abruptly it started."""
+
+    why: int
+    value: float
+    level: float
+    length: int
+    jump: float
+
+
+_DROPOUT_RECORD = _Record(WHY_DROPOUT, 0.0, 0.0, 0, 0.0)
+
+
 @dataclass
 class Pattern:
     """What a false positive looked like, to recognise a repeat.
@@ -210,7 +224,7 @@ class RiverModel:
                 why[i] = WHY_STUCK
             elif score[i] >= self.threshold:
                 why[i] = WHY_HST
-        return Scored(score, why, np.full(n, np.nan), score)
+        return Scored(score, why, score)
 
     def checkpoint(self) -> Any:
         return copy.deepcopy(self.det)
@@ -266,12 +280,10 @@ class ChannelEngine:
         self.quiet = 0
         self._episode_values: list[np.ndarray] = []
         self._episode_kept = 0
-        # Recent episodes: the alert, its samples, and (reason code, evidence, value) at its
-        # start with the strongest evidence of each view during it.
-        self.episodes: deque[tuple[Alert, np.ndarray, tuple[Any, ...]]] = deque(
-            maxlen=EPISODES_KEPT
-        )
-        self._open_why: tuple[int, float, float] = (WHY_NONE, math.nan, math.nan)
+        # Recent episodes: the alert, its samples, and what a false-positive label would
+        # remember of it.
+        self.episodes: deque[tuple[Alert, np.ndarray, _Record]] = deque(maxlen=EPISODES_KEPT)
+        self._open_why: tuple[int, float] = (WHY_NONE, math.nan)  # reason code, value
         # The open episode: the level it started from, whether it is announced (an episode
         # within a false positive's shape is not, unless it goes beyond it), that pattern.
         self._level = 0.0
@@ -340,7 +352,7 @@ class ChannelEngine:
             while True:
                 k = self._first_change(s[off:], ev[off:], value[i + off : j])
                 if k is None:
-                    self._commit(i + off, j, t, value, s[off:], ev[off:], w[off:], sc.raw[off:],
+                    self._commit(i + off, j, t, value, s[off:], ev[off:], w[off:],
                                  observed, score, why, alert, events)  # fmt: skip
                     self._chunk = min(CHUNK_MAX, self._chunk * 2)
                     i = j
@@ -364,14 +376,14 @@ class ChannelEngine:
                     s, ev, w = self._with_faults(sc, fault[i:cut], value[i:cut])
                     # Samples before `off` were committed already (the same scores again).
                     self._commit(i + off, cut, t, value, s[off:], ev[off:], w[off:],
-                                 sc.raw[off:], observed, score, why, alert, events)  # fmt: skip
+                                 observed, score, why, alert, events)  # fmt: skip
                     self._chunk = max(CHUNK_MIN, min(CHUNK_MAX, 2 * (cut - i)))
                     i = cut
                     break
                 # Learning does not change here: carry on through the same scores.
                 e = off + k + 1
                 self._commit(i + off, cut, t, value, s[off:e], ev[off:e], w[off:e],
-                             sc.raw[off:e], observed, score, why, alert, events)  # fmt: skip
+                             observed, score, why, alert, events)  # fmt: skip
                 off = e
                 if i + off >= j:
                     i = j
@@ -429,17 +441,15 @@ class ChannelEngine:
         if hit.any():
             s[hit] = ev[hit] = 1.0
             w[hit] = fault[hit]
-        self._suppress(s, w, sc.raw, value, upto=len(s))
+        self._suppress(s, w, value)
         return s, ev, w
 
-    def _suppress(
-        self, s: np.ndarray, w: np.ndarray, raw: np.ndarray, value: np.ndarray, upto: int
-    ) -> None:
+    def _suppress(self, s: np.ndarray, w: np.ndarray, value: np.ndarray) -> None:
         """Lower the scores of rule alerts that repeat a false positive's value."""
         if not any(p.why in _BY_VALUE for p in self.patterns):
             return
         thr = self._threshold
-        for k in np.flatnonzero(s[:upto] >= thr).tolist():
+        for k in np.flatnonzero(s >= thr).tolist():
             if int(w[k]) in _BY_VALUE and self._matches(int(w[k]), float(value[k])):
                 s[k] = min(s[k], 0.6 * thr)
                 w[k] = WHY_NONE
@@ -473,7 +483,7 @@ class ChannelEngine:
 
     def _commit(
         self, a: int, b: int, t: np.ndarray, value: np.ndarray, s: np.ndarray, ev: np.ndarray,
-        w: np.ndarray, raw: np.ndarray, observed: np.ndarray, score: np.ndarray,
+        w: np.ndarray, observed: np.ndarray, score: np.ndarray,
         why: np.ndarray, alert: np.ndarray, events: list[tuple[int, str, Alert, Alert]],
     ) -> None:  # fmt: skip
         """Take the scores of samples a..b-1 and move the episode state through them; at most
@@ -485,8 +495,7 @@ class ChannelEngine:
         if self.open is None:
             if s[-1] >= self._threshold:
                 self._remember(value[a : b - 1], observed[a : b - 1])
-                self._open_at(b - 1, t, value, float(ev[-1]), int(w[-1]), float(raw[-1]),
-                              observed, alert, events)  # fmt: skip
+                self._open_at(b - 1, t, value, float(ev[-1]), int(w[-1]), observed, alert, events)
                 self._remember(value[b - 1 : b], observed[b - 1 : b])
             else:
                 self._remember(value[a:b], observed[a:b])
@@ -533,7 +542,7 @@ class ChannelEngine:
             self._recent = np.concatenate((self._recent, seen))[-LEVEL_SAMPLES:]
 
     def _open_at(
-        self, k: int, t: np.ndarray, value: np.ndarray, ev: float, code: int, raw: float,
+        self, k: int, t: np.ndarray, value: np.ndarray, ev: float, code: int,
         observed: np.ndarray, alert: np.ndarray, events: list[tuple[int, str, Alert, Alert]],
     ) -> None:  # fmt: skip
         v = float(value[k])
@@ -541,7 +550,7 @@ class ChannelEngine:
             0, self.name, float(t[k]), None, ev, v, float(t[k]), float(t[k]),
             reason=reason_text(code, v, self.limits),
         )  # fmt: skip
-        self._open_why = (code, raw, v)
+        self._open_why = (code, v)
         self.quiet = 0
         self.ep_len = 1
         self._episode_values = [value[k : k + 1][observed[k : k + 1]]]
@@ -626,6 +635,11 @@ class ChannelEngine:
         ep.reason = f"{ep.reason or 'like'} ({how} than false positive #{p.alert.id})"
         events.append(_event(k, "open", ep))
 
+    def _record(self, values: np.ndarray) -> _Record:
+        """The open episode's record, given its kept samples."""
+        code, v = self._open_why
+        return _Record(code, v, self._level, self.ep_len, self._jump_of(values))
+
     def _close(self) -> Alert:
         ep = self.open
         assert ep is not None
@@ -642,9 +656,7 @@ class ChannelEngine:
                 self.model.learn_late(vals)
             self._announced = True
             return ep
-        self.episodes.append(
-            (ep, vals, (*self._open_why, self._level, self.ep_len, self._jump_of(vals)))
-        )
+        self.episodes.append((ep, vals, self._record(vals)))
         if self.labelled_false is not None and self.labelled_false(ep):
             self.feedback(ep)
         return ep
@@ -721,7 +733,7 @@ class ChannelEngine:
                 )  # fmt: skip
                 events.append(_event(j, "open", ep))
                 ep.end = float(t[j])
-                self.episodes.append((ep, np.zeros(0), (WHY_DROPOUT, 0.0, 0.0, 0.0, 0, 0.0)))
+                self.episodes.append((ep, np.zeros(0), _DROPOUT_RECORD))
                 alert[j] = True
                 events.append(_event(j, "close", ep))
             pos += k + 1
@@ -763,7 +775,7 @@ class ChannelEngine:
         ep.end = ep.last_above = max(t, ep.start)
         if self.interval:
             ep.reason = _dropout_reason(t - (self.last_t or t), self.interval)
-        self.episodes.append((ep, np.zeros(0), (WHY_DROPOUT, 0.0, 0.0, 0.0, 0, 0.0)))
+        self.episodes.append((ep, np.zeros(0), _DROPOUT_RECORD))
         return ep
 
     # -- labels ----------------------------------------------------------------------------
@@ -780,11 +792,8 @@ class ChannelEngine:
             if self.open is None or self.open.id != alert.id or not self._announced:
                 return False
             values = np.concatenate(self._episode_values) if self._episode_values else np.zeros(0)
-            kept = (
-                self.open, values,
-                (*self._open_why, self._level, self.ep_len, self._jump_of(values)),
-            )  # fmt: skip
-        ep, values, (why, _raw, value, level, length, jump) = kept
+            kept = (self.open, values, self._record(values))
+        ep, values, (why, value, level, length, jump) = kept
         lo = float(values.min()) if len(values) else ep.peak_value
         hi = float(values.max()) if len(values) else ep.peak_value
         p = Pattern(ep, why, lo, hi, value)

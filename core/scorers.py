@@ -474,7 +474,6 @@ class Scored(NamedTuple):
 
     score: np.ndarray  # float64 in [0, 1], after the refractory step
     why: np.ndarray  # int8 reason code (REASONS) of the part that decided the score
-    raw: np.ndarray  # float64: the deciding part's own evidence before calibration
     #: float64: the score before the refractory step. An alert episode that a high score
     #: opened stays open while this stays high: the anomaly goes on even though it is not
     #: announced again.
@@ -1402,40 +1401,38 @@ class ChannelScorer:
 
         best = np.zeros(n)
         why = np.zeros(n, dtype=np.int8)
-        raw_of = np.full(n, np.nan)
 
         known_at = self._learn_interval(t, learn)
         shift = self._period_shift(n, known_at)
 
-        def consider(s: np.ndarray, code: int, raw: np.ndarray) -> None:
+        def consider(s: np.ndarray, code: int) -> None:
             nonlocal best
             s = np.maximum(s - shift, 0.0)
             better = s > best
             best = np.where(better, s, best)
             why[better] = code
-            raw_of[better] = raw[better]
 
         if self.hst is not None:
             h = self.hst.run(values, lrn("hst"))
             if self.hst_lik is not None:
                 hin = h if cfg.hst_power == 1.0 else 1.0 - (1.0 - h) ** cfg.hst_power
                 self._fit_average(self.hst_lik, hin, known_at)
-                consider(self.hst_lik.run(hin, lrn("likelihood")), WHY_HST, h)
+                consider(self.hst_lik.run(hin, lrn("likelihood")), WHY_HST)
             else:
-                consider(np.nan_to_num(h, nan=0.0), WHY_HST, h)
+                consider(np.nan_to_num(h, nan=0.0), WHY_HST)
         if self.forecast is not None:
             z = self.forecast.run(values, lrn("forecast"))
             sq = _squash(z, cfg.squash)
             zin = self._lik_input(z, sq)
             self._fit_average(self.forecast_lik, zin, known_at)
-            consider(self.forecast_lik.run(zin, lrn("likelihood")), WHY_FORECAST, sq)
+            consider(self.forecast_lik.run(zin, lrn("likelihood")), WHY_FORECAST)
         for view, lik in zip(self.profiles, self.profile_liks, strict=True):
             z = view.run(values, t, lrn("profiles"))
             sq = _squash(z, cfg.squash)
             code = WHY_DAILY if view.period <= 86400.0 else WHY_WEEKLY
             zin = self._lik_input(z, sq)
             self._fit_average(lik, zin, known_at)
-            consider(lik.run(zin, lrn("likelihood")), code, sq)
+            consider(lik.run(zin, lrn("likelihood")), code)
         if cfg.combine == "bonferroni":
             liks = [x for x in (self.hst_lik, self.forecast_lik, *self.profile_liks) if x]
             k = np.sum([x.active for x in liks], axis=0) if liks else np.zeros(n)
@@ -1444,13 +1441,11 @@ class ChannelScorer:
             fired = self.range.run(values, lrn("range"))
             best = np.where(fired, 1.0, best)
             why[fired] = WHY_RANGE
-            raw_of[fired] = values[fired]
         if self.stuck is not None:
             run = self.stuck.run(values, observed)
             fired = run > 0
             best = np.where(fired, 1.0, best)
             why[fired] = WHY_STUCK
-            raw_of[fired] = run[fired]
         best = np.where(finite, best, 0.0)
         why[~finite] = WHY_NONE
         self.learned += int(held_learn.sum())
@@ -1469,4 +1464,4 @@ class ChannelScorer:
             self.reason = (
                 REASONS[last].format(value=values[-1]) if best[-1] >= self.threshold else ""
             )
-        return Scored(best, why, raw_of, evidence)
+        return Scored(best, why, evidence)
