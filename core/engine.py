@@ -267,6 +267,8 @@ class ChannelEngine:
         self.dropout = dropout
         self.learn_in_alerts = learn_in_alerts
         self.hold = hold
+        # Whether learning stops inside an episode at all.
+        self._holds = not learn_in_alerts and hold > 0
         self.ep_len = 0  # samples of the open episode so far
         # Labels known up front: does a false-positive label cover this closing episode?
         self.labelled_false = labelled_false
@@ -344,8 +346,7 @@ class ChannelEngine:
                 j = min(j, i + self.hold - self.ep_len)
             learn = base_learn[i:j]
             held = np.full(j - i, frozen)
-            holds = not self.learn_in_alerts and self.hold > 0
-            ck = self.model.checkpoint() if holds or self.labelled_false else None
+            ck = self.model.checkpoint() if self._holds or self.labelled_false else None
             sc = self.model.score_many(value[i:j], t[i:j], learn, observed[i:j], held)
             s, ev, w = self._with_faults(sc, fault[i:j], value[i:j])
             off = 0
@@ -358,9 +359,7 @@ class ChannelEngine:
                     i = j
                     break
                 cut = i + off + k + 1
-                if ck is not None and (
-                    (holds and (self.open is None or frozen)) or self.open is not None
-                ):
+                if ck is not None and (self._holds or self.open is not None):
                     # Learning stops (an episode opens) or starts again (a frozen one closes),
                     # or a closing episode may be labelled a false positive and teach the
                     # model, at sample cut - 1: what follows was scored with the wrong state.
@@ -368,7 +367,7 @@ class ChannelEngine:
                     # that opens an episode is itself not learned.
                     self.model.restore(ck)
                     redo = held[: cut - i].copy()
-                    if self.open is None and holds:
+                    if self.open is None and self._holds:
                         redo[-1] = True
                     sc = self.model.score_many(
                         value[i:cut], t[i:cut], learn[: cut - i], observed[i:cut], redo
@@ -424,12 +423,7 @@ class ChannelEngine:
         return out
 
     def _frozen(self) -> bool:
-        return (
-            self.open is not None
-            and not self.learn_in_alerts
-            and self.hold > 0
-            and self.ep_len < self.hold
-        )
+        return self._holds and self.open is not None and self.ep_len < self.hold
 
     def _with_faults(
         self, sc: Scored, fault: np.ndarray, value: np.ndarray
