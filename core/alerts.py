@@ -37,7 +37,13 @@ class Alert:
 
 
 class AlertTracker:
-    """Turns each channel's scores into alert episodes.
+    """Turns each channel's scores into alert episodes by the plain rule: open at the
+    threshold, close after ``hysteresis`` samples below it.
+
+    The pipeline's channels do more (evidence, holds, false-positive repeats: see
+    :mod:`core.engine`); this rule is what ``tune``'s fast threshold search applies to stored
+    scores (:func:`core.tune.episodes`, tested against this class) before its best
+    candidates are scored again through the pipeline.
 
     >>> tr = AlertTracker(threshold=0.8, hysteresis=2)
     >>> scores = [0.1, 0.9, 0.5, 0.95, 0.1, 0.1, 0.1]

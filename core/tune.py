@@ -52,7 +52,9 @@ def episodes(
     channel: str, t: np.ndarray, value: np.ndarray, score: np.ndarray, threshold: float,
     hysteresis: int,
 ) -> tuple[np.ndarray, list[Alert]]:  # fmt: skip
-    """Alert flags and episodes exactly as :class:`core.alerts.AlertTracker` makes them.
+    """Alert flags and episodes by the plain threshold-and-hysteresis rule, exactly as
+    :class:`core.alerts.AlertTracker` makes them (the fast search's approximation of what
+    the pipeline's engine does).
 
     >>> t = np.arange(7.0)
     >>> flags, eps = episodes("x", t, t, np.array([.1, .9, .5, .95, .1, .1, .1]), .8, 2)
