@@ -584,11 +584,12 @@ class ChannelEngine:
         return max(self._jump, inside)
 
     def _away(self, value: np.ndarray) -> np.ndarray:
-        """A repeat followed quietly is not over while its values stay away from the level
-        (more than half the labelled excursion): the detector may have stopped seeing it as
-        new, but a door left open is still open."""
+        """An episode that started like a false positive is not over while its values stay
+        away from the level (more than half the labelled excursion), followed quietly or
+        announced: the detector may have stopped seeing it as new, but a door left open is
+        still open."""
         p = self._like
-        if self._announced or p is None:
+        if p is None:
             return np.zeros(len(value), dtype=bool)
         dev = value - self._level
         tol = self._tolerance()
@@ -624,7 +625,7 @@ class ChannelEngine:
         how = "bigger" if beyond[hit[0]] else "longer"
         self._announced = True
         self._announced_at = k
-        self._like = None
+        # _like stays: announced or not, the episode is not over while it stays away.
         ep = self.open
         ep.reason = f"{ep.reason or 'like'} ({how} than false positive #{p.alert.id})"
         events.append(_event(k, "open", ep))

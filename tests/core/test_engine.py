@@ -147,6 +147,25 @@ def test_the_same_door_again_is_a_repeat_and_is_not_alerted():
     assert opened(out, t) == [] and e.repeats == 1
 
 
+def test_a_door_left_open_stays_one_alert_until_it_closes_however_the_stream_is_cut():
+    """Once announced as longer than the false positive, the alert lasts while the door is
+    open, whether the samples come in one batch or a few at a time (as live)."""
+    t, v = door_then(slice(4000, 4400), 1.0)
+    seen = set()
+    for size in (None, 64, 7):
+        e = engine()
+        (alert,) = number(e.process(t[:2000], v[:2000]))
+        assert e.feedback(alert)
+        cuts = [2000] if size is None else list(range(2000, len(t), size))
+        events = []
+        for i, j in zip(cuts, [*cuts[1:], len(t)], strict=True):
+            events += [(i + k, kind) for k, kind, _, _ in e.process(t[i:j], v[i:j]).events]
+        (start, opened), (end, closed) = events
+        assert (opened, closed) == ("open", "close") and end >= 4400, size
+        seen.add((start, end))
+    assert len(seen) == 1
+
+
 def test_a_door_left_open_is_announced_when_it_lasts_longer_than_the_labelled_one():
     t, v = door_then(slice(4000, 4400), 1.0)
     e, out = taught_by_the_door(t, v)
