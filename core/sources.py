@@ -379,42 +379,65 @@ class Pacer:
     """Replay clock and controls: speed (None = max), pause, seek and restart.
 
     The replaying thread calls :meth:`wait` before each frame; the UI thread calls the
-    controls. A seek forward fast-forwards (frames still flow, unpaced, so every detector
-    sees every sample); a seek back or a restart replays from the start up to the target,
-    since detector state cannot be rewound.
+    controls. The clock maps data time to wall time from an anchor ``(data t, monotonic
+    t)``; every control re-anchors it under one lock, at the data time it has reached, so
+    a change of speed or a pause neither skips nor repeats a stretch of the recording. Each
+    pass over the file (the first, a restart, a loop) anchors it anew at its first frame.
+
+    A seek forward fast-forwards (frames still flow, unpaced, so every detector sees every
+    sample); a seek back or a restart replays from the start up to the target, since
+    detector state cannot be rewound. Seeks add up: a seek asked for before the replay has
+    reached the previous one's target moves that target, not the position shown.
     """
 
     def __init__(self, speed: float | None) -> None:
         self.speed = speed
         self.paused = False
-        self.t: float | None = None  # data time of the last frame let through
+        # The position: data time of the last frame let through, or of a seek target reached.
+        self.t: float | None = None
         self._origin: tuple[float, float] | None = None  # (data t, monotonic t)
-        self._ff_until: float | None = None
+        self._ff_until: float | None = None  # pending seek target
         self._restart = False
+        # No frame of this pass let through yet: ``t`` is still where the last pass was.
+        self._fresh = True
         self._lock = threading.Lock()
+
+    # -- the clock (under the lock) ----------------------------------------------------
+
+    def _reanchor(self) -> None:
+        """Anchor the clock at the data time it has reached, from now on (a paused clock
+        stands still at its anchor). Without an anchor (max speed, a fast-forward, nothing
+        let through yet) the next frame makes one."""
+        if self._origin is None or self.speed is None or self._ff_until is not None:
+            self._origin = None
+            return
+        t0, m0 = self._origin
+        now = time.monotonic()
+        self._origin = (t0 if self.paused else t0 + (now - m0) * self.speed, now)
 
     # -- controls (any thread) -------------------------------------------------------
 
     def set_speed(self, speed: float | None) -> None:
         with self._lock:
+            self._reanchor()
             self.speed = speed
-            self._origin = None
 
     def set_paused(self, paused: bool) -> None:
         with self._lock:
+            self._reanchor()
             self.paused = paused
-            self._origin = None
 
     def seek(self, seconds: float) -> None:
         with self._lock:
             if self.t is None:
                 return
-            target = self.t + seconds
-            if seconds >= 0:
-                self._ff_until = target
-            else:
+            # From the target of a seek not yet reached, so that quick presses add up.
+            base = self._ff_until if self._ff_until is not None else self.t
+            target = base + seconds
+            if target < self.t and not self._fresh:
+                # Behind what was let through: only a replay from the start gets there.
                 self._restart = True
-                self._ff_until = target
+            self._ff_until = target
             self._origin = None
 
     def restart(self) -> None:
@@ -432,6 +455,26 @@ class Pacer:
                 return True
             return False
 
+    def rewind(self, asked: bool) -> None:
+        """The replay starts again from its first frame, which anchors the clock anew.
+
+        ``asked``: a restart or seek back was asked for, whose target (if any) still
+        stands. Otherwise the replay reached its end and loops: a seek forward not reached
+        by then was past the end, and would skip the whole of the next pass.
+        """
+        with self._lock:
+            self._origin = None
+            self._fresh = True
+            if not asked and not self._restart:
+                self._ff_until = None
+
+    def at_end(self) -> None:
+        """The replay holds at its end: a seek forward can go nowhere and is dropped, so a
+        seek back after it counts from the end."""
+        with self._lock:
+            if not self._restart:
+                self._ff_until = None
+
     def unhindered(self, stop: threading.Event) -> bool:
         """True when a whole batch may go through without a look at each frame: max speed,
         not paused, and no seek, restart or stop asked for."""
@@ -447,6 +490,7 @@ class Pacer:
         """Frames up to data time ``t`` went through unhindered."""
         with self._lock:
             self.t = t
+            self._fresh = False
 
     @property
     def realtime(self) -> bool:
@@ -459,16 +503,24 @@ class Pacer:
             if stop.is_set() or self._restart:
                 return False
             with self._lock:
+                if self._fresh and self._ff_until is None:
+                    # A new pass stands at its first frame (paused, after a restart).
+                    self.t = t
                 if self._ff_until is not None:
                     if t < self._ff_until:
                         self.t = t
+                        self._fresh = False
                         return True
+                    # The replay stands at the target now, even paused (at its first
+                    # frame for a target before that), so the next seek counts from there.
+                    self.t = t if self._fresh else self._ff_until
                     self._ff_until = None
                     self._origin = None
                 if self.paused:
                     due = None
                 elif self.speed is None:
                     self.t = t
+                    self._fresh = False
                     return True
                 else:
                     now = time.monotonic()
@@ -477,6 +529,7 @@ class Pacer:
                     due = self._origin[1] + (t - self._origin[0]) / self.speed
                     if due <= now:
                         self.t = t
+                        self._fresh = False
                         return True
             delay = READ_TIMEOUT if due is None else min(due - time.monotonic(), READ_TIMEOUT)
             if delay > 0:
@@ -561,17 +614,21 @@ class ReplaySource(Source):
                 yield batch
             if stop.is_set():
                 break
-            if not restarted and self.loop:
-                restarted = True
-            if not restarted:
+            # A restart (or seek back) asked for as the last frame went through counts too.
+            asked = restarted or pacer.take_restart()
+            if not asked and not self.loop:
                 self.status.position = 1.0
                 self.status.state = "eof"
                 while self.hold_at_end and not stop.wait(READ_TIMEOUT):
+                    pacer.at_end()
                     if pacer.take_restart():
-                        restarted = True
+                        asked = True
                         break
-                if not restarted:
+                if not asked:
                     break
+            # Every pass is paced by its own time stamps from its first frame on: the
+            # clock of the pass before would find them all overdue and let them race.
+            pacer.rewind(asked)
             self.status.state = "connected"
             self.status.lines = 0
             yield [Frame(pacer.t or 0.0, self.name, event="reset", detail="replay restarted")]

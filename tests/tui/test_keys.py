@@ -10,8 +10,10 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 from textual.widgets import Input
 
+from core.simulate import Board, write_board_recording
 from tui.app import make_app
 from tui.keys import KEYS
 from tui.screens.help import HelpScreen
@@ -307,6 +309,50 @@ async def test_left_and_right_seek_the_replay_by_ten_seconds(monitors, board_rec
         after = replay_t(app)
         await pilot.press("left")
         await wait_for(pilot, lambda: replay_t(app) < after - 5, what="seek back")
+
+
+async def test_quick_presses_of_right_and_left_add_up(monitors, board_rec, tmp_path):
+    m = monitors([board_rec], labels=str(tmp_path / "l.jsonl"), speed=1.0)
+    app = make_app(m)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: replay_t(app) > 0)
+        await pilot.press("space")  # paused: the position moves only with the seeks
+        await wait_for(pilot, lambda: app.snapshot.replay.paused)
+        before = replay_t(app)
+        await pilot.press(*["right"] * 5)
+        await wait_for(pilot, lambda: replay_t(app) >= before + 49, what="+50 s")
+        await pilot.pause(0.3)
+        assert replay_t(app) == pytest.approx(before + 50, abs=0.5)
+        after = replay_t(app)
+        await pilot.press(*["left"] * 5)
+        await wait_for(pilot, lambda: replay_t(app) <= after - 49, what="-50 s")
+        await pilot.pause(0.3)
+        assert replay_t(app) == pytest.approx(after - 50, abs=0.5)
+
+
+async def test_a_looping_replay_keeps_its_pace_and_its_channels_fresh(monitors, tmp_path):
+    path = tmp_path / "short.jsonl"
+    write_board_recording(str(path), Board(channels=2, rate=10, seed=2, faults=()), 10, T0)
+    m = monitors([path], labels=str(tmp_path / "l.jsonl"), speed=8.0, loop=True)
+    app = make_app(m, tick=1 / 20)
+    states: list[str] = []
+    passes = [0]
+    last = [0]
+
+    def watch() -> bool:
+        lines = app.snapshot.counters.lines if app.snapshot else 0
+        if lines < last[0]:
+            passes[0] += 1
+        last[0] = lines
+        if passes[0] >= 1 and "temp" in app.channel_table.names():
+            states.append(cell(app.channel_table, "temp", "state"))
+        return passes[0] >= 2
+
+    async with app.run_test(size=SIZE) as pilot:
+        # A pass takes 1.25 s at 8x; the second one is watched from end to end.
+        await wait_for(pilot, watch, what="two loops")
+    assert states
+    assert "stale" not in states
 
 
 async def test_brackets_change_the_replay_speed(monitors, board_rec, tmp_path):
