@@ -25,6 +25,7 @@ from core.alerts import Alert
 from core.errors import UserError
 from core.monitor import Monitor
 from core.pipeline import Snapshot
+from core.spans import covered_spans, propose_span
 from tui.commands import SensorscopeCommands
 from tui.screens.help import HelpScreen
 from tui.screens.metrics import MetricsScreen
@@ -288,12 +289,26 @@ class SensorscopeApp(App[int]):
             self.tick()
 
     def action_mark_missed(self) -> None:
+        if not self.live_paused and self.snapshot is not None:
+            # The channel's whole history as of now, on the chart and in the dialog alike.
+            self.apply(self.pull(), force_chart=True)
         channel = self.selected
-        span = self.detail.span if self.detail.channel == channel else None
-        if channel is None or span is None:
+        snap = self.snapshot
+        ch = snap.channels.get(channel) if snap is not None and channel is not None else None
+        if snap is None or ch is None or len(ch.history["t"]) == 0:
             self.say("no channel with data selected", "warning")
             return
-        self.push_screen(MissedDialog(channel, *span), callback=self._missed_chosen)
+        t, score = ch.history["t"], ch.history["score"]
+        # The core proposes the stretch a person most likely means; the dialog edits it.
+        span = propose_span(t, score, covered_spans(ch.name, snap.alerts, snap.labels))
+        if span is None:
+            self.say("no channel with data selected", "warning")
+            return
+        self.push_screen(MissedDialog(ch.name, t, score, span), callback=self._missed_chosen)
+
+    def on_missed_dialog_span_changed(self, event: MissedDialog.SpanChanged) -> None:
+        self.detail.show_pending(event.span)
+        self._show_detail(force=True)
 
     def _missed_chosen(self, span: MissedSpan | None) -> None:
         if span is None:

@@ -13,7 +13,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("+ / -", "raise / lower the selected channel's threshold by 0.01"),
     ("=", "reset the selected channel's threshold"),
     ("[ / ]", "replay slower / faster (0.25x to 64x, then max)"),
-    ("left / right", "replay: seek 10 s back / forward"),
+    ("left / right", "replay: seek 10 s back / forward (presses add up)"),
     ("r", "replay: restart from the beginning"),
     ("/", "filter channels by name (Enter applies, Escape clears)"),
     ("s", "cycle the table's sort: name, score, alerts"),

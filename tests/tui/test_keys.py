@@ -223,9 +223,9 @@ async def test_m_saves_a_missed_anomaly_span_edited_in_the_dialog(replay):
         await wait_for(pilot, lambda: isinstance(app.screen, MissedDialog))
         start_box = app.screen.query_one("#missed-start", Input)
         end_box = app.screen.query_one("#missed-end", Input)
-        # Prefilled with the span the chart shows.
-        assert start_box.value == utc_stamp(app.detail.span[0]) == "2025-11-23 08:00:00.000"
-        assert end_box.value == utc_stamp(app.detail.span[1])
+        # Prefilled with the span proposed, inside the one the chart shows.
+        assert start_box.value == utc_stamp(app.screen.bar.times[0])
+        assert end_box.value == utc_stamp(app.screen.bar.times[1])
         start_box.value = "2025-11-23 08:01:40.000"
         end_box.value = "08:01:41.500"  # a time alone is on the start's day
         await pilot.press("enter")
@@ -235,6 +235,62 @@ async def test_m_saves_a_missed_anomaly_span_edited_in_the_dialog(replay):
         assert rec["channel"] == "pressure"
         assert (rec["start"], rec["end"]) == (T0 + 100, T0 + 101.5)
         assert (rec["label"], rec["alert"]) == ("anomaly", None)
+
+
+async def test_m_proposes_the_most_anomalous_stretch_no_alert_covers(replay):
+    app = make_app(replay)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await pilot.press("down")  # pressure: alert #1 covers its spike
+        await wait_for(pilot, lambda: app.detail.channel == "pressure")
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, MissedDialog))
+        dialog = app.screen
+        start, end = dialog.bar.times
+        t0, t1 = app.detail.span
+        assert t0 <= start < end <= t1
+        assert end - start <= 0.25 * (t1 - t0)  # a stretch, not the whole window
+        alert = next(a for a in app.snapshot.alerts if a.channel == "pressure")
+        assert end < alert.start or start > (alert.end or alert.last_above)
+        # The highest score outside the alert lies in the span.
+        h = app.snapshot.channels["pressure"].history
+        free = (h["t"] < alert.start) | (h["t"] > (alert.end or alert.last_above))
+        peak_t = h["t"][free][h["score"][free].argmax()]
+        assert start <= peak_t <= end
+        assert dialog.query_one("#missed-start", Input).value == utc_stamp(start)
+        assert dialog.query_one("#missed-end", Input).value == utc_stamp(end)
+        # The chart behind shows it.
+        assert app.detail.pending == (start, end)
+        await pilot.press("escape")
+        assert app.detail.pending is None
+
+
+async def test_m_span_edges_move_with_the_arrows_and_tab_and_save_as_shown(replay):
+    app = make_app(replay)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, MissedDialog))
+        dialog = app.screen
+        await wait_for(pilot, lambda: dialog.bar.has_focus, what="the span bar's focus")
+        t = dialog.bar.t  # the window the dialog opened on
+        step = len(t) // 100  # one press: a hundredth of the window
+        lo, hi = dialog.bar.span
+        await pilot.press("left", "left")  # the start, two steps earlier
+        assert dialog.bar.span == (lo - 2 * step, hi)
+        await pilot.press("tab", "shift+right")  # the end, ten steps later (at most the end)
+        want_hi = min(len(t) - 1, hi + 10 * step)
+        assert dialog.bar.span == (lo - 2 * step, want_hi)
+        await pilot.pause(0.1)
+        start, end = float(t[lo - 2 * step]), float(t[want_hi])
+        assert dialog.query_one("#missed-start", Input).value == utc_stamp(start)
+        assert dialog.query_one("#missed-end", Input).value == utc_stamp(end)
+        assert app.detail.pending == (start, end)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, MissedDialog))
+        await wait_for(pilot, lambda: records(replay.labels_path), what="the label on disk")
+        (rec,) = records(replay.labels_path)
+        assert (rec["start"], rec["end"]) == pytest.approx((start, end), abs=1e-3)
 
 
 async def test_m_dialog_shows_bad_input_inline_and_escape_cancels(replay):

@@ -26,6 +26,7 @@ from tui.timefmt import fmt_duration, fmt_value, printable, utc_clock
 
 LABEL_W = 9  # y tick labels of both plots are this wide, so their time axes line up
 LABEL_MARKS = {"anomaly": ("A", "magenta"), "false_positive": ("F", "green")}
+PENDING_MARK = ("?", "yellow")  # the span being labelled in the missed-anomaly dialog
 MIN_REDRAW = 0.25  # seconds between redraws of a channel that keeps changing
 
 
@@ -67,6 +68,7 @@ class DetailChart(Vertical):
         super().__init__(id=id)
         self.channel: str | None = None
         self.span: tuple[float, float] | None = None
+        self.pending: tuple[float, float] | None = None
         self.redraws = 0
         self._key: Any = None
         self._last_draw = 0.0
@@ -95,6 +97,7 @@ class DetailChart(Vertical):
             None if ch is None else (ch.samples, ch.last_t, ch.threshold, len(ch.history["t"])),
             tuple((a.id, a.start, a.end, a.last_above, a.label) for a in mine),
             tuple((lab.get("id"), lab.get("label")) for lab in my_labels),
+            self.pending,
             value_plot.size,
             score_plot.size,
         )
@@ -108,6 +111,13 @@ class DetailChart(Vertical):
         self.redraws += 1
         self._draw(ch, mine, my_labels, value_plot, score_plot)
         return True
+
+    def show_pending(self, span: tuple[float, float] | None) -> None:
+        """Show (or, with None, stop showing) the span a missed-anomaly label would cover."""
+        if span != self.pending:
+            self.pending = span
+            self._key = None
+            self._last_draw = 0.0
 
     def _draw(
         self,
@@ -183,6 +193,11 @@ class DetailChart(Vertical):
                 continue
             xs = [max(lab["start"], t0) - t1, min(lab["end"], t1) - t1]
             vp.plot(xs, [hi, hi], marker=mark[0], color=mark[1])
+        if self.pending is not None and _overlaps(*self.pending, t0, t1):
+            xs = [max(self.pending[0], t0) - t1, min(self.pending[1], t1) - t1]
+            for xp in xs:
+                vp.vline(xp, PENDING_MARK[1])
+            vp.plot(xs, [hi, hi], marker=PENDING_MARK[0], color=PENDING_MARK[1])
 
         vp.xlim(x0, 0.0)
         sp.xlim(x0, 0.0)
