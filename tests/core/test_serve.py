@@ -84,3 +84,31 @@ def test_serve_checks_the_watch_options_before_listening(cli, tmp_path):
         proc = cli("serve", demo, "--port", str(port))
     err = proc.stderr.decode()
     assert proc.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in err, err
+
+
+def test_serve_page_needs_nothing_from_outside_the_server(procs, tmp_path):
+    """A lab without internet: every resource the page names comes from serve itself."""
+    import re
+    from urllib.parse import urljoin, urlparse
+
+    port = free_port()
+    labels = tmp_path / "demo.labels.jsonl"
+    procs("serve", str(demo_recording()), "--labels", str(labels), "--port", str(port))
+    base = f"http://127.0.0.1:{port}/"
+    html = wait_until(lambda: page(port), 30, "the page")
+    refs = re.findall(r"""(?:href|src)\s*=\s*["']([^"']+)["']""", html)
+    refs += re.findall(r"""url\(\s*["']?([^"')]+)["']?\s*\)""", html)
+    refs = [r for r in refs if not r.startswith(("data:", "#"))]
+    assert any("fonts/" in r for r in refs), refs  # the font is there, served locally
+    fetched = []
+    for ref in refs:
+        url = urljoin(base, ref)
+        assert urlparse(url).netloc == f"127.0.0.1:{port}", ref
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            assert resp.status == 200, url
+            body = resp.read()
+        fetched.append(url)
+        if url.endswith(".css"):
+            for inner in re.findall(r"""url\(\s*["']?([^"')]+)["']?\s*\)""", body.decode()):
+                assert not urlparse(inner).netloc, (url, inner)
+    assert len(fetched) >= 3
