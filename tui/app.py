@@ -13,6 +13,8 @@ import sys
 from collections import deque
 from collections.abc import Iterable
 
+from rich.errors import MarkupError
+from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -35,6 +37,7 @@ from tui.widgets.alert_log import LABEL_WORDS, AlertLog
 from tui.widgets.channel_table import ChannelTable, spark_points
 from tui.widgets.detail_chart import DetailChart
 from tui.widgets.filter_input import FilterInput
+from tui.widgets.notice_line import NoticeLine
 from tui.widgets.raw_lines import RawLines
 from tui.widgets.status_bar import StatusBar, StatusView
 
@@ -108,6 +111,7 @@ class SensorscopeApp(App[int]):
                 with Vertical(id="side"):
                     yield AlertLog(id="alerts")
                     yield RawLines(id="raw")
+        yield NoticeLine(id="notice")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -221,9 +225,20 @@ class SensorscopeApp(App[int]):
         timeout: float | None = None,
         markup: bool = True,
     ) -> None:
-        """Textual's notify; the texts are also kept in ``notices`` (tests, debugging)."""
+        """Shown on the notice line, not as a toast (toasts cover the table at 80x24); the
+        texts are also kept in ``notices`` (tests, debugging)."""
         self.notices.append((severity, message))
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        lines = self.screen_stack[0].query(NoticeLine) if self.screen_stack else []
+        if not lines:
+            super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+            return
+        text = message
+        if markup:
+            try:
+                text = Text.from_markup(message).plain
+            except MarkupError:
+                pass  # shown as it is
+        lines.first().show(text, severity, timeout)
 
     def say(
         self,
