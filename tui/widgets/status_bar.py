@@ -39,8 +39,9 @@ class StatusView:
     sort: str = "name"
 
 
-def source_text(status: SourceStatus, replay_paused: bool) -> Text:
-    """``name: state`` with the reason a source is not delivering, if any."""
+def source_text(status: SourceStatus, replay_paused: bool, detail_room: int | None = None) -> Text:
+    """``name: state`` with the reason a source is not delivering, if any, cut to
+    ``detail_room`` characters (``None``: whole)."""
     state = status.state
     word = STATE_WORDS.get(state, state)
     if status.kind in REPLAY_KINDS and state == "connected":
@@ -49,7 +50,8 @@ def source_text(status: SourceStatus, replay_paused: bool) -> Text:
     out.append(word, style=STATE_STYLES.get(state, "bold" if word == "paused" else ""))
     if state in ("reconnecting", "error") and status.detail:
         detail = printable(status.detail)
-        detail = detail if len(detail) <= 48 else detail[:47] + "…"
+        if detail_room is not None and len(detail) > detail_room:
+            detail = detail[: max(0, detail_room - 1)] + "…"
         out.append(f" ({detail})")
     if status.reconnects:
         out.append(f" ↻{status.reconnects}")
@@ -85,13 +87,21 @@ def status_lines(snap: Snapshot | None, view: StatusView, width: int) -> tuple[T
         first.append("starting…")
     else:
         paused = bool(replay and replay.paused)
-        parts = [source_text(st, paused) for st in snap.sources.values()]
+        statuses = list(snap.sources.values())
+        extra: list[Text] = []
         if replay is not None:
             where = "end" if replay.done else f"{replay.position:.0%}"
-            parts.append(
+            extra.append(
                 Text(f"replay {where} {utc_datetime(replay.t)} UTC {fmt_speed(replay.speed)}")
             )
-        first.append_text(Text(sep).join(parts))
+        # A source's reason (why it is not delivering) gets whatever the line has left, shared
+        # by the sources that have one: whole on a wide terminal, cut only where it must be.
+        bare = [source_text(st, paused, detail_room=0) for st in statuses]
+        used = len(first) + sum(len(t) for t in bare + extra) + len(sep) * (len(bare + extra) - 1)
+        telling = [st for st in statuses if st.state in ("reconnecting", "error") and st.detail]
+        room = (width - used) // len(telling) if telling else None
+        parts = [source_text(st, paused, detail_room=room) for st in statuses]
+        first.append_text(Text(sep).join(parts + extra))
     # The table's filter and sort go where there is room: after the sources, else below.
     tail = ""
     if view.filter_text:
