@@ -28,10 +28,17 @@ EXIT_INTERRUPTED = 130
 SPEED_HELP = "replay speed: 1 = real time, N = N x, 'max' = as fast as possible"
 
 
+PIPED_WIDTH = 10_000  # columns of a console that is not a terminal: nothing is cropped
+
+
 def _console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    # Piped or redirected there is no screen to fit, and rich's default of 80 columns would
+    # crop the summary's tables; a COLUMNS the user set still wins.
+    stream = sys.stderr if stderr else sys.stdout
+    piped = not stream.isatty() and "COLUMNS" not in os.environ
+    return Console(stderr=stderr, highlight=False, width=PIPED_WIDTH if piped else None)
 
 
 def parse_speed(text: str | None, default: float | None) -> float | None:

@@ -439,3 +439,17 @@ def test_a_long_score_written_by_the_child_process_is_the_whole_file(cli, tmp_pa
     from core.output import iso
 
     assert [r[0] for r in rows[1::4]] == [iso(1_700_000_000.0 + i / 50.0) for i in range(n)]
+
+
+def test_piped_score_prints_its_summary_whole_not_cropped_at_80_columns(cli):
+    """`score ... | less` or `> log`: no terminal to fit, so the table's rows and the counts
+    line are printed whole (long channel names and reasons included)."""
+    from core.cli import demo_recording
+
+    proc = cli("score", str(demo_recording()), "-o", "/dev/null")
+    assert proc.returncode == 0, proc.stderr.decode()
+    lines = proc.stdout.decode().splitlines()
+    rows = [line for line in lines if line.startswith("│")]
+    assert rows and all(line.rstrip().endswith("│") for line in rows)  # the right edge is there
+    (counts,) = [line for line in lines if " lines, " in line]
+    assert counts.endswith("reconnects")  # one line, not wrapped at 80 columns
