@@ -785,6 +785,7 @@ def evaluate(sources, labels_path, scores, as_json, report_path, feedback, setti
         raise UserError(
             "--feedback needs a labels file (.jsonl): NAB windows hold no false positives"
         )
+    _check_labels(labels_path)
     series = load_series(
         list(sources), settings, score_files, feedback_labels=labels_path if feedback else None
     )
@@ -833,6 +834,7 @@ def tune(sources, labels_path, metric, trials, output, progress, settings):
     for src in sources:
         if not os.path.isfile(src):
             raise UserError(f"no such file: {src}")
+    _check_labels(labels_path)
     show = sys.stderr.isatty() if progress is None else progress
     bar = Progress(TextColumn("tuning"), BarColumn(), MofNCompleteColumn(),
                    console=_console(stderr=True), transient=True, disable=not show)  # fmt: skip
@@ -884,10 +886,24 @@ def labels():
     """Show label files and move labels to and from NAB windows."""
 
 
+def _warn(message: str) -> None:
+    click.echo(f"sensorscope: warning: {message}", err=True)
+
+
+def _check_labels(path: str) -> None:
+    """Say on stderr, once per command, which lines of a labels file are skipped as
+    damaged (the readers after this one skip them silently)."""
+    if not path.lower().endswith(".json"):
+        from core.labels import read_labels
+
+        read_labels(path, report=_warn)
+
+
 def _data_key(labels_path: str) -> str:
-    """The data file a labels file belongs to: ``x.labels.jsonl`` -> ``x.csv`` or ``x.jsonl``."""
+    """The data file a labels file belongs to: ``x.labels.jsonl`` (or the monitor's
+    ``x.mylabels.jsonl``) -> ``x.csv`` or ``x.jsonl``."""
     p = Path(labels_path)
-    stem = p.name.removesuffix(".jsonl").removesuffix(".labels")
+    stem = p.name.removesuffix(".jsonl").removesuffix(".labels").removesuffix(".mylabels")
     for ext in (".csv", ".jsonl"):
         if (p.parent / (stem + ext)).exists():
             return stem + ext
@@ -902,7 +918,7 @@ def labels_show(path):
 
     from core.labels import read_labels
 
-    recs = read_labels(path)
+    recs = read_labels(path, report=_warn)
     table = Table(title=f"{len(recs)} labels in {path} (UTC)")
     for col in ("id", "channel", "start", "end", "label", "alert"):
         table.add_column(col, no_wrap=col in ("start", "end"))
@@ -929,7 +945,7 @@ def labels_export(path, out, key):
 
     key = key or _data_key(path)
     data = read_nab_windows(out) if os.path.exists(out) else {}
-    data.update(to_nab_windows(read_labels(path), key))
+    data.update(to_nab_windows(read_labels(path, report=_warn), key))
     tmp = f"{out}.tmp"
     try:
         with open(tmp, "w", encoding="utf-8") as fh:

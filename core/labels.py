@@ -2,7 +2,13 @@
 
 A label is ``{"id", "channel", "start", "end", "label": "anomaly" | "false_positive",
 "alert": id or null, "at": wall time}``; undo appends ``{"retract": id}``. Nothing is ever
-rewritten, and each append is fsynced, so a label made a moment before a crash is kept.
+rewritten, and each append is fsynced, so a label made a moment before a crash is kept;
+a torn last line such a crash leaves is skipped, reported, and written past
+(:mod:`core.jsonl`).
+
+Labels a tool generated rather than a person made (the simulator's faults, imported NAB
+windows) carry ``"source"``: a file of only such labels is ground truth, which the
+monitor reads but never appends to unless its path is given explicitly.
 """
 
 from __future__ import annotations
@@ -13,11 +19,13 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from core.errors import UserError
+from core.jsonl import Damage, append_lines, read_records
 
 KINDS = ("anomaly", "false_positive")
 
@@ -47,49 +55,81 @@ def new_label(
 
 
 def append_labels(path: str, records: Iterable[dict[str, Any]]) -> None:
-    """Append records and fsync before returning (the file is created even for none)."""
+    """Append records on a line of their own and fsync before returning (the file is
+    created even for none): a torn last line left by a crash stays apart, skipped."""
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        append_lines(path, text)
     except OSError as exc:
         raise UserError(f"cannot write labels {path}: {exc.strerror or exc}") from None
-    try:
-        if text:
-            os.write(fd, text.encode("utf-8"))
-            os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
-def read_labels(path: str) -> list[dict[str, Any]]:
-    """The labels in force: every label not retracted, in the order they were made.
+@dataclass
+class LabelFile:
+    """What a labels file holds: the labels in force, whether they are ground truth, and
+    the lines that were skipped as damaged (falsy when none were)."""
 
-    A torn last line (a crash mid-append) is skipped.
+    labels: list[dict[str, Any]]
+    ground_truth: bool
+    damage: Damage
+
+
+def _is_record(obj: dict[str, Any]) -> bool:
+    return "retract" in obj or "id" in obj
+
+
+def read_label_file(path: str) -> LabelFile:
+    """Read a labels file: every label not retracted, in the order they were made.
+
+    A line that is not a complete record (the torn last line of a crash, or damage) is
+    skipped and reported in ``damage``; it never makes the file unreadable. A complete
+    record that is not a label (a recording given as labels) is an error.
+
+    The labels are ground truth when every one was generated rather than made by a person:
+    generators (the simulator, NAB import) name themselves in a ``source`` field. The
+    monitor never appends to such a file unless told to.
     """
-    labels: dict[str, dict[str, Any]] = {}
     try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.readlines()
+        with open(path, "rb") as fh:
+            data = fh.read()
     except OSError as exc:
         raise UserError(f"cannot read labels {path}: {exc.strerror or exc}") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            if n == len(lines):
-                continue
-            raise UserError(f"{path}:{n}: not a label record") from None
+    records, damage = read_records(data, path, whole=_is_record)
+    labels: dict[str, dict[str, Any]] = {}
+    generated = made = 0
+    for n, obj in records:
         if not isinstance(obj, dict):
             raise UserError(f"{path}:{n}: not a label record")
         if "retract" in obj:
             labels.pop(str(obj["retract"]), None)
         elif {"id", "channel", "start", "end", "label"} <= obj.keys():
             labels[str(obj["id"])] = obj
+            if obj.get("source"):
+                generated += 1
+            else:
+                made += 1
         else:
             raise UserError(f"{path}:{n}: a label needs id, channel, start, end and label")
-    return list(labels.values())
+    return LabelFile(list(labels.values()), generated > 0 and made == 0, damage)
+
+
+def read_labels(path: str, report: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """The labels in force in ``path`` (:func:`read_label_file`); damaged lines are skipped
+    and, if ``report`` is given, told to it in one line."""
+    got = read_label_file(path)
+    if got.damage and report is not None:
+        report(str(got.damage))
+    return got.labels
+
+
+def is_ground_truth(path: str) -> bool:
+    """Whether ``path`` exists and holds ground truth (see :func:`read_label_file`)."""
+    if not os.path.isfile(path):
+        return False
+    try:
+        return read_label_file(path).ground_truth
+    except UserError:
+        return False
 
 
 class LabelStore:
@@ -99,14 +139,26 @@ class LabelStore:
     are queued and a writer thread appends and fsyncs each at once; :meth:`flush` waits
     until everything queued is on disk. Undo retracts, in reverse order, the labels made
     in this session.
+
+    A damaged line found on start is skipped and kept, worded, in ``notice``. A file of
+    ground truth is refused unless ``ground_truth_ok`` (the user named it).
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, ground_truth_ok: bool = False) -> None:
         self.path = path
         self._in_force: dict[str, dict[str, Any]] = {}
+        self.notice: str | None = None
         if os.path.exists(path):
-            for rec in read_labels(path):
+            got = read_label_file(path)
+            if got.ground_truth and not ground_truth_ok:
+                raise UserError(
+                    f"{path} holds ground truth, not labels of yours; "
+                    "name it with --labels to add to it"
+                )
+            for rec in got.labels:
                 self._in_force[str(rec["id"])] = rec
+            if got.damage:
+                self.notice = str(got.damage)
         self._made: list[str] = []
         self._lock = threading.Lock()
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -204,7 +256,10 @@ def from_nab_windows(
     """Label records for one file's NAB windows (NAB series have one channel, ``value``)."""
     if key not in windows:
         raise UserError(f"no windows for {key!r} (the file has: {', '.join(sorted(windows))})")
-    return [new_label(channel, start, end, "anomaly", file=key) for start, end in windows[key]]
+    return [
+        new_label(channel, start, end, "anomaly", file=key, source="nab")
+        for start, end in windows[key]
+    ]
 
 
 def parse_nab_windows(data: dict[str, Any], path: str) -> dict[str, list[tuple[float, float]]]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import UserError
-from core.labels import LabelStore, new_label
+from core.labels import LabelStore, is_ground_truth, new_label
 from core.pipeline import Pipeline, ReplayState, Runner, Settings, Snapshot
 from core.recording import RecordingWriter
 from core.sources import (
@@ -36,7 +36,12 @@ SPEEDS: tuple[float | None, ...] = (0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, None)
 
 
 def default_labels_path(sources: Sequence[Source], record: str | None) -> str:
-    """Beside the recording watched, else beside the one being written, else here."""
+    """Beside the recording watched, else beside the one being written, else here.
+
+    Beside a recording that is ``NAME.labels.jsonl``, unless that file is its ground
+    truth (the demo's, a simulator's): then the user's labels go to
+    ``NAME.mylabels.jsonl``, so a default never writes into ground truth.
+    """
     for src in sources:
         if isinstance(src, (RecordingSource, FollowSource)):
             return _beside(src.path)
@@ -48,7 +53,8 @@ def default_labels_path(sources: Sequence[Source], record: str | None) -> str:
 def _beside(path: str) -> str:
     p = Path(path)
     stem = p.name[: -len(p.suffix)] if p.suffix else p.name
-    return str(p.with_name(stem + ".labels.jsonl"))
+    labels = str(p.with_name(stem + ".labels.jsonl"))
+    return str(p.with_name(stem + ".mylabels.jsonl")) if is_ground_truth(labels) else labels
 
 
 class Monitor:
@@ -61,6 +67,7 @@ class Monitor:
         labels_path: str,
         recorder: RecordingWriter | None = None,
         hooks: AlertHooks | None = None,
+        ground_truth_ok: bool = False,
     ) -> None:
         self.sources = list(sources)
         self.settings = settings
@@ -73,7 +80,7 @@ class Monitor:
         self.runner = Runner(self.sources, self.pipeline, recorder)
         self.runner.share_with_ui = True
         self.labels_path = labels_path
-        self.store = LabelStore(labels_path)
+        self.store = LabelStore(labels_path, ground_truth_ok)
         # False positives labelled before (a replay of a recording labelled earlier) act as
         # they did then: each teaches its channel when the episode it covers closes.
         self.pipeline.learn_labels(self.store.labels(), provider=self.store.labels)
@@ -121,6 +128,16 @@ class Monitor:
             alert.label = _label_for(alert, labels)
         if self.store.error:
             snap.errors.append(self.store.error)
+        if self.store.notice:
+            snap.notices.append(self.store.notice)
+        for src in self.sources:
+            skipped = getattr(src, "skipped", 0)
+            if skipped:
+                # Worded without the count's later growth, so it is shown once, not per line.
+                snap.notices.append(
+                    f"{src.path}: skipped damaged lines (not complete records; "
+                    "a torn last line is left by an interrupted write)"
+                )
         if self.hooks is not None:
             snap.errors.extend(self.hooks.errors())
         snap.data_t = max((c.last_t for c in snap.channels.values()), default=None)
@@ -321,9 +338,19 @@ def build_monitor(
     for src in sources:
         src.open()
     recorder = None
-    if record:
-        recorder = RecordingWriter(record, describe_sources(sources))
-    return Monitor(sources, settings, labels_path, recorder, alert_hooks)
+    try:
+        if record:
+            recorder = RecordingWriter(record, describe_sources(sources))
+        # A path the user named is written whatever it holds; only a default is kept off
+        # ground truth (default_labels_path does not choose one).
+        return Monitor(sources, settings, labels_path, recorder, alert_hooks, labels is not None)
+    except UserError:
+        # A labels file that cannot be used: leave no port or recording open behind.
+        if recorder is not None:
+            recorder.close()
+        for src in sources:
+            src.close()
+        raise
 
 
 def broker_of(sources: Sequence[Source]) -> Any:

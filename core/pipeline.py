@@ -262,6 +262,8 @@ class Snapshot:
     # position otherwise. Staleness is judged on it, so it shows even when every channel
     # of a live board falls silent (data time stops then too).
     clock: float | None = None
+    # Things worth saying once that are not errors: damaged lines skipped in a file read.
+    notices: list[str] = field(default_factory=list)
 
 
 class Pipeline:

@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
 from core.errors import UserError
+from core.jsonl import start_on_new_line
 from core.sources import Frame
 
 FORMAT_VERSION = 1
@@ -111,7 +112,8 @@ class RecordingWriter:
     """Appends frames to a recording; safe to call from several reader threads.
 
     An existing recording is appended to, never truncated: restarting a recorder on the
-    same file, or a reconnect, continues the same file.
+    same file, or a reconnect, continues the same file, on a line of its own after a
+    torn one. Only a header cut short with nothing after it is written again.
     """
 
     def __init__(self, path: str, sources: dict[str, dict[str, Any]] | None = None) -> None:
@@ -120,9 +122,16 @@ class RecordingWriter:
         self.frames = 0
         try:
             exists = os.path.exists(path) and os.path.getsize(path) > 0
+            if exists and _torn_header_only(path):
+                # A recorder killed while writing the header: nothing was recorded yet.
+                exists = False
+                os.truncate(path, 0)
             if exists:
                 read_header(path)  # refuse to append to something that is not a recording
-            self._fh = open(path, "a", encoding="utf-8")
+            self._fh = open(path, "a+", encoding="utf-8")  # + : start_on_new_line reads
+            if exists:
+                # A killed recorder may have left a torn last line; ours start on a new one.
+                start_on_new_line(self._fh.fileno())
         except OSError as exc:
             raise UserError(f"cannot write recording {path}: {exc.strerror or exc}") from None
         if not exists:
@@ -132,14 +141,6 @@ class RecordingWriter:
                 "started": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
             }
             self._write_line(json.dumps(header))
-        elif not self._ends_with_newline():
-            # A killed recorder may have left a torn line; start ours on a fresh one.
-            self._write_line("")
-
-    def _ends_with_newline(self) -> bool:
-        with open(self.path, "rb") as fh:
-            fh.seek(-1, os.SEEK_END)
-            return fh.read(1) == b"\n"
 
     def _write_line(self, text: str) -> None:
         self._fh.write(text + "\n")
@@ -162,6 +163,19 @@ class RecordingWriter:
                 self._fh.flush()
                 os.fsync(self._fh.fileno())
                 self._fh.close()
+
+
+def _torn_header_only(path: str) -> bool:
+    """Whether the file is only the start of a header line, cut before its end."""
+    with open(path, "rb") as fh:
+        data = fh.read(1 << 20)
+    if b"\n" in data or not data.startswith(b'{"sensorscope"'):
+        return False
+    try:
+        json.loads(data)
+    except ValueError:
+        return True
+    return False
 
 
 def read_header(path: str) -> dict[str, Any]:

@@ -167,6 +167,7 @@ class SensorscopeApp(App[int]):
     def apply(self, snap: Snapshot, *, force_chart: bool = False) -> None:
         self.snapshot = snap
         self._report_errors(snap.errors)
+        self._report_notices(snap.notices)
         self._announce(snap.alerts)
         table = self.channel_table
         table.update_from(snap)
@@ -189,6 +190,12 @@ class SensorscopeApp(App[int]):
             if error not in self._errors_seen:
                 self._errors_seen.add(error)
                 self.say(error, "error", title="error", timeout=15)
+
+    def _report_notices(self, notices: Iterable[str]) -> None:
+        for notice in notices:
+            if notice not in self._errors_seen:
+                self._errors_seen.add(notice)
+                self.say(notice, "warning", title="damaged file", timeout=15)
 
     def _announce(self, alerts: list[Alert]) -> None:
         """A notification (and the bell, if asked for) for each new alert episode."""

@@ -453,3 +453,58 @@ def test_piped_score_prints_its_summary_whole_not_cropped_at_80_columns(cli):
     assert rows and all(line.rstrip().endswith("│") for line in rows)  # the right edge is there
     (counts,) = [line for line in lines if " lines, " in line]
     assert counts.endswith("reconnects")  # one line, not wrapped at 80 columns
+
+
+def record_from_pty(rec, lines: int) -> None:
+    """`sensorscope record PTY -o rec` while a board prints ``lines`` lines."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    args = ["record", os.ttyname(slave), "-o", str(rec), "--duration", "4"]
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", *args],
+                            stderr=subprocess.PIPE, env=env)  # fmt: skip
+    connects = rec.read_text(errors="replace").count('"event": "connect"') if rec.exists() else 0
+    try:
+        deadline = time.monotonic() + 60
+        while rec.read_text(errors="replace").count('"event": "connect"') <= connects:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "record never connected"
+            time.sleep(0.05)
+        for i in range(lines):
+            os.write(master, f"temp:{21 + i % 3}\r\n".encode())
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()  # never leave a reader behind to grab the next test's pty
+        os.close(master)
+        os.close(slave)
+    assert proc.returncode == 0, err.decode()
+
+
+def test_record_onto_a_recording_torn_at_its_end_keeps_every_line_and_replays_them_all(
+    cli, tmp_path
+):
+    from core.recording import RecordingReader
+
+    rec = tmp_path / "rec.jsonl"
+    write_recording(rec, n=100, spike_at=50)
+    rec.write_bytes(
+        rec.read_bytes() + '{"t": 1700000100.0, "src": "ttyACM0", "line": "°'.encode()[:-1]
+    )
+    record_from_pty(rec, 30)
+    reader = RecordingReader(str(rec))
+    lines = [f.line for f in reader if f.line is not None]
+    assert len(lines) == 100 + 30 and lines[-1] == "temp:23"
+    assert reader.skipped == 1
+    proc = cli("score", str(rec))
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "130 lines" in proc.stdout.decode()
+
+
+def test_record_onto_a_recording_cut_inside_its_header_starts_it_again(tmp_path):
+    from core.recording import RecordingReader
+
+    rec = tmp_path / "rec.jsonl"
+    rec.write_text('{"sensorscope": 1, "sources": {"ttyA')  # the recorder died at once
+    record_from_pty(rec, 30)
+    lines = [f.line for f in RecordingReader(str(rec)) if f.line is not None]
+    assert len(lines) == 30

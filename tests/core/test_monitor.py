@@ -315,3 +315,23 @@ def test_labelling_an_alert_a_false_positive_stops_its_repeats(tmp_path):
         m.stop()
     (label,) = read_labels(str(tmp_path / "l.jsonl"))
     assert label["label"] == "false_positive" and label["alert"] == alert.id
+
+
+def test_a_ground_truth_file_is_written_only_when_named(tmp_path):
+    """The simulator's faults beside its recording are ground truth: a watch of the
+    recording labels beside them, not into them, unless --labels names them."""
+    from core.errors import UserError
+    from core.labels import LabelStore
+
+    rec, truth = tmp_path / "sim.jsonl", tmp_path / "sim.labels.jsonl"
+    write_board_recording(str(rec), Board(channels=1, rate=10, seed=3), 60, T0, str(truth))
+    before = truth.read_bytes()
+    with pytest.raises(UserError, match="holds ground truth"):
+        LabelStore(str(truth))
+    default = build_monitor([str(rec)], Settings(), speed=None)
+    default.stop()
+    assert default.labels_path == str(tmp_path / "sim.mylabels.jsonl")
+    named = build_monitor([str(rec)], Settings(), labels=str(truth), speed=None)
+    named.label_span("temp", T0 + 1, T0 + 2)
+    named.stop()
+    assert truth.read_bytes().startswith(before) and len(truth.read_bytes()) > len(before)
