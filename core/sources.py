@@ -147,6 +147,10 @@ class Source:
 
     kind = "source"
     live = True
+    # True when reading later loses nothing: the input waits for the reader (a file on
+    # disk, a pipe whose writer is then held back). A reader of such a source waits while
+    # scoring is behind; a serial port or a broker would drop what is not read in time.
+    can_wait = False
     # Set when the source knows how its lines must be parsed (a CSV file's header).
     parser_args: dict | None = None
 
@@ -333,6 +337,7 @@ class StdinSource(Source):
 
     kind = "stdin"
     live = True
+    can_wait = True
 
     def __init__(
         self, name: str = "stdin", stream: Any = None, max_line: int = DEFAULT_MAX_LINE
@@ -579,6 +584,7 @@ class ReplaySource(Source):
     """A file replayed through the same path as a live source, with replay controls."""
 
     live = False
+    can_wait = True
 
     def __init__(self, name: str, path: str, speed: float | None, loop: bool = False) -> None:
         super().__init__(name)
@@ -717,6 +723,7 @@ class FollowSource(Source):
 
     kind = "follow"
     live = True
+    can_wait = True
 
     def __init__(self, path: str) -> None:
         from core.recording import read_header
