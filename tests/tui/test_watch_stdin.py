@@ -126,3 +126,21 @@ def test_watch_stdin_without_a_terminal_says_so_in_one_line(tmp_path):
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1, err
     assert "terminal" in err
+
+
+def test_watch_stdin_that_is_the_terminal_asks_for_a_pipe(tmp_path):
+    # `sensorscope watch -` typed with nothing piped in: the terminal cannot be both.
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "core.cli", "watch", "-"],
+            stdin=slave, capture_output=True, env=_env(), cwd=tmp_path, timeout=30,
+        )  # fmt: skip
+    finally:
+        os.close(slave)
+        os.close(master)
+    err = proc.stderr.decode()
+    assert proc.returncode == 2, err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "pipe the data in" in err
