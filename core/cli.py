@@ -1028,7 +1028,10 @@ def watch(
     ? help, q quit.
     """
     from core.monitor import build_monitor
+    from core.sources import keys_from_terminal
 
+    # The UI reads keys from descriptor 0: with the data there, it moves to one of its own.
+    stdin = keys_from_terminal() if "-" in sources and not check else None
     monitor = build_monitor(
         sources,
         settings,
@@ -1041,6 +1044,7 @@ def watch(
         max_line=max_line,
         mqtt=mqtt,
         hooks=hooks,
+        stdin=stdin,
     )
     if check:
         monitor.stop()
@@ -1182,6 +1186,10 @@ def serve(watch_args, host, port, public_url):
     except click.exceptions.Exit:
         return 0
     p = ctx.params
+    if "-" in p["sources"]:
+        raise UserError("serve runs one monitor per browser tab and cannot hand them standard "
+                        "input: record it with `sensorscope record - -o FILE.jsonl` and serve "
+                        "FILE.jsonl --follow")  # fmt: skip
     if p["record_path"]:
         raise UserError("serve runs one monitor per browser tab: record with `sensorscope "
                         "record` (or `agent --record`) beside it")  # fmt: skip

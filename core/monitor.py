@@ -312,17 +312,26 @@ def build_monitor(
     max_line: int = DEFAULT_MAX_LINE,
     mqtt: Any = None,
     hooks: HookSpec | None = None,
+    stdin: int | None = None,
 ) -> Monitor:
     """Open the sources and files a ``watch`` asks for; a UserError says what is wrong.
 
     ``mqtt`` (a :class:`core.mqtt.MqttOptions`) holds broker credentials and TLS files;
-    ``hooks`` the alert hooks to run, checked here and started with the monitor.
+    ``hooks`` the alert hooks to run, checked here and started with the monitor;
+    ``stdin`` the descriptor ``-`` reads, when the data was moved off descriptor 0.
     """
     if list(specs).count("-") > 1:
         raise UserError("standard input ('-') can be read only once")
     sources = [
         make_source(
-            s, baud=baud, speed=speed, max_line=max_line, follow=follow, loop=loop, mqtt=mqtt
+            s,
+            baud=baud,
+            speed=speed,
+            max_line=max_line,
+            follow=follow,
+            loop=loop,
+            mqtt=mqtt,
+            stdin=stdin,
         )
         for s in specs
     ]

@@ -33,15 +33,17 @@ from core.errors import UserError
 from core.impute import Imputer
 from core.parse import LineParser
 from core.recording import RecordingWriter
-from core.sources import Frame, Source, SourceStatus, several_sources
+from core.sources import READ_TIMEOUT, Frame, Source, SourceStatus, several_sources
 
 DEFAULT_CAPACITY = 4096
 RAW_LINES = 500
 SNAPSHOT_ALERTS = 1000
 SHOWN_AS_PARSED = frozenset({"data", "empty", "header"})
-# A file replay waits while this many batches are queued, so a fast file cannot pile up
-# in memory ahead of the scorer; live sources never wait (their bytes would be lost).
-MAX_QUEUED_FILE_BATCHES = 32
+# Batches queued at most from sources that can wait (files, stdin): their reader waits
+# for room, so a fast file or pipe cannot pile up in memory ahead of the scorer (a pipe
+# then holds its writer back). Serial ports and brokers never wait: what they are not
+# read in time is lost, so their batches are queued whatever the backlog.
+MAX_QUEUED_BATCHES = 32
 # With a UI attached, the scorer pauses POLITE_PAUSE after each POLITE_WORK seconds of
 # scoring (in proportion after shorter stretches).
 POLITE_WORK = 0.025
@@ -797,7 +799,9 @@ class Runner:
         self.recorder = recorder
         self.stop_event = threading.Event()
         self.errors: list[str] = []
-        self._queue: queue.Queue[list[Frame] | None] = queue.Queue()
+        # Each batch with whether it holds one of the room slots of sources that can wait.
+        self._queue: queue.Queue[tuple[list[Frame], bool] | None] = queue.Queue()
+        self._room = threading.BoundedSemaphore(MAX_QUEUED_BATCHES)
         self._threads: list[threading.Thread] = []
         self._readers_left = 0
         self._left_lock = threading.Lock()
@@ -877,17 +881,14 @@ class Runner:
                     return
 
     def _read(self, group: list[Source]) -> None:
-        stop = self.stop_event
         try:
             for src, batch in self._batches_of(group):
                 if self.recorder is not None:
                     self.recorder.write(batch)
-                if not src.live:
-                    while self._queue.qsize() > MAX_QUEUED_FILE_BATCHES and not stop.is_set():
-                        stop.wait(0.005)
+                held = src.can_wait and self._wait_for_room()
                 with self._left_lock:
                     self._batches_in += 1
-                self._queue.put(batch)
+                self._queue.put((batch, held))
         except UserError as exc:
             self.errors.append(str(exc))
         except Exception as exc:  # noqa: BLE001 - a reader must report, not vanish silently
@@ -901,13 +902,30 @@ class Runner:
             if last:
                 self._queue.put(None)
 
+    def _wait_for_room(self) -> bool:
+        """Wait until the queue has room for one more batch of a source that can wait;
+        False if stopped first (what was read is queued anyway, to be scored)."""
+        while not self._room.acquire(timeout=READ_TIMEOUT):
+            if self.stop_event.is_set():
+                return False
+        return True
+
+    def _take(self, item: tuple[list[Frame], bool] | None) -> list[Frame] | None:
+        """A batch out of the queue; the room it held is free again."""
+        if item is None:
+            return None
+        batch, held = item
+        if held:
+            self._room.release()
+        return batch
+
     def _work(self) -> None:
         live = any(s.live for s in self.sources)
         next_tick = time.monotonic() + TICK
         try:
             while True:
                 try:
-                    batch = self._queue.get(timeout=0.2)
+                    batch = self._take(self._queue.get(timeout=0.2))
                 except queue.Empty:
                     if self.stop_event.is_set() and self._readers_left == 0:
                         break
@@ -919,7 +937,7 @@ class Runner:
                 # sample and more per call, so a backlog is cleared in a few big steps.
                 while not end and len(frames) < MERGE_FRAMES:
                     try:
-                        more = self._queue.get_nowait()
+                        more = self._take(self._queue.get_nowait())
                     except queue.Empty:
                         break
                     if more is None:

@@ -147,6 +147,10 @@ class Source:
 
     kind = "source"
     live = True
+    # True when reading later loses nothing: the input waits for the reader (a file on
+    # disk, a pipe whose writer is then held back). A reader of such a source waits while
+    # scoring is behind; a serial port or a broker would drop what is not read in time.
+    can_wait = False
     # Set when the source knows how its lines must be parsed (a CSV file's header).
     parser_args: dict | None = None
 
@@ -333,16 +337,25 @@ class StdinSource(Source):
 
     kind = "stdin"
     live = True
+    can_wait = True
 
-    def __init__(self, name: str = "stdin", stream=None, max_line: int = DEFAULT_MAX_LINE) -> None:
+    def __init__(
+        self, name: str = "stdin", stream: Any = None, max_line: int = DEFAULT_MAX_LINE
+    ) -> None:
         super().__init__(name)
+        # A file object or a file descriptor; standard input when None.
         self._stream = stream
         self.framer = LineFramer(max_line)
 
-    def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
+    def _fd(self) -> int:
+        if isinstance(self._stream, int):
+            return self._stream
         stream = self._stream if self._stream is not None else sys.stdin.buffer
+        return stream.fileno()
+
+    def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
         self.status.state = "connected"
-        fd = stream.fileno()
+        fd = self._fd()
         while not stop.is_set():
             # Wait with a timeout so a stop request is seen even when the pipe is idle; then
             # take whatever is there so a slow pipe is seen line by line.
@@ -370,6 +383,37 @@ class StdinSource(Source):
         if frames:
             yield frames
         self.status.state = "eof"
+
+
+def keys_from_terminal() -> int:
+    """Standard input carries the data: move it to a descriptor of its own and put the
+    controlling terminal on descriptor 0, as ``less`` and ``fzf`` do; return the data's.
+
+    A full-screen UI reads its keys from descriptor 0. Left on the pipe, it and the stdin
+    reader would each take a share of the bytes: lines torn apart and lost, keys never
+    seen. After the swap the terminal's bytes (keys, escape sequences) reach only the UI
+    and the pipe's only the reader, so neither can be merged into the other.
+    """
+    if os.isatty(0):
+        raise UserError(
+            "'-' reads the data from standard input, which is the terminal here: "
+            "pipe the data in (producer | sensorscope watch -)"
+        )
+    try:
+        tty = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        raise UserError(
+            "watch -: no terminal to read keys from (standard input is the data); "
+            "run it in a terminal, or score headless with `sensorscope score -`"
+        ) from None
+    data = os.dup(0)
+    os.dup2(tty, 0)
+    os.close(tty)
+    # sys.stdin and sys.__stdin__ stay the objects they were: they wrap descriptor 0, so
+    # they now ask the terminal (isatty, fileno), and nothing has read from them yet, so
+    # no data is left in their buffers. (Replacing them would let the old object close
+    # descriptor 0 when it is collected.)
+    return data
 
 
 # --------------------------------------------------------------------------- replays
@@ -540,6 +584,7 @@ class ReplaySource(Source):
     """A file replayed through the same path as a live source, with replay controls."""
 
     live = False
+    can_wait = True
 
     def __init__(self, name: str, path: str, speed: float | None, loop: bool = False) -> None:
         super().__init__(name)
@@ -678,6 +723,7 @@ class FollowSource(Source):
 
     kind = "follow"
     live = True
+    can_wait = True
 
     def __init__(self, path: str) -> None:
         from core.recording import read_header
@@ -841,16 +887,18 @@ def make_source(
     follow: bool = False,
     loop: bool = False,
     mqtt: Any = None,
+    stdin: int | None = None,
 ) -> Source:
     """Build the source a command-line argument names.
 
     ``-`` is stdin; ``*.csv`` a CSV series; a file that starts like a sensorscope recording is
     replayed (or tailed with ``follow``); ``mqtt://`` and ``mqtts://`` URLs subscribe to a
     broker (``mqtt`` holds credentials and TLS files, a :class:`core.mqtt.MqttOptions`);
+    ``stdin`` is the descriptor ``-`` reads when not 0 (see :func:`keys_from_terminal`);
     device paths and other URLs (``socket://``, ``rfc2217://``, ``loop://``) are serial.
     """
     if spec == "-":
-        return StdinSource(max_line=max_line)
+        return StdinSource(stream=stdin, max_line=max_line)
     if spec.lower().startswith(("mqtt://", "mqtts://")):
         from core.mqtt import MqttSource, parse_url
 
@@ -889,4 +937,5 @@ __all__ = [
     "FollowSource",
     "CsvSource",
     "make_source",
+    "keys_from_terminal",
 ]

@@ -228,3 +228,44 @@ def test_a_live_board_that_falls_silent_raises_a_dropout_alert_until_it_speaks_a
         runner.stop()
         os.close(master)
         os.close(slave)
+
+
+def test_a_pipe_faster_than_scoring_is_held_back_not_buffered_without_bound():
+    # `cat big.log | sensorscope score -`: while scoring is behind, the stdin reader waits
+    # and the pipe holds the writer back, instead of the backlog piling up in memory.
+    from core.sources import StdinSource
+
+    data_r, data_w = os.pipe()
+    scoring = threading.Event()
+    src = StdinSource(stream=data_r)
+    # The scores' consumer is stuck (a slow disk, a full terminal): scoring waits for it.
+    runner = Runner([src], Pipeline(Settings(), src.names, on_batch=lambda b: scoring.wait(60)))
+    runner.start()
+    line = b"temp:21.5 hum:40.2 " + b"pad:1 " * 30 + b"\n"
+    block = line * (65536 // len(line))
+    total = 24 << 20
+    written = 0
+
+    def write() -> None:
+        nonlocal written
+        while written < total:
+            written += os.write(data_w, block)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        last = -1
+        while writer.is_alive() and written != last:
+            last = written
+            time.sleep(0.5)
+        # Held back after what fits in the bounded queue, the batch being scored and the
+        # pipe: a few MB, not everything written.
+        assert written < 6 << 20, f"{written >> 20} MB taken from the pipe while scoring waits"
+    finally:
+        scoring.set()
+        writer.join(60)
+        os.close(data_w)
+        assert runner.wait(60)
+        runner.stop()
+        os.close(data_r)
+    assert not writer.is_alive() and written >= total

@@ -66,6 +66,16 @@ def test_serve_runs_the_monitor_in_a_browser_session_on_loopback(procs, tmp_path
     assert f"labels: {labels}" in stdout.decode()
 
 
+def test_serve_refuses_stdin_in_one_line(cli):
+    # Every browser tab runs a monitor of its own, on the server's stdin for its keys: a
+    # pipe into `serve` cannot reach them, nor be read by more than one.
+    proc = cli("serve", "-", "--port", str(free_port()), input=b"temp:21.5\n" * 5, timeout=20)
+    err = proc.stderr.decode()
+    assert proc.returncode == 2 and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "sensorscope record - -o" in err, err
+
+
 def test_serve_checks_the_watch_options_before_listening(cli, tmp_path):
     demo = str(demo_recording())
     cases = [
