@@ -143,7 +143,14 @@ class Monitor:
         snap.data_t = max((c.last_t for c in snap.channels.values()), default=None)
         snap.lines_per_s = self._rate_of(snap.counters.lines)
         live = any(not isinstance(src, ReplaySource) for src in self.sources)
-        snap.clock = time.time() if live else (self.replays[0].pacer.t if self.replays else None)
+        if live:
+            snap.clock = time.time()
+        elif self.replays:
+            # A replay's "now" is where scoring has got to, not where the reader is: under
+            # load the reader runs ahead, and its lead is no silence of the channels.
+            reader = self.replays[0].pacer.t
+            done = snap.processed_t
+            snap.clock = reader if done is None or reader is None else min(reader, done)
         if self.replays:
             pacer = self.replays[0].pacer
             statuses = [s.status for s in self.replays]

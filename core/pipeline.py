@@ -264,6 +264,8 @@ class Snapshot:
     # position otherwise. Staleness is judged on it, so it shows even when every channel
     # of a live board falls silent (data time stops then too).
     clock: float | None = None
+    #: The receive time of the last line scored (None before the first).
+    processed_t: float | None = None
     # Things worth saying once that are not errors: damaged lines skipped in a file read.
     notices: list[str] = field(default_factory=list)
 
@@ -316,6 +318,7 @@ class Pipeline:
         self._connected: set[str] = set()
         self.lock = threading.Lock()
         self.version = 0
+        self.processed_t: float | None = None
         self._names: list[str] = []
         self._index: dict[str, int] = {}
         self._prefix_of: dict[str, str] = {}
@@ -400,6 +403,10 @@ class Pipeline:
         """
         if self._requests:
             self._apply_requests()
+        if frames:
+            # Where scoring has got to on the receive clock: a replay judges staleness on it,
+            # since the reader may be far ahead of scoring.
+            self.processed_t = frames[-1].t
         prefix_multi = self.multi
         index = self._index
         rows_ch: list[int] = []
@@ -772,6 +779,7 @@ class Pipeline:
                 sources={k: replace(v) for k, v in (sources or {}).items()},
                 errors=list(errors),
                 done=False,
+                processed_t=self.processed_t,
             )
 
 
