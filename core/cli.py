@@ -516,7 +516,8 @@ def score(
     if alert_hooks is not None:
         alert_hooks.close()
     out = _console(stderr=output == "-")
-    print_summary(runner.snapshot(), out)
+    final = runner.snapshot()
+    print_summary(final, out)
     extra = [s.summary() for s in srcs if s.kind == "mqtt"]
     for line in extra + (alert_hooks.summary() if alert_hooks is not None else []):
         out.print(line, markup=False)
@@ -526,7 +527,14 @@ def score(
         return EXIT_USAGE
     if writer is not None and output != "-":
         out.print(f"{writer.rows} rows written to {output}")
-    if runner.errors and not interrupted:
+    # A --range that names no channel protected nothing: say so once the channels are known
+    # (the scores are complete and written by now).
+    from core.engine import unmatched_limits_message
+
+    unmatched = unmatched_limits_message(settings.limits, final.channels) if final.channels else ""
+    if unmatched:
+        click.echo(f"sensorscope: error: {unmatched}", err=True)
+    if (runner.errors or unmatched) and not interrupted:
         return EXIT_USAGE
     return EXIT_INTERRUPTED if interrupted else 0
 
@@ -800,6 +808,13 @@ def evaluate(sources, labels_path, scores, as_json, report_path, feedback, setti
 
         write_report(report_path, series, windows, result)
         _console(stderr=True).print(f"report: {report_path}")
+    if not score_files and series:
+        from core.engine import unmatched_limits_message
+
+        unmatched = unmatched_limits_message(settings.limits, {s.channel for s in series})
+        if unmatched:
+            click.echo(f"sensorscope: error: {unmatched}", err=True)
+            return EXIT_USAGE
     return 0
 
 
@@ -1221,7 +1236,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        # One line, like every other error: the usage text is one --help away.
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+        message = " ".join(exc.format_message().split())
+        click.echo(f"sensorscope: error: {message}{hint}", err=True)
         sys.exit(exc.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
         sys.exit(EXIT_INTERRUPTED)

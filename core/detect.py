@@ -129,6 +129,12 @@ def detector_factory(
     if unknown:
         names = ", ".join(p for p in accepts if p != "self")
         raise UserError(f"{key} has no parameter {unknown[0]!r} (it takes: {names})")
+    for name, value in params.items():
+        default = accepts[name].default
+        # A number where river expects one: its own error would be Python's, not ours.
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise UserError(f"bad --param {name}={value}: {key} expects a number")
     uses_seed = "seed" in accepts and "seed" not in params
 
     def make(index: int) -> Any:
@@ -141,8 +147,13 @@ def detector_factory(
 
     try:
         make(0)
-    except (TypeError, ValueError) as exc:
+    except ValueError as exc:  # river checks its arguments and says what it wants
         raise UserError(f"cannot build {key}: {exc}") from None
+    except TypeError:
+        given = ", ".join(f"{k}={v}" for k, v in params.items())
+        raise UserError(
+            f"cannot build {key} with {given}: a parameter has the wrong type"
+        ) from None
     make.detector_name = key  # type: ignore[attr-defined]
     return make
 

@@ -35,7 +35,7 @@ import copy
 import fnmatch
 import math
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
@@ -62,6 +62,8 @@ __all__ = [
     "EngineOut",
     "RiverModel",
     "limits_for",
+    "unmatched_limits",
+    "unmatched_limits_message",
     "reason_text",
 ]
 
@@ -142,6 +144,35 @@ def limits_for(channel: str, limits: dict[str, tuple[float, float]]) -> tuple[fl
         if fnmatch.fnmatchcase(channel, pattern) or fnmatch.fnmatchcase(short, pattern):
             return lim
     return None
+
+
+def unmatched_limits(limits: dict[str, tuple[float, float]], channels: Iterable[str]) -> list[str]:
+    """The names and patterns of ``limits`` that no channel answers to (a typo in
+    ``--range``), in the order given.
+
+    >>> unmatched_limits({"temp": (0.0, 1.0), "hmu": (0.0, 1.0)}, ["lab/temp", "lab/hum"])
+    ['hmu']
+    """
+    names = list(channels)
+    return [
+        pattern
+        for pattern in limits
+        if not any(limits_for(ch, {pattern: limits[pattern]}) is not None for ch in names)
+    ]
+
+
+def unmatched_limits_message(
+    limits: dict[str, tuple[float, float]], channels: Iterable[str]
+) -> str:
+    """One line for the ``--range`` names that match no channel, or "" when all match."""
+    names = sorted(channels)
+    bad = unmatched_limits(limits, names)
+    if not bad:
+        return ""
+    which = ", ".join(bad)
+    shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+    verb = "matches" if len(bad) == 1 else "match"
+    return f"--range {which} {verb} no channel (channels: {shown})"
 
 
 class EngineOut(NamedTuple):

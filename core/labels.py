@@ -14,6 +14,7 @@ monitor reads but never appends to unless its path is given explicitly.
 from __future__ import annotations
 
 import json
+import math
 import os
 import queue
 import threading
@@ -103,7 +104,7 @@ def read_label_file(path: str) -> LabelFile:
         if "retract" in obj:
             labels.pop(str(obj["retract"]), None)
         elif {"id", "channel", "start", "end", "label"} <= obj.keys():
-            labels[str(obj["id"])] = obj
+            labels[str(obj["id"])] = _checked(obj, f"{path}:{n}")
             if obj.get("source"):
                 generated += 1
             else:
@@ -130,6 +131,21 @@ def is_ground_truth(path: str) -> bool:
         return read_label_file(path).ground_truth
     except UserError:
         return False
+
+
+def _checked(obj: dict[str, Any], where: str) -> dict[str, Any]:
+    """A label record whose fields can be used, or one line saying which is wrong."""
+    for key in ("start", "end"):
+        v = obj[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise UserError(f"{where}: the label's {key} is not a time in seconds: {v!r}")
+    if obj["end"] < obj["start"]:
+        raise UserError(f"{where}: the label ends before it starts")
+    if obj["label"] not in KINDS:
+        raise UserError(f"{where}: unknown label {obj['label']!r} (expected {' or '.join(KINDS)})")
+    if not isinstance(obj["channel"], str):
+        raise UserError(f"{where}: the label's channel is not a name: {obj['channel']!r}")
+    return obj
 
 
 class LabelStore:

@@ -435,20 +435,29 @@ def config_from_params(base: ScorerConfig, params: dict[str, Any]) -> ScorerConf
                     raise ValueError("expected true or false")
                 changes[key] = value
             elif isinstance(old, int) and key != "seed":
-                if isinstance(value, bool) or float(value) != int(value):
+                if not _is_number(value) or float(value) != int(value):
                     raise ValueError("expected a whole number")
                 changes[key] = int(value)
             elif isinstance(old, float):
+                if not _is_number(value):
+                    raise ValueError("expected a number")
                 changes[key] = float(value)
             elif isinstance(old, str):
                 changes[key] = str(value)
             else:
+                if value is not None and (not _is_number(value) or float(value) != int(value)):
+                    raise ValueError("expected a whole number or none")
                 changes[key] = None if value is None else int(value)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"bad value {value!r} for {key}: {exc}") from None
     cfg = base.with_(**changes)
     HstView(cfg) if cfg.hst else None  # a bad feature name fails here, before any data
     return cfg
+
+
+def _is_number(value: Any) -> bool:
+    """A finite int or float as ``--param`` parses them (not a bool, not a word)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _profiles(value: Any) -> tuple[tuple[float, int], ...]:
@@ -465,7 +474,12 @@ def _profiles(value: Any) -> tuple[tuple[float, int], ...]:
             out.append(named[part])
         else:
             period, _, slots = part.partition(":")
-            out.append((float(period), int(slots)))
+            try:
+                out.append((float(period), int(slots)))
+            except ValueError:
+                raise ValueError(
+                    "expected none, daily, weekly or PERIOD:SLOTS, joined by +"
+                ) from None
     return tuple(out)
 
 

@@ -10,6 +10,7 @@ and hysteresis, and the best of those exact runs wins.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -261,6 +262,10 @@ def read_config(path: str) -> dict[str, Any]:
     unknown = sorted(set(detect) - CONFIG_KEYS)
     if unknown:
         raise UserError(f"{path}: unknown setting {unknown[0]!r} in [detect]")
+    for key, value in detect.items():
+        problem = _config_problem(key, value)
+        if problem:
+            raise UserError(f"{path}: {key} = {value!r} in [detect]: {problem}")
     if "sentinels" in detect:
         detect["sentinels"] = _numbers(detect["sentinels"], path, "sentinels")
     if "limits" in detect:
@@ -273,6 +278,39 @@ def read_config(path: str) -> dict[str, Any]:
                 raise UserError(f"{path}: limits for {name} must be [LOW, HIGH], LOW below HIGH")
             limits[name] = tuple(lo_hi)
     return detect
+
+
+def _config_problem(key: str, value: Any) -> str:
+    """What is wrong with a ``[detect]`` value, as the options of the command line would
+    say it ("" when nothing is); the values are checked as ``--KEY`` checks them."""
+
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+    def whole(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    if key in ("detector", "format") and not isinstance(value, str):
+        return "expected a name in quotes"
+    if key == "impute" and value not in ("mean", "last"):
+        return 'expected "mean" or "last"'
+    if key == "threshold" and not (number(value) and 0.0 <= value <= 1.0):
+        return "expected a number from 0 to 1"
+    if key in ("hysteresis", "warmup") and not (whole(value) and value >= 1):
+        return "expected a whole number of at least 1"
+    if key == "seed" and not whole(value):
+        return "expected a whole number"
+    if key == "dropout" and not (number(value) and value >= 0.0):
+        return "expected a number of at least 0"
+    if key == "learn_in_alerts" and not isinstance(value, bool):
+        return "expected true or false"
+    if key == "features" and not (
+        isinstance(value, list) and all(isinstance(x, str) for x in value)
+    ):
+        return "expected a list of names"
+    if key == "params" and not isinstance(value, dict):
+        return "expected a table of NAME = VALUE"
+    return ""
 
 
 def _numbers(value: Any, path: str, what: str) -> list[float]:

@@ -24,6 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from core.alerts import Alert
+from core.engine import unmatched_limits_message
 from core.errors import UserError
 from core.monitor import Monitor
 from core.pipeline import Snapshot
@@ -45,6 +46,7 @@ UI_SWITCH_INTERVAL = 0.0005  # seconds
 WIDE = 120  # columns from which the chart and the alert log sit side by side
 FULL_HISTORY = 4096  # samples per channel kept for browsing a paused display
 MAX_ALERT_NOTICES = 3  # more new alerts than this in one tick get one summary notice
+RANGE_CHECK_TICKS = 48  # about 4 s of ticks with channels
 
 
 class SensorscopeApp(App[int]):
@@ -98,6 +100,7 @@ class SensorscopeApp(App[int]):
         self._alerts_seen: dict[int, float] = {}
         self._view = StatusView(labels_path=monitor.labels_path)
         self._stopped = False
+        self._ranges_ticks = 0  # ticks with channels before --range names are checked
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -169,6 +172,7 @@ class SensorscopeApp(App[int]):
         self._report_errors(snap.errors)
         self._report_notices(snap.notices)
         self._announce(snap.alerts)
+        self._check_ranges(snap)
         table = self.channel_table
         table.update_from(snap)
         if self.selected is None or self.selected not in snap.channels:
@@ -196,6 +200,20 @@ class SensorscopeApp(App[int]):
             if notice not in self._errors_seen:
                 self._errors_seen.add(notice)
                 self.say(notice, "warning", title="damaged file", timeout=15)
+
+    def _check_ranges(self, snap: Snapshot) -> None:
+        """Once the channels are known (a few seconds of them, or the replay's end), say
+        which --range names match none; checked once, so a tick's work does not grow."""
+        if self._ranges_ticks < 0 or not snap.channels:
+            return
+        self._ranges_ticks += 1
+        ended = snap.done or (snap.replay is not None and snap.replay.done)
+        if self._ranges_ticks < RANGE_CHECK_TICKS and not ended:
+            return
+        self._ranges_ticks = -1
+        message = unmatched_limits_message(self.monitor.settings.limits, snap.channels)
+        if message:
+            self.say(message, "warning", title="--range", timeout=10)
 
     def _announce(self, alerts: list[Alert]) -> None:
         """A notification (and the bell, if asked for) for each new alert episode."""

@@ -602,3 +602,16 @@ async def test_e_shows_the_metrics_of_the_labels_made_so_far(replay):
         assert col("precision", "pressure") == "1.00"
         await pilot.press("escape")
         assert not isinstance(app.screen, MetricsScreen)
+
+
+async def test_a_range_for_no_channel_is_told_once_the_channels_are_known(
+    monitors, board_rec, tmp_path
+):
+    m = monitors([board_rec], labels=str(tmp_path / "labels.jsonl"))
+    m.settings.limits.update({"tmep": (0.0, 50.0), "temp": (0.0, 50.0)})
+    app = make_app(m)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await pilot.pause(0.2)
+        told = [text for severity, text in app.notices if "--range" in text]
+        assert told == ["--range tmep matches no channel (channels: hum, pressure, temp)"]
