@@ -34,6 +34,9 @@ DEFAULT_MAX_LINE = 4096
 READ_TIMEOUT = 0.2
 BACKOFF_START = 0.5
 BACKOFF_MAX = 5.0
+# While an unplugged device's path is gone, how often to look for it to come back: a stat
+# is cheap, and every interval spent asleep is data a USB board sends to nobody.
+APPEAR_POLL = 0.025
 # How many frames a file replay hands over at once when it need not wait between lines.
 FILE_BATCH = 2048
 
@@ -220,6 +223,27 @@ def open_error(port: str, exc: BaseException) -> UserError:
     return UserError(f"cannot open {port}: {text}")
 
 
+class _KeepingSerial(serial.Serial):
+    """A posix port that keeps what the tty already holds when it is opened.
+
+    pyserial flushes the input queue on open; the lines a board printed just before (a CSV
+    header, the first readings) would be thrown away.
+    """
+
+    _opening = False
+
+    def open(self) -> None:
+        self._opening = True
+        try:
+            super().open()
+        finally:
+            self._opening = False
+
+    def _reset_input_buffer(self) -> None:
+        if not self._opening:
+            super()._reset_input_buffer()
+
+
 class SerialSource(Source):
     """A serial port or pyserial URL, read by one thread, reconnecting after an unplug."""
 
@@ -239,6 +263,11 @@ class SerialSource(Source):
         self._ser: serial.SerialBase | None = None
 
     def _connect(self) -> serial.SerialBase:
+        if "://" not in self.port and hasattr(serial.Serial, "_reset_input_buffer"):
+            ser = _KeepingSerial(None, baudrate=self.baud, timeout=READ_TIMEOUT, exclusive=True)
+            ser.port = self.port
+            ser.open()
+            return ser
         ser = serial.serial_for_url(
             self.port,
             baudrate=self.baud,
@@ -314,13 +343,24 @@ class SerialSource(Source):
 
     def _reconnect(self, stop: threading.Event) -> serial.SerialBase | None:
         delay = BACKOFF_START
+        wait = BACKOFF_START
+        path = None if "://" in self.port else self.port
         while not stop.is_set():
-            if stop.wait(delay):
+            if path is not None:
+                # Open as soon as the device node (or its by-id link) is back; the back-off
+                # is for a path that exists but will not open (busy, permissions).
+                while not os.path.exists(path):
+                    self.status.detail = f"retrying: {open_error(path, FileNotFoundError())}"
+                    if stop.wait(APPEAR_POLL):
+                        return None
+                    wait = 0.0
+            if wait and stop.wait(wait):
                 return None
             try:
                 self._ser = self._connect()
             except (serial.SerialException, OSError, ValueError) as exc:
                 self.status.detail = f"retrying: {open_error(self.port, exc)}"
+                wait = delay
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
             self.status.state = "connected"

@@ -212,3 +212,17 @@ def test_loop_url_reads_back_what_is_written():
         col.wait_for(lambda c: c.lines() == ["x:1", "x:2"])
     finally:
         col.close()
+
+
+def test_lines_a_board_printed_before_the_port_opened_are_kept(pty_dev):
+    """A CSV header printed before the monitor opened the port names its channels."""
+    pty_dev.write(b"temp,hum\r\n21.5,40\r\n")
+    src = SerialSource(pty_dev.path)
+    src.open()
+    col = Collector(src)
+    try:
+        pty_dev.write(b"21.6,41\r\n")
+        col.wait_for(lambda c: "21.6,41" in c.lines())
+        assert col.lines()[:3] == ["temp,hum", "21.5,40", "21.6,41"]
+    finally:
+        col.close()
