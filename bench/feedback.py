@@ -26,12 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.labels import append_labels, new_label, read_labels  # noqa: E402
-from core.pipeline import Settings  # noqa: E402
-from core.recording import RecordingWriter  # noqa: E402
-from core.scored import score_file  # noqa: E402
-from core.simulate import Board, label_records  # noqa: E402
-from core.sources import Frame  # noqa: E402
+from sensorscope.labels import append_labels, new_label, read_labels  # noqa: E402
+from sensorscope.pipeline import Settings  # noqa: E402
+from sensorscope.recording import RecordingWriter  # noqa: E402
+from sensorscope.scored import score_file  # noqa: E402
+from sensorscope.simulate import Board, label_records  # noqa: E402
+from sensorscope.sources import Frame  # noqa: E402
 
 T0 = 1_763_884_800.0
 RATE = 10.0
@@ -69,7 +69,7 @@ def make(path: Path, truth: Path, minutes: float, every: float) -> list[tuple[fl
 def evaluate(rec: Path, labels: Path, *extra: str) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = subprocess.run(
-        [sys.executable, "-m", "core.cli", "evaluate", str(rec), "--labels", str(labels),
+        [sys.executable, "-m", "sensorscope.cli", "evaluate", str(rec), "--labels", str(labels),
          "--json", *extra],
         check=True, capture_output=True, env=env,
     )  # fmt: skip

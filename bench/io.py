@@ -32,15 +32,15 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from throughput import CHANNELS, make_recording  # noqa: E402
 
-from core.parse import LineParser  # noqa: E402
-from core.pipeline import Pipeline, ScoredBatch, Settings  # noqa: E402
-from core.simulate import Board  # noqa: E402
-from core.sources import FILE_BATCH, CsvSource, RecordingSource  # noqa: E402
+from sensorscope.parse import LineParser  # noqa: E402
+from sensorscope.pipeline import Pipeline, ScoredBatch, Settings  # noqa: E402
+from sensorscope.simulate import Board  # noqa: E402
+from sensorscope.sources import FILE_BATCH, CsvSource, RecordingSource  # noqa: E402
 
 try:
-    from core.output import ScoreWriter
+    from sensorscope.output import ScoreWriter
 except ImportError:  # before ScoreWriter moved out of the CLI
-    from core.cli import ScoreWriter  # type: ignore[no-redef]
+    from sensorscope.cli import ScoreWriter  # type: ignore[no-redef]
 
 
 def best(fn: Callable[[], int], repeat: int) -> tuple[float, int]:

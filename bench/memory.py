@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from core.recording import RecordingWriter  # noqa: E402
-from core.simulate import Board  # noqa: E402
-from core.sources import Frame  # noqa: E402
+from sensorscope.recording import RecordingWriter  # noqa: E402
+from sensorscope.simulate import Board  # noqa: E402
+from sensorscope.sources import Frame  # noqa: E402
 
 # Writes the lines of a text file to stdout in big blocks, as fast as the pipe takes them.
 GENERATOR = """
@@ -65,7 +65,7 @@ def peak_of(args: list[str], stdin_from: list[str] | None) -> tuple[float, float
         feeder = subprocess.Popen(stdin_from, stdout=subprocess.PIPE)
     t = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "core.cli", *args],
+        [sys.executable, "-m", "sensorscope.cli", *args],
         stdin=feeder.stdout if feeder is not None else subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -29,11 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.monitor import build_monitor  # noqa: E402
-from core.pipeline import Settings  # noqa: E402
-from core.recording import RecordingWriter  # noqa: E402
-from core.simulate import Board  # noqa: E402
-from core.sources import Frame  # noqa: E402
+from sensorscope.monitor import build_monitor  # noqa: E402
+from sensorscope.pipeline import Settings  # noqa: E402
+from sensorscope.recording import RecordingWriter  # noqa: E402
+from sensorscope.simulate import Board  # noqa: E402
+from sensorscope.sources import Frame  # noqa: E402
 
 CHANNELS = 4
 
@@ -77,8 +77,8 @@ def main() -> None:
         rec = tmp / "board1.jsonl"
         make_recording(rec, args.readings)
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "core.cli", "score", str(rec), "-o", "/dev/null"],
-                       check=True, env=env, capture_output=True)  # fmt: skip
+        command = [sys.executable, "-m", "sensorscope.cli", "score", str(rec), "-o", "/dev/null"]
+        subprocess.run(command, check=True, env=env, capture_output=True)
         alone = time.perf_counter() - t
         broker, port = start_broker(tmp)
         monitor = build_monitor([f"mqtt://127.0.0.1:{port}/lab/#"], Settings(),
@@ -87,7 +87,7 @@ def main() -> None:
         try:
             t = time.perf_counter()
             agent = subprocess.Popen(
-                [sys.executable, "-m", "core.cli", "agent", str(rec), "--speed", "max",
+                [sys.executable, "-m", "sensorscope.cli", "agent", str(rec), "--speed", "max",
                  "--qos", str(args.qos), "--buffer", str(args.readings),
                  "--mqtt", f"mqtt://127.0.0.1:{port}/lab"],
                 env=env, stderr=subprocess.PIPE,

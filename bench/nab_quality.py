@@ -1,13 +1,13 @@
 """Detection quality of each variant through the real pipeline, as ``sensorscope`` ships it.
 
-A variant is a scorer configuration (``core.scorers.VARIANTS``) and, for the engine rows
+A variant is a scorer configuration (``sensorscope.scorers.VARIANTS``) and, for the engine rows
 (:data:`ENGINE_VARIANTS`), changes to the pipeline's ``Settings`` (learning inside alerts, the
 hold, the dropout rule). Every figure goes through the path users run, so what the engine
 does around the scorer (imputation, fault rules, alert episodes with hysteresis, the hold,
 the dropout rule) counts:
 
-- NAB: each file of the subset is scored by ``core.scored.load_series`` with the variant's
-  ``Settings`` and measured by ``core.scored.evaluate_series``, which is exactly what
+- NAB: each file of the subset is scored by ``sensorscope.scored.load_series`` with the variant's
+  ``Settings`` and measured by ``sensorscope.scored.evaluate_series``, which is exactly what
   ``sensorscope evaluate FILES --labels combined_windows.json`` runs. Printed: NAB standard /
   reward_low_FP / reward_low_FN of the raw score at its best threshold over all files (NAB's
   rule) and of the alerts as shipped (episode onsets); NAB standard of both, per half of the
@@ -55,11 +55,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.engine import ChannelEngine, limits_for  # noqa: E402
-from core.evaluate import PROFILES, load_nab_windows  # noqa: E402
-from core.pipeline import Pipeline, Settings  # noqa: E402
-from core.scored import evaluate_series, load_series, load_windows  # noqa: E402
-from core.scorers import VARIANTS, ChannelScorer, ScorerConfig, config_from_params  # noqa: E402
+from sensorscope.engine import ChannelEngine, limits_for  # noqa: E402
+from sensorscope.evaluate import PROFILES, load_nab_windows  # noqa: E402
+from sensorscope.pipeline import Pipeline, Settings  # noqa: E402
+from sensorscope.scored import evaluate_series, load_series, load_windows  # noqa: E402
+from sensorscope.scorers import VARIANTS, ChannelScorer, ScorerConfig, config_from_params  # noqa: E402
 
 DEMO = ROOT / "recordings" / "demo.jsonl"
 DEMO_LABELS = ROOT / "recordings" / "demo.labels.jsonl"
@@ -74,7 +74,7 @@ BATCH = 2048
 @dataclass(frozen=True)
 class Variant:
     name: str
-    detector: str  # a name in core.scorers.VARIANTS
+    detector: str  # a name in sensorscope.scorers.VARIANTS
     settings: dict[str, Any] = field(default_factory=dict)  # changes to Settings()
 
 
@@ -260,8 +260,8 @@ def subtle_figures(v: Variant, seeds: int) -> dict[str, Any]:
 
 
 def demo_figures(v: Variant) -> dict[str, Any]:
-    from core.labels import read_labels
-    from core.sources import RecordingSource
+    from sensorscope.labels import read_labels
+    from sensorscope.sources import RecordingSource
 
     src = RecordingSource(str(DEMO))
     span: dict[str, list[float]] = {}
@@ -426,7 +426,7 @@ def main() -> int:
         return 2
     halves = ["art", "real"]
     print(
-        f"NAB: {len(files)} files from {args.nab}, through core.scored.load_series; noise: "
+        f"NAB: {len(files)} files from {args.nab}, through sensorscope.scored.load_series; noise: "
         f"{args.noise_seeds} seeds x {args.noise_hours:g} h at {args.noise_hz:g} Hz; demo: "
         f"{DEMO.name}; "
         f"speed: score_many, {BATCH}-sample batches at 50 Hz"

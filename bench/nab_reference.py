@@ -1,7 +1,7 @@
-"""Check core.evaluate's NAB score against NAB's published figures.
+"""Check sensorscope.evaluate's NAB score against NAB's published figures.
 
 Scores NAB's published detector outputs in ``results/numenta`` and
-``results/randomCutForest`` of the NAB subset with :func:`core.evaluate.nab_scores` and
+``results/randomCutForest`` of the NAB subset with :func:`sensorscope.evaluate.nab_scores` and
 prints each profile beside the reference value from the subset's README. Exits 1 when a
 figure is off by more than 0.1.
 
@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.evaluate import (  # noqa: E402
+from sensorscope.evaluate import (  # noqa: E402
     PROFILES,
     NabSeries,
     load_nab_windows,

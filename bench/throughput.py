@@ -27,10 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.parse import LineParser  # noqa: E402
-from core.recording import RecordingWriter  # noqa: E402
-from core.simulate import Board  # noqa: E402
-from core.sources import Frame  # noqa: E402
+from sensorscope.parse import LineParser  # noqa: E402
+from sensorscope.recording import RecordingWriter  # noqa: E402
+from sensorscope.simulate import Board  # noqa: E402
+from sensorscope.sources import Frame  # noqa: E402
 
 CHANNELS = 4
 
@@ -53,7 +53,16 @@ def time_score(rec: Path, out: Path, extra: list[str]) -> float:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     t = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "core.cli", "score", str(rec), "-o", str(out), "--no-progress"]
+        [
+            sys.executable,
+            "-m",
+            "sensorscope.cli",
+            "score",
+            str(rec),
+            "-o",
+            str(out),
+            "--no-progress",
+        ]
         + extra,
         check=True,
         stdout=subprocess.DEVNULL,

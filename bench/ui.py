@@ -27,9 +27,9 @@ from textual import events
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.monitor import build_monitor  # noqa: E402
-from core.pipeline import Settings  # noqa: E402
-from tui.app import make_app  # noqa: E402
+from sensorscope.monitor import build_monitor  # noqa: E402
+from sensorscope.pipeline import Settings  # noqa: E402
+from sensorscope.tui.app import make_app  # noqa: E402
 
 WRITER = r"""
 import math, os, random, sys, time

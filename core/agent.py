@@ -1,9 +1,9 @@
 """The agent: the watch pipeline, headless, publishing to an MQTT broker.
 
-:class:`Agent` runs sources through the same :class:`~core.pipeline.Runner` and
-:class:`~core.pipeline.Pipeline` as ``watch`` and hands every scored reading, alert episode
+:class:`Agent` runs sources through the same :class:`~sensorscope.pipeline.Runner` and
+:class:`~sensorscope.pipeline.Pipeline` as ``watch`` and hands every scored reading, alert episode
 and source event to an :class:`AgentPublisher`, which sends them from its own thread under
-the topic layout described in :mod:`core.mqtt`.
+the topic layout described in :mod:`sensorscope.mqtt`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from core.mqtt import (
+from sensorscope.mqtt import (
     BACKOFF_MAX,
     BACKOFF_START,
     HOST,
@@ -30,13 +30,13 @@ from core.mqtt import (
     finite,
     reading_bounds,
 )
-from core.sources import Frame, Source, several_sources
+from sensorscope.sources import Frame, Source, several_sources
 
 if TYPE_CHECKING:
-    from core.alerts import Alert
-    from core.hooks import AlertHooks
-    from core.pipeline import ScoredBatch, Settings
-    from core.recording import RecordingWriter
+    from sensorscope.alerts import Alert
+    from sensorscope.hooks import AlertHooks
+    from sensorscope.pipeline import ScoredBatch, Settings
+    from sensorscope.recording import RecordingWriter
 
 DEFAULT_BUFFER = 10000
 Message = tuple[str, bytes, str]  # topic, payload, kind (reading, alert, event)
@@ -146,7 +146,7 @@ class AgentPublisher:
         self._wake.set()
 
     def on_alert(self, alert: Alert, event: str) -> None:
-        from core.hooks import alert_payload
+        from sensorscope.hooks import alert_payload
 
         src = self.source_of(alert.channel)
         payload = alert_payload(alert, event, source=src)
@@ -388,7 +388,7 @@ class Agent:
         hooks: AlertHooks | None = None,
         log: Callable[[str], None] | None = None,
     ) -> None:
-        from core.pipeline import Pipeline, Runner
+        from sensorscope.pipeline import Pipeline, Runner
 
         self.sources = list(sources)
         self.names = [n for s in self.sources for n in s.names]

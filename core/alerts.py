@@ -41,8 +41,8 @@ class AlertTracker:
     threshold, close after ``hysteresis`` samples below it.
 
     The pipeline's channels do more (evidence, holds, false-positive repeats: see
-    :mod:`core.engine`); this rule is what ``tune``'s fast threshold search applies to stored
-    scores (:func:`core.tune.episodes`, tested against this class) before its best
+    :mod:`sensorscope.engine`); this rule is what ``tune``'s fast threshold search applies to stored
+    scores (:func:`sensorscope.tune.episodes`, tested against this class) before its best
     candidates are scored again through the pipeline.
 
     >>> tr = AlertTracker(threshold=0.8, hysteresis=2)

@@ -20,8 +20,8 @@ from typing import Any
 
 import click
 
-from core.errors import UserError
-from core.output import ScoreFileWriter, ScoreWriter, iso
+from sensorscope.errors import UserError
+from sensorscope.output import ScoreFileWriter, ScoreWriter, iso
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -191,12 +191,12 @@ def make_settings(
     dropout=None, learn_in_alerts=None,
 ):  # fmt: skip
     """Settings from a config file, then from the options given on the command line."""
-    from core.detect import parse_param
-    from core.pipeline import Settings
+    from sensorscope.detect import parse_param
+    from sensorscope.pipeline import Settings
 
     s = Settings()
     if config_path:
-        from core.tune import read_config
+        from sensorscope.tune import read_config
 
         conf = read_config(config_path)
         for key in ("detector", "threshold", "hysteresis", "warmup", "impute", "seed",
@@ -310,7 +310,7 @@ def with_mqtt(f):
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
-        from core.mqtt import MqttOptions
+        from sensorscope.mqtt import MqttOptions
 
         user, password, ca, cert, key = (kwargs.pop(k) for k in MQTT_KEYS)
         kwargs["mqtt"] = MqttOptions(user, password, ca, cert, key)
@@ -324,7 +324,7 @@ def with_hooks(f):
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
-        from core.hooks import HookSpec
+        from sensorscope.hooks import HookSpec
 
         kwargs["hooks"] = HookSpec(*(tuple(kwargs.pop(k)) for k in HOOK_KEYS))
         return f(*args, **kwargs)
@@ -335,7 +335,7 @@ def with_hooks(f):
 def open_sources(
     specs: Sequence[str], baud: int, speed: float | None, max_line: int, mqtt=None
 ):  # fmt: skip
-    from core.sources import make_source
+    from sensorscope.sources import make_source
 
     if list(specs).count("-") > 1:
         raise UserError("standard input ('-') can be read only once")
@@ -468,11 +468,11 @@ def score(
     SOURCES are serial ports (/dev/ttyACM0, /dev/ttyUSB0@9600, socket://host:port,
     rfc2217://host:port, loop://), recordings (.jsonl), CSV series or '-' for stdin.
     """
-    from core.hooks import stderr_log
-    from core.monitor import broker_of
-    from core.pipeline import Pipeline, Runner
-    from core.recording import RecordingWriter
-    from core.sources import describe_sources
+    from sensorscope.hooks import stderr_log
+    from sensorscope.monitor import broker_of
+    from sensorscope.pipeline import Pipeline, Runner
+    from sensorscope.recording import RecordingWriter
+    from sensorscope.sources import describe_sources
 
     srcs = open_sources(sources, baud, parse_speed(speed, None), max_line, mqtt)
     names = [n for s in srcs for n in s.names]
@@ -529,7 +529,7 @@ def score(
         out.print(f"{writer.rows} rows written to {output}")
     # A --range that names no channel protected nothing: say so once the channels are known
     # (the scores are complete and written by now).
-    from core.engine import unmatched_limits_message
+    from sensorscope.engine import unmatched_limits_message
 
     unmatched = unmatched_limits_message(settings.limits, final.channels) if final.channels else ""
     if unmatched:
@@ -551,9 +551,9 @@ def record(sources, output, duration, baud, max_line, mqtt):
     Meant to run detached (nohup, systemd, tmux): a dropped SSH session loses nothing, and
     a monitor can replay or follow the growing file.
     """
-    from core.pipeline import Runner
-    from core.recording import RecordingWriter
-    from core.sources import describe_sources
+    from sensorscope.pipeline import Runner
+    from sensorscope.recording import RecordingWriter
+    from sensorscope.sources import describe_sources
 
     srcs = open_sources(sources, baud, None, max_line, mqtt)
     if not all(s.live for s in srcs):
@@ -647,7 +647,7 @@ def simulate(
     Prints its port path; writes the faults as ground-truth labels when it stops. With -o
     it writes DURATION seconds of readings into a recording at once, without a pty.
     """
-    from core.simulate import Board, run_simulator, write_board_recording
+    from sensorscope.simulate import Board, run_simulator, write_board_recording
 
     if output is not None:
         if duration is None:
@@ -775,7 +775,7 @@ def evaluate(sources, labels_path, scores, as_json, report_path, feedback, setti
     --scores gives their score files (`sensorscope score` output or NAB result files).
     LABELS is a labels file (.jsonl) or NAB windows (.json, matched by relative path or name).
     """
-    from core.scored import evaluate_series, load_series, load_windows
+    from sensorscope.scored import evaluate_series, load_series, load_windows
 
     score_files = []
     for path in scores:
@@ -804,12 +804,12 @@ def evaluate(sources, labels_path, scores, as_json, report_path, feedback, setti
     else:
         print_evaluation(result, _console())
     if report_path:
-        from core.report import write_report
+        from sensorscope.report import write_report
 
         write_report(report_path, series, windows, result)
         _console(stderr=True).print(f"report: {report_path}")
     if not score_files and series:
-        from core.engine import unmatched_limits_message
+        from sensorscope.engine import unmatched_limits_message
 
         unmatched = unmatched_limits_message(settings.limits, {s.channel for s in series})
         if unmatched:
@@ -842,9 +842,9 @@ def tune(sources, labels_path, metric, trials, output, progress, settings):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from rich.table import Table
 
-    from core.scored import load_windows
-    from core.tune import to_toml
-    from core.tune import tune as run_tune
+    from sensorscope.scored import load_windows
+    from sensorscope.tune import to_toml
+    from sensorscope.tune import tune as run_tune
 
     for src in sources:
         if not os.path.isfile(src):
@@ -909,7 +909,7 @@ def _check_labels(path: str) -> None:
     """Say on stderr, once per command, which lines of a labels file are skipped as
     damaged (the readers after this one skip them silently)."""
     if not path.lower().endswith(".json"):
-        from core.labels import read_labels
+        from sensorscope.labels import read_labels
 
         read_labels(path, report=_warn)
 
@@ -931,7 +931,7 @@ def labels_show(path):
     """List the labels in force in a labels file (retracted ones left out)."""
     from rich.table import Table
 
-    from core.labels import read_labels
+    from sensorscope.labels import read_labels
 
     recs = read_labels(path, report=_warn)
     table = Table(title=f"{len(recs)} labels in {path} (UTC)")
@@ -956,7 +956,7 @@ def labels_show(path):
 )
 def labels_export(path, out, key):
     """Write the anomaly labels of PATH as NAB windows ({"file": [["start", "end"], ...]})."""
-    from core.labels import read_labels, read_nab_windows, to_nab_windows
+    from sensorscope.labels import read_labels, read_nab_windows, to_nab_windows
 
     key = key or _data_key(path)
     data = read_nab_windows(out) if os.path.exists(out) else {}
@@ -980,7 +980,12 @@ def labels_export(path, out, key):
 @click.option("--channel", default="value", show_default=True, help="channel the windows are on")
 def labels_import(nab_json, output, key, channel):
     """Append the NAB windows of one file to a labels file as anomaly labels."""
-    from core.labels import append_labels, from_nab_windows, parse_nab_windows, read_nab_windows
+    from sensorscope.labels import (
+        append_labels,
+        from_nab_windows,
+        parse_nab_windows,
+        read_nab_windows,
+    )
 
     data = parse_nab_windows(read_nab_windows(nab_json), nab_json)
     if key is None:
@@ -994,7 +999,7 @@ def labels_import(nab_json, output, key, channel):
 
 
 def run_monitor(monitor, bell: bool) -> int:
-    from tui.app import make_app
+    from sensorscope.tui.app import make_app
 
     app = make_app(monitor, bell=bell)
     try:
@@ -1042,8 +1047,8 @@ def watch(
     threshold, [ ] speed, left/right seek, r restart, / filter, s sort, l raw lines,
     ? help, q quit.
     """
-    from core.monitor import build_monitor
-    from core.sources import keys_from_terminal
+    from sensorscope.monitor import build_monitor
+    from sensorscope.sources import keys_from_terminal
 
     # The UI reads keys from descriptor 0: with the data there, it moves to one of its own.
     stdin = keys_from_terminal() if "-" in sources and not check else None
@@ -1082,8 +1087,8 @@ def demo(ctx, headless, labels_path):
     path = demo_recording()
     if headless:
         return ctx.invoke(score, sources=(str(path),))
-    from core.monitor import build_monitor
-    from core.pipeline import Settings
+    from sensorscope.monitor import build_monitor
+    from sensorscope.pipeline import Settings
 
     monitor = build_monitor([str(path)], Settings(), labels=labels_path, speed=1.0, loop=True)
     return run_monitor(monitor, bell=False)
@@ -1130,11 +1135,11 @@ def agent(sources, mqtt_url, qos, buffer, record_path, speed, duration, baud, ma
     the broker is away readings wait in a buffer (--buffer) and alerts wait without bound;
     the agent reconnects by itself. Watch a fleet with `sensorscope watch mqtt://HOST/PREFIX/#`.
     """
-    from core.agent import Agent
-    from core.hooks import stderr_log
-    from core.mqtt import parse_url
-    from core.recording import RecordingWriter
-    from core.sources import describe_sources
+    from sensorscope.agent import Agent
+    from sensorscope.hooks import stderr_log
+    from sensorscope.mqtt import parse_url
+    from sensorscope.recording import RecordingWriter
+    from sensorscope.sources import describe_sources
 
     url = parse_url(mqtt_url, topic="prefix")
     srcs = open_sources(sources, baud, parse_speed(speed, 1.0), max_line, mqtt)
@@ -1218,11 +1223,11 @@ def serve(watch_args, host, port, public_url):
             pass
     except OSError as exc:
         raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    from tui.serve import serve_in_browser
+    from sensorscope.tui.serve import serve_in_browser
 
     if public_url is None and host in ("0.0.0.0", "::", ""):
         public_url = f"http://{socket.getfqdn()}:{port}"
-    command = shlex.join([sys.executable, "-m", "core.cli", "watch", *args])
+    command = shlex.join([sys.executable, "-m", "sensorscope.cli", "watch", *args])
     serve_in_browser(command, host, port, public_url)
     return 0
 

@@ -1,12 +1,12 @@
 """Detectors by name: the default scorer and its variants, or any river anomaly detector.
 
 :func:`model_factory` turns ``--detector``, ``--param``, ``--features``, ``--warmup`` and
-``--seed`` into a factory of per-channel models for :class:`core.engine.ChannelEngine`:
+``--seed`` into a factory of per-channel models for :class:`sensorscope.engine.ChannelEngine`:
 
-- ``default`` (and the measured variants of :data:`core.scorers.VARIANTS`, ``hst-raw`` among
+- ``default`` (and the measured variants of :data:`sensorscope.scorers.VARIANTS`, ``hst-raw`` among
   them: HST on the warm-up-scaled raw value, river's plain behaviour): the vectorised
-  :class:`core.scorers.ChannelScorer`; ``--param`` sets fields of its
-  :class:`core.scorers.ScorerConfig` (``--param hst_trees=25``), ``--features`` its HST
+  :class:`sensorscope.scorers.ChannelScorer`; ``--param`` sets fields of its
+  :class:`sensorscope.scorers.ScorerConfig` (``--param hst_trees=25``), ``--features`` its HST
   features.
 - any river anomaly detector by class name (``hst`` is river's own ``HalfSpaceTrees``):
   :class:`ChannelDetector` below, scored one sample at a time. It learns the channel's range
@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from core.errors import UserError
+from sensorscope.errors import UserError
 
 DEFAULT_DETECTOR = "default"
 DEFAULT_WARMUP = 250
@@ -364,7 +364,7 @@ class ModelFactory:
         warmup: int = DEFAULT_WARMUP,
         seed: int | None = 42,
     ) -> None:
-        from core.scorers import VARIANTS, config_from_params
+        from sensorscope.scorers import VARIANTS, config_from_params
 
         self.detector = detector
         self.warmup = max(1, warmup)
@@ -380,7 +380,7 @@ class ModelFactory:
                     changes["hst_features"] = tuple(features)
                 cfg = cfg.with_(**changes)
                 if cfg.hst:
-                    from core.scorers import HstView
+                    from sensorscope.scorers import HstView
 
                     HstView(cfg)
             except ValueError as exc:
@@ -399,8 +399,8 @@ class ModelFactory:
 
     def __call__(self, index: int, threshold: float | None = None) -> Any:
         """A fresh model for the channel seen ``index``-th (each channel its own seed)."""
-        from core.engine import RiverModel
-        from core.scorers import ChannelScorer
+        from sensorscope.engine import RiverModel
+        from sensorscope.scorers import ChannelScorer
 
         thr = self.threshold if threshold is None else threshold
         if self.kind == "scorer":

@@ -3,7 +3,7 @@
 A :class:`ChannelEngine` takes a channel's samples of one batch as arrays and returns, per
 sample, the value (imputed where missing), the score, the alert flag and the reason code, plus
 the alert episodes that opened and closed. Everything a channel learns lives here and in its
-model (:class:`core.scorers.ChannelScorer`, or any river detector through
+model (:class:`sensorscope.scorers.ChannelScorer`, or any river detector through
 :class:`RiverModel`); only the pipeline's scoring worker calls it.
 
 Beside the model, rules for faults that statistics cannot see, each with a one-line reason
@@ -41,9 +41,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from core.alerts import Alert
-from core.impute import Imputer
-from core.scorers import (
+from sensorscope.alerts import Alert
+from sensorscope.impute import Imputer
+from sensorscope.scorers import (
     REASONS,
     WHY_DAILY,
     WHY_FORECAST,
@@ -222,7 +222,7 @@ class Pattern:
 
 
 class RiverModel:
-    """Any river anomaly detector (through ``core.detect.ChannelDetector``) as an engine model.
+    """Any river anomaly detector (``sensorscope.detect.ChannelDetector``) as an engine model.
 
     Scored one sample at a time (river's detectors are per-sample code anyway); a checkpoint
     is a deep copy of the detector.

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from core.errors import UserError
-from core.labels import merge_spans, parse_nab_windows, read_nab_windows
-from core.parse import parse_time
+from sensorscope.errors import UserError
+from sensorscope.labels import merge_spans, parse_nab_windows, read_nab_windows
+from sensorscope.parse import parse_time
 
 # --------------------------------------------------------------------------- NAB
 
@@ -454,12 +454,12 @@ def event_metrics(alerts: Iterable[Any], windows: Iterable[Any], duration_s: flo
     """Event metrics of alert episodes against labeled anomaly windows.
 
     Alerts and windows need ``channel``, ``start`` and ``end`` (attributes or keys), so
-    :class:`core.alerts.Alert` and label records both fit. A window is detected when an
+    :class:`sensorscope.alerts.Alert` and label records both fit. A window is detected when an
     alert on its channel overlaps it (ends touching count); its delay is that alert's
     start less the window's start, 0 when the alert began first. An alert labeled
     ``false_positive`` is a false alert and detects nothing, like one that overlaps no
     window. Label records labeled ``false_positive`` are not windows and are skipped, so
-    :func:`core.labels.read_labels` output can be passed as it is.
+    :func:`sensorscope.labels.read_labels` output can be passed as it is.
 
     >>> hit = {"channel": "a", "start": 12, "end": 14}
     >>> stray = {"channel": "a", "start": 40, "end": 41}

@@ -27,11 +27,11 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from core.errors import UserError
+from sensorscope.errors import UserError
 
 if TYPE_CHECKING:
-    from core.alerts import Alert
-    from core.mqtt import BrokerUrl, Connection, MqttOptions
+    from sensorscope.alerts import Alert
+    from sensorscope.mqtt import BrokerUrl, Connection, MqttOptions
 
 QUEUE_SIZE = 1000
 COMMAND_TIMEOUT = 30.0
@@ -52,13 +52,13 @@ def _iso(t: float | None) -> str | None:
 def alert_payload(alert: Alert, event: str, source: str | None = None) -> dict[str, Any]:
     """The JSON body every hook delivers (and the agent publishes) for one alert event.
 
-    >>> from core.alerts import Alert
+    >>> from sensorscope.alerts import Alert
     >>> a = Alert(7, "lab1/temp", 1700000000.0, None, 0.993, 35.2, 1700000000.5, 1700000001.0)
     >>> p = alert_payload(a, "open", source="lab1")
     >>> p["event"], p["id"], p["channel"], p["start_iso"], p["end"]
     ('open', 7, 'lab1/temp', '2023-11-14T22:13:20.000Z', None)
     """
-    from core.mqtt import HOST, MESSAGE_VERSION, finite
+    from sensorscope.mqtt import HOST, MESSAGE_VERSION, finite
 
     return {
         "sensorscope": MESSAGE_VERSION,
@@ -294,7 +294,7 @@ class MqttHook(Hook):
     kind = "mqtt"
 
     def __init__(self, url: BrokerUrl, options: MqttOptions | None) -> None:
-        from core.mqtt import Connection
+        from sensorscope.mqtt import Connection
 
         self.url = url
         self.conn: Connection = Connection(url, options, "alerts")
@@ -360,7 +360,7 @@ class HookSpec:
     ) -> AlertHooks | None:
         """Check every hook (UserError for the first bad one). ``broker`` is where a bare
         ``--mqtt-alerts TOPIC`` goes: the agent's broker, or the one a watch reads from."""
-        from core.mqtt import check_topic, parse_url
+        from sensorscope.mqtt import check_topic, parse_url
 
         if not self:
             return None
@@ -386,7 +386,7 @@ class AlertHooks:
     """Every hook of a command; the pipeline's ``on_alert`` callback."""
 
     def __init__(self, hooks: Sequence[Hook], sources: Sequence[str] = ()) -> None:
-        from core.sources import several_sources
+        from sensorscope.sources import several_sources
 
         self.hooks = list(hooks)
         self.sources = list(sources)

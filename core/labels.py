@@ -4,7 +4,7 @@ A label is ``{"id", "channel", "start", "end", "label": "anomaly" | "false_posit
 "alert": id or null, "at": wall time}``; undo appends ``{"retract": id}``. Nothing is ever
 rewritten, and each append is fsynced, so a label made a moment before a crash is kept;
 a torn last line such a crash leaves is skipped, reported, and written past
-(:mod:`core.jsonl`).
+(:mod:`sensorscope.jsonl`).
 
 Labels a tool generated rather than a person made (the simulator's faults, imported NAB
 windows) carry ``"source"``: a file of only such labels is ground truth, which the
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from core.errors import UserError
-from core.jsonl import Damage, append_lines, read_records
+from sensorscope.errors import UserError
+from sensorscope.jsonl import Damage, append_lines, read_records
 
 KINDS = ("anomaly", "false_positive")
 
@@ -280,7 +280,7 @@ def from_nab_windows(
 
 def parse_nab_windows(data: dict[str, Any], path: str) -> dict[str, list[tuple[float, float]]]:
     """NAB windows as epoch seconds; NAB's timestamps have no zone and are read as UTC."""
-    from core.parse import parse_time
+    from sensorscope.parse import parse_time
 
     out: dict[str, list[tuple[float, float]]] = {}
     for key, pairs in data.items():

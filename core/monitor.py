@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.errors import UserError
-from core.labels import LabelStore, is_ground_truth, new_label
-from core.pipeline import Pipeline, ReplayState, Runner, Settings, Snapshot
-from core.recording import RecordingWriter
-from core.sources import (
+from sensorscope.errors import UserError
+from sensorscope.labels import LabelStore, is_ground_truth, new_label
+from sensorscope.pipeline import Pipeline, ReplayState, Runner, Settings, Snapshot
+from sensorscope.recording import RecordingWriter
+from sensorscope.sources import (
     DEFAULT_BAUD,
     DEFAULT_MAX_LINE,
     FollowSource,
@@ -30,7 +30,7 @@ from core.sources import (
 )
 
 if TYPE_CHECKING:
-    from core.hooks import AlertHooks, HookSpec
+    from sensorscope.hooks import AlertHooks, HookSpec
 
 SPEEDS: tuple[float | None, ...] = (0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, None)
 
@@ -323,7 +323,7 @@ def build_monitor(
 ) -> Monitor:
     """Open the sources and files a ``watch`` asks for; a UserError says what is wrong.
 
-    ``mqtt`` (a :class:`core.mqtt.MqttOptions`) holds broker credentials and TLS files;
+    ``mqtt`` (a :class:`sensorscope.mqtt.MqttOptions`) holds broker credentials and TLS files;
     ``hooks`` the alert hooks to run, checked here and started with the monitor;
     ``stdin`` the descriptor ``-`` reads, when the data was moved off descriptor 0.
     """

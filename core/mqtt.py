@@ -34,8 +34,15 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from core.errors import UserError
-from core.sources import DEFAULT_MAX_LINE, FILE_BATCH, READ_TIMEOUT, Frame, Source, decode_line
+from sensorscope.errors import UserError
+from sensorscope.sources import (
+    DEFAULT_MAX_LINE,
+    FILE_BATCH,
+    READ_TIMEOUT,
+    Frame,
+    Source,
+    decode_line,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

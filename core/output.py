@@ -1,7 +1,7 @@
 """Score files: one row per channel sample, ``timestamp, channel, value, imputed, score, alert``.
 
 :class:`ScoreWriter` writes CSV or JSONL. The pipeline hands it whole
-:class:`~core.pipeline.ScoredBatch` columns (:meth:`ScoreWriter.write_batch`); formatting
+:class:`~sensorscope.pipeline.ScoredBatch` columns (:meth:`ScoreWriter.write_batch`); formatting
 them row by row through ``csv.writer``, ``datetime`` and ``round`` would cost more than
 scoring, so the columns are formatted together: timestamps with numpy, numbers with one
 ``%`` format over the batch, and only the rare values whose ``repr`` cannot be told from
@@ -27,12 +27,12 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any
 
-from core.errors import UserError
+from sensorscope.errors import UserError
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from core.pipeline import ScoredBatch, ScoredSample
+    from sensorscope.pipeline import ScoredBatch, ScoredSample
 
 __all__ = ["ScoreFileWriter", "ScoreWriter", "iso"]
 
@@ -249,7 +249,7 @@ class ScoreWriter:
     """Writes one row per channel sample to CSV or JSONL (``-`` is stdout).
 
     >>> import numpy as np, tempfile, os
-    >>> from core.pipeline import ScoredBatch
+    >>> from sensorscope.pipeline import ScoredBatch
     >>> path = os.path.join(tempfile.mkdtemp(), "s.csv")
     >>> w = ScoreWriter(path)
     >>> w.write_batch(ScoredBatch(["temp"], np.array([1.7e9, 1.7e9 + 0.25]),
@@ -407,7 +407,7 @@ class _Columns:
 
 class ScoreFileWriter:
     """A :class:`ScoreWriter` to a file that, past :data:`BACKGROUND_ROWS` rows, passes the
-    columns through a pipe to a child process (``python -m core.output``) that writes them.
+    columns through a pipe to a child process (``python -m sensorscope.output``) that writes them.
 
     Formatting costs about as much as a fifth of scoring and holds the GIL, so in this
     process it would take turns with scoring; in a child it runs on the other core. The
@@ -435,7 +435,7 @@ class ScoreFileWriter:
         self._fd = self._local._fh.fileno()
         try:
             self._child = subprocess.Popen(
-                [sys.executable, "-m", "core.output"],
+                [sys.executable, "-m", "sensorscope.output"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 env=env,

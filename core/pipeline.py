@@ -20,20 +20,20 @@ from typing import Any
 
 import numpy as np
 
-from core.alerts import Alert
-from core.detect import DEFAULT_DETECTOR, DEFAULT_WARMUP, ModelFactory
-from core.engine import (
+from sensorscope.alerts import Alert
+from sensorscope.detect import DEFAULT_DETECTOR, DEFAULT_WARMUP, ModelFactory
+from sensorscope.engine import (
     DEFAULT_DROPOUT,
     DEFAULT_HOLD,
     DEFAULT_SENTINELS,
     ChannelEngine,
     limits_for,
 )
-from core.errors import UserError
-from core.impute import Imputer
-from core.parse import LineParser
-from core.recording import RecordingWriter
-from core.sources import READ_TIMEOUT, Frame, Source, SourceStatus, several_sources
+from sensorscope.errors import UserError
+from sensorscope.impute import Imputer
+from sensorscope.parse import LineParser
+from sensorscope.recording import RecordingWriter
+from sensorscope.sources import READ_TIMEOUT, Frame, Source, SourceStatus, several_sources
 
 DEFAULT_CAPACITY = 4096
 RAW_LINES = 500
@@ -274,7 +274,7 @@ class Pipeline:
     """Owns parsers and channel engines; not thread-safe by itself (callers take ``lock``).
 
     :meth:`process` parses a batch of frames one line at a time, then hands each channel its
-    samples of the batch as arrays (:class:`core.engine.ChannelEngine`: imputation, fault
+    samples of the batch as arrays (:class:`sensorscope.engine.ChannelEngine`: imputation, fault
     rules, the detector, alert episodes), so the scoring itself runs in numpy over the whole
     batch. Alert ids follow the order of the samples that opened them.
     """

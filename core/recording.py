@@ -26,9 +26,9 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
-from core.errors import UserError
-from core.jsonl import start_on_new_line
-from core.sources import Frame
+from sensorscope.errors import UserError
+from sensorscope.jsonl import start_on_new_line
+from sensorscope.sources import Frame
 
 FORMAT_VERSION = 1
 # Bytes read at once: a few thousand records of a typical recording. Reading starts with

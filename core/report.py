@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from core.errors import UserError
-from core.scored import ChannelSeries, Windows
+from sensorscope.errors import UserError
+from sensorscope.scored import ChannelSeries, Windows
 
 # Longer series are thinned for drawing, keeping each bucket's min and max so that a
 # one-sample spike still shows.

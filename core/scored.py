@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from core.alerts import Alert
-from core.errors import UserError
-from core.evaluate import read_score_csv
-from core.labels import read_labels
-from core.pipeline import Pipeline, ScoredBatch, Settings
-from core.sources import CsvSource, RecordingSource
+from sensorscope.alerts import Alert
+from sensorscope.errors import UserError
+from sensorscope.evaluate import read_score_csv
+from sensorscope.labels import read_labels
+from sensorscope.pipeline import Pipeline, ScoredBatch, Settings
+from sensorscope.sources import CsvSource, RecordingSource
 
 
 @dataclass
@@ -63,7 +63,7 @@ def score_file(
     """Run the pipeline over a recording or CSV series, as fast as it goes.
 
     False-positive ``labels`` act as they would have in the monitor (see
-    :meth:`core.pipeline.Pipeline.learn_labels`).
+    :meth:`sensorscope.pipeline.Pipeline.learn_labels`).
     """
     src = CsvSource(path) if path.lower().endswith(".csv") else RecordingSource(path)
     batches: list[ScoredBatch] = []
@@ -104,7 +104,7 @@ def score_file(
 
 def read_scores(path: str, key: str) -> list[ChannelSeries]:
     """Channels of a score file: sensorscope's (one row per channel sample) or NAB's."""
-    from core.evaluate import _read_rows
+    from sensorscope.evaluate import _read_rows
 
     rows = _read_rows(Path(path))
     if not rows:
@@ -170,7 +170,7 @@ def load_windows(path: str, series: Sequence[ChannelSeries]) -> Windows:
     false_pos: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     keys = sorted({s.key for s in series})
     if path.lower().endswith(".json"):
-        from core.evaluate import load_nab_windows
+        from sensorscope.evaluate import load_nab_windows
 
         try:
             nab = load_nab_windows(path)
@@ -238,7 +238,7 @@ def _asdict(m: Any) -> dict[str, Any]:
 
 def evaluate_series(series: Sequence[ChannelSeries], windows: Windows) -> dict[str, Any]:
     """Event, point-wise and NAB metrics per channel, per file and in total, as plain data."""
-    from core.evaluate import (
+    from sensorscope.evaluate import (
         NabSeries,
         alert_onsets,
         event_metrics,

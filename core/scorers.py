@@ -9,7 +9,7 @@ channel's recent behaviour under what it has learned, per :attr:`ScorerConfig.sc
 p = 1e-5 and the shipped threshold 0.55 is p = 10**-5.5.
 
 The parts, and why each is there. Figures are from ``bench/nab_quality.py``, which runs every
-variant through the pipeline as shipped (``core.scored.load_series``, what ``sensorscope
+variant through the pipeline as shipped (``sensorscope.scored.load_series``, what ``sensorscope
 evaluate`` runs): NAB standard raw (best threshold) / shipped (alerts as shipped) on the 18 files
 of the NAB subset, and alerts per channel-hour on a healthy 10 Hz channel (gaussian noise on a
 slow wave). The default: 83.0 / 79.2, 0.03 alerts per channel-hour; the default before
@@ -17,8 +17,8 @@ slow wave). The default: 83.0 / 79.2, 0.03 alerts per channel-hour; the default 
 77.5 / 77.9, 1.15 per channel-hour.
 
 - **Half-Space Trees** (:class:`HstView`), kept because users asked for it: river's HST with
-  river's defaults (10 trees, height 8, a window of 250 samples; ``core.hst``: river's trees and
-  scores, vectorised) on the value scaled by the warm-up range.
+  river's defaults (10 trees, height 8, a window of 250 samples; ``sensorscope.hst``: river's
+  trees and scores, vectorised) on the value scaled by the warm-up range.
   Its raw score (how little mass the last window put where this sample lands) is compressed
   towards 1 and means different things on different channels, so it is never thresholded
   directly; it goes through the likelihood below, averaged over 30 samples rather than 10: one
@@ -96,7 +96,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from core.hst import HalfSpaceTrees
+from sensorscope.hst import HalfSpaceTrees
 
 __all__ = [
     "DEFAULT_HYSTERESIS",
@@ -118,7 +118,7 @@ __all__ = [
 
 #: The score at or above which an alert opens: p = 10**-5.5 on the likelihood's log scale.
 DEFAULT_THRESHOLD = 0.55
-#: Samples below the threshold that close an alert episode (as ``core.alerts`` ships).
+#: Samples below the threshold that close an alert episode (as ``sensorscope.alerts`` ships).
 DEFAULT_HYSTERESIS = 10
 
 # Reason codes: which part made a sample's score what it is.
@@ -244,7 +244,7 @@ class ScorerConfig:
     hst_trees: int = 10
     hst_height: int = 8
     hst_window: int = 250
-    #: The warm-up range fills the middle fifth of HST's [0, 1] (as core.detect does).
+    #: The warm-up range fills the middle fifth of HST's [0, 1] (as sensorscope.detect does).
     scale_margin: float = 2.0
     #: Weight of the newest sample in the slow mean behind the ``dev`` feature.
     hst_dev_alpha: float = 0.05
@@ -690,7 +690,7 @@ class Likelihood:
 
 
 class HstView:
-    """river's Half-Space Trees on warm-up-scaled features (``core.hst``, bit-identical).
+    """river's Half-Space Trees on warm-up-scaled features (``sensorscope.hst``, bit-identical).
 
     Features (the default uses ``value`` and ``diff``; the others were measured and did not
     help, see :data:`VARIANTS`): ``value``; ``diff``, the change since the previous learned

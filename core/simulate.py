@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from core.errors import UserError
-from core.labels import append_labels
+from sensorscope.errors import UserError
+from sensorscope.labels import append_labels
 
 FAULT_KINDS = ("spike", "stuck", "drift", "noise", "missing")
 FORMATS = ("plotter", "kv", "csv", "json")
@@ -692,8 +692,8 @@ def write_board_recording(
     like one made live with ``sensorscope record``, without waiting for it. Returns
     ``(lines, labels)``.
     """
-    from core.recording import RecordingWriter
-    from core.sources import Frame
+    from sensorscope.recording import RecordingWriter
+    from sensorscope.sources import Frame
 
     n = int(duration * board.rate)
     writer = RecordingWriter(path, {src: {"kind": "simulator", "seed": board.seed}})

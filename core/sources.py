@@ -26,7 +26,7 @@ from typing import Any
 
 import serial
 
-from core.errors import UserError
+from sensorscope.errors import UserError
 
 DEFAULT_BAUD = 115200
 DEFAULT_MAX_LINE = 4096
@@ -731,7 +731,7 @@ class RecordingSource(ReplaySource):
     kind = "recording"
 
     def __init__(self, path: str, speed: float | None = None, loop: bool = False) -> None:
-        from core.recording import read_header
+        from sensorscope.recording import read_header
 
         self.header = read_header(path)
         srcs = list(self.header.get("sources", {}) or {})
@@ -744,7 +744,7 @@ class RecordingSource(ReplaySource):
         return self._names
 
     def chunks(self) -> Iterator[tuple[list[Frame], int]]:
-        from core.recording import RecordingReader
+        from sensorscope.recording import RecordingReader
 
         reader = RecordingReader(self.path)
         for frames, lines in reader.chunks():
@@ -766,7 +766,7 @@ class FollowSource(Source):
     can_wait = True
 
     def __init__(self, path: str) -> None:
-        from core.recording import read_header
+        from sensorscope.recording import read_header
 
         self.header = read_header(path)
         srcs = list(self.header.get("sources", {}) or {})
@@ -780,7 +780,7 @@ class FollowSource(Source):
         return self._names
 
     def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
-        from core.recording import decode_record
+        from sensorscope.recording import decode_record
 
         self.status.state = "connected"
         with open(self.path, "rb") as fh:
@@ -840,7 +840,7 @@ class CsvSource(ReplaySource):
         self.parser_args = {"fmt": "csv", "header": [c.strip() for c in self.columns]}
 
     def chunks(self) -> Iterator[tuple[list[Frame], int]]:
-        from core.recording import line_blocks
+        from sensorscope.recording import line_blocks
 
         last_t = 0.0
         with open(self.path, "rb") as fh:
@@ -854,7 +854,7 @@ class CsvSource(ReplaySource):
     def _rows(self, block: bytes, last_t: float) -> tuple[list[Frame], float]:
         """Frames of the rows in ``block`` (whole lines); a row with a bad time keeps its
         place in the series at the last good time."""
-        from core.parse import parse_times
+        from sensorscope.parse import parse_times
 
         rows: list[tuple[str, bytes | None]]
         try:
@@ -933,14 +933,14 @@ def make_source(
 
     ``-`` is stdin; ``*.csv`` a CSV series; a file that starts like a sensorscope recording is
     replayed (or tailed with ``follow``); ``mqtt://`` and ``mqtts://`` URLs subscribe to a
-    broker (``mqtt`` holds credentials and TLS files, a :class:`core.mqtt.MqttOptions`);
+    broker (``mqtt`` holds credentials and TLS files, a :class:`sensorscope.mqtt.MqttOptions`);
     ``stdin`` is the descriptor ``-`` reads when not 0 (see :func:`keys_from_terminal`);
     device paths and other URLs (``socket://``, ``rfc2217://``, ``loop://``) are serial.
     """
     if spec == "-":
         return StdinSource(stream=stdin, max_line=max_line)
     if spec.lower().startswith(("mqtt://", "mqtts://")):
-        from core.mqtt import MqttSource, parse_url
+        from sensorscope.mqtt import MqttSource, parse_url
 
         return MqttSource(parse_url(spec, topic="filter"), mqtt, max_line=max_line)
     if is_serial_spec(spec):

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from core.alerts import Alert
-from core.errors import UserError
-from core.pipeline import Settings
-from core.scored import ChannelSeries, Windows, evaluate_series, load_series
+from sensorscope.alerts import Alert
+from sensorscope.errors import UserError
+from sensorscope.pipeline import Settings
+from sensorscope.scored import ChannelSeries, Windows, evaluate_series, load_series
 
 METRICS = ("f1", "nab")
 # Thresholds tried for the default scorer (a log scale of p-values: 0.5 is p = 1e-5) and for
@@ -31,7 +31,7 @@ RIVER_THRESHOLDS = (0.9, 0.95, 0.97, 0.98, 0.985, 0.99, 0.993, 0.995, 0.997, 0.9
 HYSTERESES = (1, 3, 10, 30, 100)
 # Candidates of the fast search that are scored again exactly.
 EXACT = 3
-# Parameters tried for the default scorer (fields of core.scorers.ScorerConfig).
+# Parameters tried for the default scorer (fields of sensorscope.scorers.ScorerConfig).
 SCORER_SPACE: dict[str, Sequence[Any]] = {
     "hst_window": (100, 250, 500),
     "likelihood_avg": (5, 10, 20),
@@ -54,7 +54,7 @@ def episodes(
     hysteresis: int,
 ) -> tuple[np.ndarray, list[Alert]]:  # fmt: skip
     """Alert flags and episodes by the plain threshold-and-hysteresis rule, exactly as
-    :class:`core.alerts.AlertTracker` makes them (the fast search's approximation of what
+    :class:`sensorscope.alerts.AlertTracker` makes them (the fast search's approximation of what
     the pipeline's engine does).
 
     >>> t = np.arange(7.0)

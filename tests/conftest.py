@@ -18,7 +18,7 @@ def run_cli(*args: str, input: bytes | None = None, timeout: float = 60, cwd=Non
     env.pop("COLUMNS", None)
     env["PYTHONPATH"] = str(ROOT)
     return subprocess.run(
-        [sys.executable, "-m", "core.cli", *args],
+        [sys.executable, "-m", "sensorscope.cli", *args],
         input=input,
         capture_output=True,
         timeout=timeout,
@@ -61,7 +61,7 @@ def procs():
         env.update(kwargs.pop("env", {}))
         kwargs.setdefault("stdout", subprocess.PIPE)
         kwargs.setdefault("stderr", subprocess.PIPE)
-        proc = subprocess.Popen([sys.executable, "-m", "core.cli", *args], env=env, **kwargs)
+        proc = subprocess.Popen([sys.executable, "-m", "sensorscope.cli", *args], env=env, **kwargs)
         started.append(proc)
         return proc
 

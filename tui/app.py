@@ -23,24 +23,24 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from core.alerts import Alert
-from core.engine import unmatched_limits_message
-from core.errors import UserError
-from core.monitor import Monitor
-from core.pipeline import Snapshot
-from core.spans import covered_spans, propose_span
-from tui.commands import SensorscopeCommands
-from tui.screens.help import HelpScreen
-from tui.screens.metrics import MetricsScreen
-from tui.screens.missed_dialog import MissedDialog, MissedSpan
-from tui.timefmt import fmt_speed, utc_clock
-from tui.widgets.alert_log import LABEL_WORDS, AlertLog
-from tui.widgets.channel_table import ChannelTable, spark_points
-from tui.widgets.detail_chart import DetailChart
-from tui.widgets.filter_input import FilterInput
-from tui.widgets.notice_line import NoticeLine
-from tui.widgets.raw_lines import RawLines
-from tui.widgets.status_bar import StatusBar, StatusView
+from sensorscope.alerts import Alert
+from sensorscope.engine import unmatched_limits_message
+from sensorscope.errors import UserError
+from sensorscope.monitor import Monitor
+from sensorscope.pipeline import Snapshot
+from sensorscope.spans import covered_spans, propose_span
+from sensorscope.tui.commands import SensorscopeCommands
+from sensorscope.tui.screens.help import HelpScreen
+from sensorscope.tui.screens.metrics import MetricsScreen
+from sensorscope.tui.screens.missed_dialog import MissedDialog, MissedSpan
+from sensorscope.tui.timefmt import fmt_speed, utc_clock
+from sensorscope.tui.widgets.alert_log import LABEL_WORDS, AlertLog
+from sensorscope.tui.widgets.channel_table import ChannelTable, spark_points
+from sensorscope.tui.widgets.detail_chart import DetailChart
+from sensorscope.tui.widgets.filter_input import FilterInput
+from sensorscope.tui.widgets.notice_line import NoticeLine
+from sensorscope.tui.widgets.raw_lines import RawLines
+from sensorscope.tui.widgets.status_bar import StatusBar, StatusView
 
 UI_SWITCH_INTERVAL = 0.0005  # seconds
 WIDE = 120  # columns from which the chart and the alert log sit side by side

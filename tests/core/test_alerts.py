@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.alerts import AlertTracker
+from sensorscope.alerts import AlertTracker
 
 
 def feed(tracker, scores, channel="temp"):

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from core.recording import RecordingWriter
-from core.sources import Frame
+from sensorscope.recording import RecordingWriter
+from sensorscope.sources import Frame
 
 
 def write_recording(path, n=1500, spike_at=1000, src="ttyACM0"):
@@ -157,7 +157,7 @@ def run_as_nobody(*args):
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run as another user")
 def test_permission_denied_names_the_group(tmp_path):
     try:
-        importable = run_as_nobody("-c", "import core.cli").returncode == 0
+        importable = run_as_nobody("-c", "import sensorscope.cli").returncode == 0
     except PermissionError:
         importable = False
     if not importable:
@@ -166,7 +166,7 @@ def test_permission_denied_names_the_group(tmp_path):
     port = os.ttyname(slave)
     os.chmod(port, 0o600)
     try:
-        proc = run_as_nobody("-m", "core.cli", "score", port)
+        proc = run_as_nobody("-m", "sensorscope.cli", "score", port)
     finally:
         os.close(master)
         os.close(slave)
@@ -224,7 +224,17 @@ def test_record_from_a_pty_then_score_the_recording(cli, tmp_path):
     rec = tmp_path / "rec.jsonl"
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     proc = subprocess.Popen(
-        [sys.executable, "-m", "core.cli", "record", port, "-o", str(rec), "--duration", "6"],
+        [
+            sys.executable,
+            "-m",
+            "sensorscope.cli",
+            "record",
+            port,
+            "-o",
+            str(rec),
+            "--duration",
+            "6",
+        ],
         stderr=subprocess.PIPE,
         env=env,
     )
@@ -262,7 +272,17 @@ def test_interrupt_flushes_and_exits_130(cli, tmp_path):
     rec = tmp_path / "r.jsonl"
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     proc = subprocess.Popen(
-        [sys.executable, "-m", "core.cli", "score", port, "-o", str(out), "--record", str(rec)],
+        [
+            sys.executable,
+            "-m",
+            "sensorscope.cli",
+            "score",
+            port,
+            "-o",
+            str(out),
+            "--record",
+            str(rec),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
@@ -299,7 +319,7 @@ def test_record_a_simulated_board_through_unplug_and_replug_then_score_its_fault
     link = tmp_path / "board"
     truth = tmp_path / "truth.labels.jsonl"
     sim = subprocess.Popen(
-        [sys.executable, "-m", "core.cli", "simulate", "--link", str(link), "--rate", "50",
+        [sys.executable, "-m", "sensorscope.cli", "simulate", "--link", str(link), "--rate", "50",
          "--first-fault", "7", "--fault-every", "3", "--unplug-at", "4", "--replug-after", "1",
          "--duration", "16", "--labels", str(truth)],
         stdout=subprocess.PIPE,
@@ -365,7 +385,7 @@ def test_record_needs_a_live_source(cli, tmp_path):
 
 
 def test_labels_export_to_nab_windows_and_import_back_round_trips(cli, tmp_path):
-    from core.labels import append_labels, new_label, read_labels
+    from sensorscope.labels import append_labels, new_label, read_labels
 
     labels = tmp_path / "series.labels.jsonl"
     (tmp_path / "series.csv").write_text("timestamp,value\n")
@@ -420,8 +440,8 @@ def test_a_scores_file_that_cannot_be_written_is_one_line_and_exit_2(cli):
 def test_a_long_score_written_by_the_child_process_is_the_whole_file(cli, tmp_path):
     """Past the first rows the scores file is written by a child process; every row of a
     long replay reaches the file, in order, and the count says so."""
-    from core.output import BACKGROUND_ROWS
-    from core.simulate import Board
+    from sensorscope.output import BACKGROUND_ROWS
+    from sensorscope.simulate import Board
 
     board = Board(channels=4, rate=50.0, seed=3, fmt="plotter")
     rec = tmp_path / "long.jsonl"
@@ -436,7 +456,7 @@ def test_a_long_score_written_by_the_child_process_is_the_whole_file(cli, tmp_pa
         rows = list(csv.reader(fh))
     assert len(rows) - 1 == 4 * n
     assert f"{4 * n} rows written" in proc.stdout.decode()
-    from core.output import iso
+    from sensorscope.output import iso
 
     assert [r[0] for r in rows[1::4]] == [iso(1_700_000_000.0 + i / 50.0) for i in range(n)]
 
@@ -444,7 +464,7 @@ def test_a_long_score_written_by_the_child_process_is_the_whole_file(cli, tmp_pa
 def test_piped_score_prints_its_summary_whole_not_cropped_at_80_columns(cli):
     """`score ... | less` or `> log`: no terminal to fit, so the table's rows and the counts
     line are printed whole (long channel names and reasons included)."""
-    from core.cli import demo_recording
+    from sensorscope.cli import demo_recording
 
     proc = cli("score", str(demo_recording()), "-o", "/dev/null")
     assert proc.returncode == 0, proc.stderr.decode()
@@ -461,7 +481,7 @@ def record_from_pty(rec, lines: int) -> None:
     tty.setraw(slave)
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     args = ["record", os.ttyname(slave), "-o", str(rec), "--duration", "4"]
-    proc = subprocess.Popen([sys.executable, "-m", "core.cli", *args],
+    proc = subprocess.Popen([sys.executable, "-m", "sensorscope.cli", *args],
                             stderr=subprocess.PIPE, env=env)  # fmt: skip
     connects = rec.read_text(errors="replace").count('"event": "connect"') if rec.exists() else 0
     try:
@@ -483,7 +503,7 @@ def record_from_pty(rec, lines: int) -> None:
 def test_record_onto_a_recording_torn_at_its_end_keeps_every_line_and_replays_them_all(
     cli, tmp_path
 ):
-    from core.recording import RecordingReader
+    from sensorscope.recording import RecordingReader
 
     rec = tmp_path / "rec.jsonl"
     write_recording(rec, n=100, spike_at=50)
@@ -501,7 +521,7 @@ def test_record_onto_a_recording_torn_at_its_end_keeps_every_line_and_replays_th
 
 
 def test_record_onto_a_recording_cut_inside_its_header_starts_it_again(tmp_path):
-    from core.recording import RecordingReader
+    from sensorscope.recording import RecordingReader
 
     rec = tmp_path / "rec.jsonl"
     rec.write_text('{"sensorscope": 1, "sources": {"ttyA')  # the recorder died at once
@@ -515,7 +535,7 @@ def test_record_through_an_unplug_and_replug_loses_at_most_a_partial_line_per_co
 ):
     """50 lines/s through start-up, an unplug and a replug: every line the board wrote is
     recorded but for at most one partial line at each of the two connects."""
-    from core.simulate import Board, PtyBoard
+    from sensorscope.simulate import Board, PtyBoard
 
     link = tmp_path / "ttyBOARD"
     rec = tmp_path / "board.jsonl"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.labels import read_labels
-from core.pipeline import Pipeline, Runner
-from core.sources import RecordingSource
+from sensorscope.labels import read_labels
+from sensorscope.pipeline import Pipeline, Runner
+from sensorscope.sources import RecordingSource
 
 RECORDINGS = Path(__file__).resolve().parent.parent.parent / "recordings"
 

@@ -9,8 +9,8 @@ import random
 import pytest
 from river import anomaly
 
-from core.detect import ChannelDetector, detector_factory, parse_param, resolve_detector
-from core.errors import UserError
+from sensorscope.detect import ChannelDetector, detector_factory, parse_param, resolve_detector
+from sensorscope.errors import UserError
 
 
 def normal(n, seed=0, mean=21.5, sd=0.1):

@@ -1,12 +1,12 @@
-"""core.engine: one channel's imputation, fault rules, scoring, alert episodes and feedback."""
+"""sensorscope.engine: one channel's imputation, fault rules, scoring, episodes and feedback."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from core.detect import ModelFactory
-from core.engine import ChannelEngine
+from sensorscope.detect import ModelFactory
+from sensorscope.engine import ChannelEngine
 
 T0 = 1_763_884_800.0
 DT = 0.1
@@ -230,7 +230,7 @@ def test_feedback_on_an_unknown_alert_is_refused():
     t, v = healthy(600)
     e = engine()
     e.process(t, v)
-    from core.alerts import Alert
+    from sensorscope.alerts import Alert
 
     assert not e.feedback(Alert(99, "temp", T0, T0, 1.0, 0.0, T0, T0))
 

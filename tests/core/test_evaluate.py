@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.alerts import Alert
-from core.errors import UserError
-from core.evaluate import (
+from sensorscope.alerts import Alert
+from sensorscope.errors import UserError
+from sensorscope.evaluate import (
     NabSeries,
     alert_onsets,
     event_metrics,
@@ -266,7 +266,7 @@ def nab_files(draw):
     st.sampled_from(["standard", "reward_low_FN_rate"]),
 )
 def test_sweep_finds_the_best_total_of_the_plain_rules(files, profile):
-    from core.evaluate import PROFILES
+    from sensorscope.evaluate import PROFILES
 
     weights = PROFILES[profile]
     all_series = []

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from core.labels import append_labels, new_label
-from core.simulate import Board, write_board_recording
+from sensorscope.labels import append_labels, new_label
+from sensorscope.simulate import Board, write_board_recording
 
 T0 = 1_763_884_800.0
 
@@ -126,8 +126,8 @@ def test_feedback_makes_false_positive_labels_act_in_the_replay(cli, tmp_path):
     again when evaluate replays with --feedback; without it every blip is a false alert."""
     import random
 
-    from core.recording import RecordingWriter
-    from core.sources import Frame
+    from sensorscope.recording import RecordingWriter
+    from sensorscope.sources import Frame
 
     rng = random.Random(4)
     rec = tmp_path / "fridge.jsonl"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.sources import LineFramer, decode_line, split_baud
+from sensorscope.sources import LineFramer, decode_line, split_baud
 
 
 def lines(framer: LineFramer, *chunks: bytes) -> list[tuple[bytes, bool]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from core.labels import LabelStore, append_labels, new_label, read_labels
-from core.simulate import Board, write_board_recording
+from sensorscope.labels import LabelStore, append_labels, new_label, read_labels
+from sensorscope.simulate import Board, write_board_recording
 
 T0 = 1_763_884_800.0
 

@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-from core.labels import read_labels
-from core.monitor import SPEEDS, build_monitor, default_labels_path
-from core.pipeline import Settings
-from core.recording import RecordingWriter
-from core.simulate import Board, write_board_recording
-from core.sources import FollowSource, Frame, RecordingSource
+from sensorscope.labels import read_labels
+from sensorscope.monitor import SPEEDS, build_monitor, default_labels_path
+from sensorscope.pipeline import Settings
+from sensorscope.recording import RecordingWriter
+from sensorscope.simulate import Board, write_board_recording
+from sensorscope.sources import FollowSource, Frame, RecordingSource
 
 T0 = 1_763_884_800.0
 
@@ -252,7 +252,7 @@ def test_follow_tails_a_growing_recording_and_never_reads_a_torn_line(tmp_path):
 
 
 def test_watch_options_that_cannot_work_are_refused(rec, tmp_path):
-    from core.errors import UserError
+    from sensorscope.errors import UserError
 
     with pytest.raises(UserError, match="--record needs a live source"):
         build_monitor([str(rec)], Settings(), record=str(tmp_path / "x.jsonl"))
@@ -320,8 +320,8 @@ def test_labelling_an_alert_a_false_positive_stops_its_repeats(tmp_path):
 def test_a_ground_truth_file_is_written_only_when_named(tmp_path):
     """The simulator's faults beside its recording are ground truth: a watch of the
     recording labels beside them, not into them, unless --labels names them."""
-    from core.errors import UserError
-    from core.labels import LabelStore
+    from sensorscope.errors import UserError
+    from sensorscope.labels import LabelStore
 
     rec, truth = tmp_path / "sim.jsonl", tmp_path / "sim.labels.jsonl"
     write_board_recording(str(rec), Board(channels=1, rate=10, seed=3), 60, T0, str(truth))

@@ -9,12 +9,12 @@ import signal
 import pytest
 from mqtt_broker import Lines, Receiver, free_port, make_certs, wait_until, write_board
 
-from core.errors import UserError
-from core.monitor import build_monitor
-from core.mqtt import MqttSource, agent_message, parse_url, reading_line
-from core.pipeline import Pipeline, Settings
-from core.recording import RecordingReader
-from core.sources import RecordingSource
+from sensorscope.errors import UserError
+from sensorscope.monitor import build_monitor
+from sensorscope.mqtt import MqttSource, agent_message, parse_url, reading_line
+from sensorscope.pipeline import Pipeline, Settings
+from sensorscope.recording import RecordingReader
+from sensorscope.sources import RecordingSource
 
 
 def agent_reading(src: str, seq: int, run: str = "r1", t: float = 100.0, **values) -> bytes:
@@ -220,7 +220,7 @@ def test_one_watch_shows_two_agents_boards_with_the_alerts_their_agents_raise(
 
 
 def test_a_board_scores_the_same_watched_alone_or_beside_others(tmp_path):
-    from core.recording import RecordingReader
+    from sensorscope.recording import RecordingReader
 
     one = list(RecordingReader(str(write_board(tmp_path / "b1.jsonl", "b1", n=400, seed=1))))
     two = list(RecordingReader(str(write_board(tmp_path / "b2.jsonl", "b2", n=400, seed=2))))
@@ -409,7 +409,7 @@ def test_no_broker_and_bad_urls_are_one_line_errors(cli, tmp_path):
 
 
 def test_an_agent_that_cannot_deliver_says_what_it_kept(mosquitto, tmp_path):
-    from core.agent import Agent
+    from sensorscope.agent import Agent
 
     broker = mosquitto()
     board = write_board(tmp_path / "board1.jsonl", n=600)

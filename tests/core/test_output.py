@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.errors import UserError
-from core.output import ScoreFileWriter, ScoreWriter, format_rounded, iso, iso_many
-from core.pipeline import ScoredBatch
+from sensorscope.errors import UserError
+from sensorscope.output import ScoreFileWriter, ScoreWriter, format_rounded, iso, iso_many
+from sensorscope.pipeline import ScoredBatch
 
 NAMES = ["temp", "hum", "a,b", 'say "hi"', "Temperatur °C", "влажность", "x\ny", "ch10", " sp "]
 

@@ -1,10 +1,10 @@
-"""core.parse: what each kind of device line becomes."""
+"""sensorscope.parse: what each kind of device line becomes."""
 
 from __future__ import annotations
 
 import pytest
 
-from core.parse import (
+from sensorscope.parse import (
     FORMATS,
     REDETECT_AFTER,
     LineParser,

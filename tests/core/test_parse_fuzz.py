@@ -1,4 +1,4 @@
-"""core.parse under arbitrary input: never raises, counts every line, yields sane Readings."""
+"""sensorscope.parse under any input: never raises, counts every line, yields sane Readings."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.parse import FORMATS, LineParser
+from sensorscope.parse import FORMATS, LineParser
 
 KINDS = {"data", "header", "text", "garbage", "empty", "partial", "overlong"}
 

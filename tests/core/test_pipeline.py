@@ -9,9 +9,9 @@ import threading
 import time
 import tty
 
-from core.pipeline import Pipeline, Runner, Settings
-from core.recording import RecordingWriter
-from core.sources import Frame, RecordingSource, SerialSource
+from sensorscope.pipeline import Pipeline, Runner, Settings
+from sensorscope.recording import RecordingWriter
+from sensorscope.sources import Frame, RecordingSource, SerialSource
 
 
 def lines_frames(lines, src="dev", t0=1000.0, dt=0.1):
@@ -233,7 +233,7 @@ def test_a_live_board_that_falls_silent_raises_a_dropout_alert_until_it_speaks_a
 def test_a_pipe_faster_than_scoring_is_held_back_not_buffered_without_bound():
     # `cat big.log | sensorscope score -`: while scoring is behind, the stdin reader waits
     # and the pipe holds the writer back, instead of the backlog piling up in memory.
-    from core.sources import StdinSource
+    from sensorscope.sources import StdinSource
 
     data_r, data_w = os.pipe()
     scoring = threading.Event()

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import core.recording
-from core.parse import parse_time, parse_times
-from core.recording import RecordingReader, RecordingWriter, decode_record
-from core.sources import FILE_BATCH, CsvSource, Frame, RecordingSource, decode_line
+import sensorscope.recording
+from sensorscope.parse import parse_time, parse_times
+from sensorscope.recording import RecordingReader, RecordingWriter, decode_record
+from sensorscope.sources import FILE_BATCH, CsvSource, Frame, RecordingSource, decode_line
 
 
 def line_by_line(path) -> tuple[list[Frame], int]:
@@ -81,7 +81,7 @@ def odd_recording(path) -> None:
 
 @pytest.mark.parametrize("block", [7, 64, 1000, 1 << 18])
 def test_block_reads_give_the_line_by_line_frames_and_skips(tmp_path, monkeypatch, block):
-    monkeypatch.setattr(core.recording, "READ_BLOCK", block)
+    monkeypatch.setattr(sensorscope.recording, "READ_BLOCK", block)
     path = tmp_path / "odd.jsonl"
     odd_recording(path)
     reader = RecordingReader(str(path))
@@ -131,13 +131,13 @@ def test_any_recording_reads_back_as_line_by_line(tmp_path_factory, rows, junk, 
     with open(path, "ab") as fh:
         for j in junk:
             fh.write(j.replace(b"\n", b" ") + b"\n")
-    old = core.recording.READ_BLOCK
-    core.recording.READ_BLOCK = block
+    old = sensorscope.recording.READ_BLOCK
+    sensorscope.recording.READ_BLOCK = block
     try:
         reader = RecordingReader(str(path))
         frames = list(reader)
     finally:
-        core.recording.READ_BLOCK = old
+        sensorscope.recording.READ_BLOCK = old
     expected, skipped = line_by_line(path)
     assert frames == expected
     assert reader.skipped == skipped
@@ -191,7 +191,7 @@ NAB_ROWS = [
 @pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
 @pytest.mark.parametrize("block", [5, 1000, 1 << 18])
 def test_csv_rows_read_in_blocks_match_line_by_line(tmp_path, monkeypatch, newline, block):
-    monkeypatch.setattr(core.recording, "READ_BLOCK", block)
+    monkeypatch.setattr(sensorscope.recording, "READ_BLOCK", block)
     path = tmp_path / "nab.csv"
     # Undecodable bytes past the part of the file the header is read from.
     nab_file(path, NAB_ROWS * 100, newline)

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from core.errors import UserError
-from core.recording import RecordingReader, RecordingWriter, read_header
-from core.sources import Frame
+from sensorscope.errors import UserError
+from sensorscope.recording import RecordingReader, RecordingWriter, read_header
+from sensorscope.sources import Frame
 
 
 def frames():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from core.recording import RecordingWriter
-from core.sources import Frame, RecordingSource
+from sensorscope.recording import RecordingWriter
+from sensorscope.sources import Frame, RecordingSource
 
 T0 = 1_763_884_800.0
 

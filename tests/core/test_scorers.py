@@ -1,4 +1,4 @@
-"""core.scorers: the per-channel scorer's contract, and what it catches on synthetic series."""
+"""sensorscope.scorers: the per-channel scorer's contract, and what it catches on made-up series."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.scorers import (
+from sensorscope.scorers import (
     DEFAULT,
     DEFAULT_HYSTERESIS,
     DEFAULT_THRESHOLD,
@@ -408,10 +408,10 @@ def test_demo_faults_are_caught_with_at_most_one_false_alert():
     import threading
     from collections import defaultdict
 
-    from core.alerts import AlertTracker
-    from core.labels import read_labels
-    from core.pipeline import Pipeline
-    from core.sources import RecordingSource
+    from sensorscope.alerts import AlertTracker
+    from sensorscope.labels import read_labels
+    from sensorscope.pipeline import Pipeline
+    from sensorscope.sources import RecordingSource
 
     rows = defaultdict(list)
     src = RecordingSource(str(RECORDINGS / "demo.jsonl"))

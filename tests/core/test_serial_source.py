@@ -11,8 +11,8 @@ import tty
 import pytest
 import serial
 
-from core.errors import UserError
-from core.sources import SerialSource, make_source, open_error
+from sensorscope.errors import UserError
+from sensorscope.sources import SerialSource, make_source, open_error
 
 
 class Pty:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import serial
 
-from core.errors import UserError
-from core.simulate import (
+from sensorscope.errors import UserError
+from sensorscope.simulate import (
     CHANNEL_NAMES,
     FAULT_KINDS,
     Board,

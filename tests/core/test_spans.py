@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.spans import covered_spans, edge_step, move_edge, propose_span
+from sensorscope.spans import covered_spans, edge_step, move_edge, propose_span
 
 T0 = 1_763_884_800.0
 

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.alerts import AlertTracker
-from core.pipeline import Settings
-from core.simulate import Board, write_board_recording
-from core.tune import episodes, read_config, to_toml
+from sensorscope.alerts import AlertTracker
+from sensorscope.pipeline import Settings
+from sensorscope.simulate import Board, write_board_recording
+from sensorscope.tune import episodes, read_config, to_toml
 
 T0 = 1_763_884_800.0
 

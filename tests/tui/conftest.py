@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from core.monitor import build_monitor
-from core.pipeline import Settings
-from core.recording import RecordingWriter
-from core.simulate import Board, PtyBoard, write_board_recording
-from core.sources import Frame
+from sensorscope.monitor import build_monitor
+from sensorscope.pipeline import Settings
+from sensorscope.recording import RecordingWriter
+from sensorscope.simulate import Board, PtyBoard, write_board_recording
+from sensorscope.sources import Frame
 
 T0 = 1_763_884_800.0
 # Lines the parser cannot take, appended after the board's two minutes.

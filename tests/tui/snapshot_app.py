@@ -11,9 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.monitor import build_monitor
-from core.pipeline import Settings
-from tui.app import SensorscopeApp, make_app
+from sensorscope.monitor import build_monitor
+from sensorscope.pipeline import Settings
+from sensorscope.tui.app import SensorscopeApp, make_app
 
 DEMO = Path(__file__).resolve().parents[2] / "recordings" / "demo.jsonl"
 

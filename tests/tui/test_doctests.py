@@ -8,11 +8,11 @@ import importlib
 import pytest
 
 MODULES = (
-    "tui.timefmt",
-    "tui.widgets.sparkline",
-    "tui.widgets.detail_chart",
-    "tui.widgets.status_bar",
-    "tui.widgets.raw_lines",
+    "sensorscope.tui.timefmt",
+    "sensorscope.tui.widgets.sparkline",
+    "sensorscope.tui.widgets.detail_chart",
+    "sensorscope.tui.widgets.status_bar",
+    "sensorscope.tui.widgets.raw_lines",
 )
 
 

@@ -12,10 +12,10 @@ import asyncio
 import json
 import time
 
-from core.monitor import build_monitor
-from core.pipeline import Settings
-from core.simulate import Board, PtyBoard
-from tui.app import make_app
+from sensorscope.monitor import build_monitor
+from sensorscope.pipeline import Settings
+from sensorscope.simulate import Board, PtyBoard
+from sensorscope.tui.app import make_app
 
 
 async def wait_for(pilot, cond, timeout: float, what: str) -> None:

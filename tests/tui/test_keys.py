@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from core.simulate import Board, write_board_recording
-from tui.app import make_app
-from tui.keys import KEYS
-from tui.screens.help import HelpScreen
-from tui.screens.missed_dialog import MissedDialog
-from tui.timefmt import fmt_value, utc_stamp
+from sensorscope.simulate import Board, write_board_recording
+from sensorscope.tui.app import make_app
+from sensorscope.tui.keys import KEYS
+from sensorscope.tui.screens.help import HelpScreen
+from sensorscope.tui.screens.missed_dialog import MissedDialog
+from sensorscope.tui.timefmt import fmt_value, utc_stamp
 
 T0 = 1_763_884_800.0
 SIZE = (100, 40)
@@ -577,7 +577,7 @@ async def test_a_monitor_error_is_shown_once(monitors, board_rec, tmp_path):
 
 
 async def test_e_shows_the_metrics_of_the_labels_made_so_far(replay):
-    from tui.screens.metrics import MetricsScreen
+    from sensorscope.tui.screens.metrics import MetricsScreen
 
     app = make_app(replay)
     async with app.run_test(size=SIZE) as pilot:

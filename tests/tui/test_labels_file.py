@@ -8,8 +8,8 @@ import shutil
 import time
 from pathlib import Path
 
-from core.labels import new_label, read_labels
-from tui.app import make_app
+from sensorscope.labels import new_label, read_labels
+from sensorscope.tui.app import make_app
 
 RECORDINGS = Path(__file__).resolve().parents[2] / "recordings"
 T0 = 1_763_884_800.0

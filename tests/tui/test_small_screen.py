@@ -8,12 +8,12 @@ import time
 from textual.widgets import Footer
 from textual.widgets._toast import Toast
 
-from core.monitor import build_monitor
-from core.pipeline import Settings
-from core.simulate import Board, PtyBoard
-from tui.app import make_app
-from tui.keys import KEYS
-from tui.screens.help import HelpScreen
+from sensorscope.monitor import build_monitor
+from sensorscope.pipeline import Settings
+from sensorscope.simulate import Board, PtyBoard
+from sensorscope.tui.app import make_app
+from sensorscope.tui.keys import KEYS
+from sensorscope.tui.screens.help import HelpScreen
 
 
 async def wait_for(pilot, cond, timeout: float = 10.0, what: str = "the condition") -> None:
@@ -55,7 +55,7 @@ async def test_a_speed_change_is_told_on_the_notice_line_not_in_a_toast(replay):
 
 
 async def test_alerts_are_told_on_the_notice_line_and_the_footer_comes_back(replay, monkeypatch):
-    import tui.widgets.notice_line as notice_line
+    import sensorscope.tui.widgets.notice_line as notice_line
 
     monkeypatch.setattr(notice_line, "SHOWN_FOR", 0.3)
     app = make_app(replay)

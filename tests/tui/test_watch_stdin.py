@@ -67,7 +67,7 @@ def test_watch_stdin_gets_every_line_and_quits_on_a_key_from_the_terminal(tmp_pa
         fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "core.cli", "watch", "-", "--record", str(recording),
+        [sys.executable, "-m", "sensorscope.cli", "watch", "-", "--record", str(recording),
          "--labels", str(tmp_path / "piped.labels.jsonl")],
         stdin=data_r, stdout=slave, stderr=slave, env=_env(), cwd=tmp_path,
         start_new_session=True, preexec_fn=own_terminal, pass_fds=(slave,),
@@ -108,7 +108,7 @@ def test_watch_stdin_gets_every_line_and_quits_on_a_key_from_the_terminal(tmp_pa
         drainer.join(5)
     # The monitor's own view of the stream: only the device's two channels.
     scored = subprocess.run(
-        [sys.executable, "-m", "core.cli", "score", str(recording), "-o", "-"],
+        [sys.executable, "-m", "sensorscope.cli", "score", str(recording), "-o", "-"],
         capture_output=True, env=_env(), timeout=60,
     )  # fmt: skip
     channels = {row.split(",")[1] for row in scored.stdout.decode().splitlines()[1:] if row}
@@ -117,7 +117,7 @@ def test_watch_stdin_gets_every_line_and_quits_on_a_key_from_the_terminal(tmp_pa
 
 def test_watch_stdin_without_a_terminal_says_so_in_one_line(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "core.cli", "watch", "-"],
+        [sys.executable, "-m", "sensorscope.cli", "watch", "-"],
         input=(LINE + "\n").encode() * 10, capture_output=True, env=_env(), cwd=tmp_path,
         start_new_session=True, timeout=30,
     )  # fmt: skip
@@ -133,7 +133,7 @@ def test_watch_stdin_that_is_the_terminal_asks_for_a_pipe(tmp_path):
     master, slave = os.openpty()
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "core.cli", "watch", "-"],
+            [sys.executable, "-m", "sensorscope.cli", "watch", "-"],
             stdin=slave, capture_output=True, env=_env(), cwd=tmp_path, timeout=30,
         )  # fmt: skip
     finally:

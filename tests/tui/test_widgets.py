@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 from textual.app import App, ComposeResult
 
-from core.alerts import Alert
-from core.pipeline import ChannelSnapshot, Counters, ReplayState, Snapshot
-from core.sources import SourceStatus
-from tui.widgets.alert_log import AlertLog
-from tui.widgets.channel_table import STALE_MIN, channel_state, score_cell
-from tui.widgets.detail_chart import DetailChart
-from tui.widgets.raw_lines import raw_line_text
-from tui.widgets.sparkline import spark_text
-from tui.widgets.status_bar import StatusView, status_lines
+from sensorscope.alerts import Alert
+from sensorscope.pipeline import ChannelSnapshot, Counters, ReplayState, Snapshot
+from sensorscope.sources import SourceStatus
+from sensorscope.tui.widgets.alert_log import AlertLog
+from sensorscope.tui.widgets.channel_table import STALE_MIN, channel_state, score_cell
+from sensorscope.tui.widgets.detail_chart import DetailChart
+from sensorscope.tui.widgets.raw_lines import raw_line_text
+from sensorscope.tui.widgets.sparkline import spark_text
+from sensorscope.tui.widgets.status_bar import StatusView, status_lines
 
 T0 = 1_763_884_800.0
 
@@ -106,7 +106,7 @@ class LabelHost(Host):
 
 
 async def test_the_alert_log_keeps_the_newest_rows_without_starting_over(monkeypatch):
-    monkeypatch.setattr("tui.widgets.alert_log.MAX_ROWS", 5)
+    monkeypatch.setattr("sensorscope.tui.widgets.alert_log.MAX_ROWS", 5)
     log = AlertLog()
     app = Host(log)
     async with app.run_test(size=(100, 20)) as pilot:
@@ -230,8 +230,8 @@ def test_a_live_board_that_falls_silent_turns_stale_on_the_wall_clock(tmp_path):
     import time
     import tty
 
-    from core.monitor import build_monitor
-    from core.pipeline import Settings
+    from sensorscope.monitor import build_monitor
+    from sensorscope.pipeline import Settings
 
     master, slave = os.openpty()
     tty.setraw(slave)

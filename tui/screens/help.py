@@ -8,8 +8,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui.keys import KEYS
-from tui.screens.panel import Panel
+from sensorscope.tui.keys import KEYS
+from sensorscope.tui.screens.panel import Panel
 
 
 def keys_table() -> Table:

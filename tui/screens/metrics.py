@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui.screens.panel import Panel
+from sensorscope.tui.screens.panel import Panel
 
 COLUMNS = (
     ("alerts", "alerts", None),

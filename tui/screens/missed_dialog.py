@@ -1,7 +1,7 @@
 """The missed-anomaly dialog: a span on one channel, its edges moved with the arrow keys
 or typed (UTC).
 
-It opens on the span the core proposes (:func:`core.spans.propose_span`), shown over the
+It opens on the span the core proposes (:func:`sensorscope.spans.propose_span`), shown over the
 channel's score; every change is posted (``SpanChanged``) so the chart can show it too."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from tui.timefmt import STAMP_FORMAT, parse_utc_stamp, printable, utc_stamp
-from tui.widgets.span_bar import SpanBar
+from sensorscope.tui.timefmt import STAMP_FORMAT, parse_utc_stamp, printable, utc_stamp
+from sensorscope.tui.widgets.span_bar import SpanBar
 
 
 @dataclass(frozen=True)

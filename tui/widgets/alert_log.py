@@ -14,9 +14,9 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets.data_table import RowDoesNotExist
 
-from core.alerts import Alert
-from tui.timefmt import fmt_duration, fmt_value, printable, utc_clock
-from tui.widgets.table_util import UserMovedTable, set_column_widths
+from sensorscope.alerts import Alert
+from sensorscope.tui.timefmt import fmt_duration, fmt_value, printable, utc_clock
+from sensorscope.tui.widgets.table_util import UserMovedTable, set_column_widths
 
 MAX_ROWS = 1000
 LABEL_WORDS = {None: "unlabeled", "anomaly": "anomaly", "false_positive": "false positive"}

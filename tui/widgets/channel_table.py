@@ -15,10 +15,10 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
-from core.pipeline import ChannelSnapshot, Snapshot
-from tui.timefmt import fmt_value, printable
-from tui.widgets.sparkline import spark_text
-from tui.widgets.table_util import UserMovedTable, set_column_widths
+from sensorscope.pipeline import ChannelSnapshot, Snapshot
+from sensorscope.tui.timefmt import fmt_value, printable
+from sensorscope.tui.widgets.sparkline import spark_text
+from sensorscope.tui.widgets.table_util import UserMovedTable, set_column_widths
 
 SORTS = ("name", "score", "alerts")
 # Fixed column widths; the sparkline takes what is left of the terminal's width.

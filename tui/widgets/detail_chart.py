@@ -20,9 +20,9 @@ from textual.containers import Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from core.alerts import Alert
-from core.pipeline import ChannelSnapshot
-from tui.timefmt import fmt_duration, fmt_value, printable, utc_clock
+from sensorscope.alerts import Alert
+from sensorscope.pipeline import ChannelSnapshot
+from sensorscope.tui.timefmt import fmt_duration, fmt_value, printable, utc_clock
 
 LABEL_W = 9  # y tick labels of both plots are this wide, so their time axes line up
 LABEL_MARKS = {"anomaly": ("A", "magenta"), "false_positive": ("F", "green")}

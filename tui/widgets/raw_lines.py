@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Log
 
-from tui.timefmt import printable, utc_clock_ms
+from sensorscope.tui.timefmt import printable, utc_clock_ms
 
 MAX_LINES = 500
 

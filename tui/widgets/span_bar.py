@@ -4,7 +4,7 @@ One line is the window's score as a sparkline with the span in reverse video and
 being moved in yellow; beneath it the span's times. ``left``/``right`` move that edge a
 step (``shift``: ten), ``tab`` goes from the start edge to the end edge and then on to the
 next widget. Where the span is proposed and how far a step goes are the core's
-(:mod:`core.spans`); this widget only shows and asks.
+(:mod:`sensorscope.spans`); this widget only shows and asks.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widget import Widget
 
-from core.spans import edge_step, move_edge
-from tui.timefmt import fmt_duration, utc_clock_ms
-from tui.widgets.sparkline import spark_text
+from sensorscope.spans import edge_step, move_edge
+from sensorscope.tui.timefmt import fmt_duration, utc_clock_ms
+from sensorscope.tui.widgets.sparkline import spark_text
 
 
 class SpanBar(Widget, can_focus=True):

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
-from core.pipeline import Snapshot
-from core.sources import SourceStatus
-from tui.timefmt import fmt_speed, printable, utc_datetime
+from sensorscope.pipeline import Snapshot
+from sensorscope.sources import SourceStatus
+from sensorscope.tui.timefmt import fmt_speed, printable, utc_datetime
 
 STATE_WORDS = {
     "starting": "starting",
