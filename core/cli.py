@@ -551,11 +551,14 @@ def record(sources, output, duration, baud, max_line, mqtt):
     Meant to run detached (nohup, systemd, tmux): a dropped SSH session loses nothing, and
     a monitor can replay or follow the growing file.
     """
+    # Open the port before the heavy imports (the pipeline pulls in numpy): a board's
+    # output before the open may be gone, and the open itself keeps what the tty holds.
+    srcs = open_sources(sources, baud, None, max_line, mqtt)
+
     from sensorscope.pipeline import Runner
     from sensorscope.recording import RecordingWriter
     from sensorscope.sources import describe_sources
 
-    srcs = open_sources(sources, baud, None, max_line, mqtt)
     if not all(s.live for s in srcs):
         raise UserError("record reads ports, URLs or '-'; to copy a recording, copy the file")
     recorder = RecordingWriter(output, describe_sources(srcs))

@@ -927,7 +927,10 @@ class LineParser:
                 self._nondata_kind(s, first=True)
                 self._miss = 0
                 return self._kind("header")
-            return self._kind("partial")
+            whole = self._whole_first(s)
+            if whole is None:
+                return self._kind("partial")
+            return self._emit(whole, t)
         fn = self._fn
         if fn is not None:
             r = fn(s, False)
@@ -945,6 +948,27 @@ class LineParser:
                 return self._kind(kind)
             # The streak just unlocked the format; this line may be the new format's first.
         return self._detect(s, t)
+
+    def _whole_first(self, s: str) -> _Result | None:
+        """The first line after a reconnect, parsed, when it cannot be a fragment.
+
+        Only a keyed format can tell: a line cut anywhere loses or changes its first key, so
+        one naming every known channel, each value clean, is whole. A positional line (csv,
+        bare plotter values) cut inside its first number looks whole and would be a spike.
+        """
+        fn = self._fn
+        if fn is None or not self._chset:
+            return None
+        keyed = self.format in ("kv", "json", "teleplot", "influx")
+        if not keyed and not (self.format == "plotter" and ":" in s):
+            return None
+        r = fn(s, False)
+        if r is None or r is _CORRUPT:
+            return None
+        values, _good, errors, _hit, _dt = r
+        if errors or values.keys() != self._chset or None in values.values():
+            return None
+        return r
 
     # -- bookkeeping ----------------------------------------------------------------------
 

@@ -420,6 +420,8 @@ class PtyBoard:
         self.t0 = 0.0
         self.stopped_at: float | None = None
         self.lines_written = 0
+        # Header lines the port took, one per plug-in: not readings, so not in lines_written.
+        self.headers_written = 0
         self.dropped = 0
         self.samples = 0
         self.replugs = 0
@@ -572,7 +574,10 @@ class PtyBoard:
                 self.error = exc
                 self.dropped += count
                 return
-            self.lines_written += count
+            if count:
+                self.lines_written += 1
+            else:
+                self.headers_written += 1
             self._pending = data[done:]
 
     def _run(self) -> None:
@@ -675,6 +680,11 @@ def run_simulator(
     except OSError as exc:
         raise UserError(f"cannot write labels to {labels_path}: {exc}") from None
     out(f"labels: {Path(labels_path)} ({count} faults)")
+    # What the port took, so a reader's count can be checked against it line for line.
+    out(
+        f"sent: {sim.lines_written} lines + {sim.headers_written} headers, "
+        f"{sim.dropped} dropped (port full)"
+    )
     return 0
 
 

@@ -768,3 +768,19 @@ def test_empty_last_field_is_missing_when_the_row_needs_it():
     p = LineParser("file", "csv", header=["timestamp", "value"])
     r = p.feed("2014-04-01 00:00:00,", T)
     assert (r.t, r.values) == (1396310400.0, {"value": None})
+
+
+def test_a_whole_keyed_first_line_after_a_reconnect_is_kept():
+    """A board that prints no header loses no reading at a replug when its line is whole."""
+    p = LineParser("dev")
+    feed_all(p, ["temp:21.5 hum:40.2", "temp:21.6 hum:40.3"])
+    assert p.feed("temp:21.7 hum:40.4", T, first=True).values == {"temp": 21.7, "hum": 40.4}
+    assert p.feed("mp:21.8 hum:40.5", T, first=True) is None
+    assert p.last_kind == "partial"
+    assert p.feed("hum:40.5", T, first=True) is None
+    assert p.last_kind == "partial"
+    # A positional line cannot tell: '1.7,40.4' may be '21.7,40.4' cut, a spike nobody sent.
+    q = LineParser("dev")
+    feed_all(q, ["temp,hum", "21.5,40.2", "21.6,40.3"])
+    assert q.feed("1.7,40.4", T, first=True) is None
+    assert q.last_kind == "partial"

@@ -552,7 +552,7 @@ def test_sigterm_stops_the_simulator_cleanly(tmp_path):
     status = run_simulator(labels_path=str(tmp_path / "l.labels.jsonl"), out=out)
     assert status == 0
     assert time.monotonic() - started < 3.0
-    assert said[-1].startswith("labels: ")
+    assert said[-2].startswith("labels: ")
     assert signal.getsignal(signal.SIGTERM) == before
 
 
@@ -567,3 +567,40 @@ def test_an_impossible_link_path_is_one_line_and_exit_2(cli, tmp_path):
 def test_bad_arguments_are_a_user_error():
     with pytest.raises(UserError, match="unknown format 'xml'"):
         run_simulator(fmt="xml", duration=0.1)
+
+
+def test_run_simulator_says_how_many_lines_the_port_took(tmp_path):
+    """The summary counts every line a reader could have got, so a recorder's loss is exact."""
+    said: list[str] = []
+    got: list[bytes] = []
+    link = tmp_path / "tty"
+
+    def read_all() -> None:
+        # Opened before the board's first line is due, so the reader misses nothing.
+        with os.fdopen(os.open(link, os.O_RDONLY | os.O_NOCTTY), "rb", buffering=0) as f:
+            buf = b""
+            while True:
+                try:
+                    data = f.read(4096)
+                except OSError:  # EIO: the simulator closed its side
+                    break
+                if not data:
+                    break
+                buf += data
+        got.extend(buf.splitlines())
+
+    def out(text: str) -> None:
+        said.append(text)
+        if text.startswith("port: "):
+            reader.start()
+
+    reader = threading.Thread(target=read_all)
+    status = run_simulator(
+        link=str(link), fmt="csv", rate=50.0, duration=1.0, labels_path=str(tmp_path / "l"), out=out
+    )
+    reader.join(timeout=5)
+    assert status == 0
+    match = re.match(r"^sent: (\d+) lines \+ (\d+) headers, (\d+) dropped \(port full\)$", said[-1])
+    assert match, said
+    assert int(match[1]) + int(match[2]) == len(got) > 40
+    assert int(match[2]) == 1 and int(match[3]) == 0
