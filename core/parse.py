@@ -25,7 +25,7 @@ import json
 import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 __all__ = [
@@ -49,6 +49,17 @@ REDETECT_AFTER = 50
 # that prints "status=ok" beside its numbers) still wins after this many lines in a row with
 # the same channels; boot ROM chatter such as "load:0x3fff0030,len:1184" repeats only ~3x.
 _VOTES_TO_LOCK = 5
+# A name a line offers that is not yet a channel, on a line that does not vouch for it (see
+# LineParser._admit), becomes one only once it has come back: this many lines naming it
+# within this many lines. A burst of noise that happens to hold "value1:" is then a ghost,
+# counted but never a channel.
+_BIRTH_SEEN = 3
+_BIRTH_WITHIN = 20
+# A locked format's line that is no data but clean data in another format counts toward a
+# switch; this many in a row (with the same names) and the source was reflashed.
+_SWITCH_AFTER = 3
+# Formats whose syntax alone vouches for a clean line's names.
+_SELF_DESCRIBING = frozenset({"teleplot", "json", "influx", "nmea"})
 
 
 @dataclass(slots=True)
@@ -73,6 +84,9 @@ class ParseCounters:
     partial: int = 0
     overlong: int = 0
     field_errors: int = 0
+    # Values of names that are no channel (see LineParser._admit): held on probation or
+    # thrown away as ghosts.
+    ghosts: int = 0
 
 
 @dataclass(slots=True)
@@ -84,6 +98,9 @@ class ParsedLines:
     readings: list[Reading | None]
     kinds: list[str]
     errors: list[int]
+    # Readings of a channel held back while it was on probation, released with the line at
+    # this index (before that line's own reading), each with the line it came from.
+    released: dict[int, list[tuple[Reading, str]]] = field(default_factory=dict)
 
 
 class ParseError(ValueError):
@@ -578,6 +595,13 @@ class LineParser:
         self._fast_wait = 0
         self._backoff = 0
         self._reviewed = (0, 0)
+        # Names on probation: the lines (counter values) that named them and their held
+        # readings; and the readings released at a birth, for the caller to take.
+        self._pending: dict[str, tuple[list[int], list[tuple[int, Reading, str]]]] = {}
+        self._released: list[tuple[Reading, str]] = []
+        self._line = ""
+        self._switch_key: tuple[str, frozenset[str]] | None = None
+        self._switch_held: list[tuple[Reading, str]] = []
         if header:
             self._set_names([h.strip() for h in header], None)
             self._width = len(header)
@@ -623,6 +647,7 @@ class LineParser:
         readings: list[Reading | None] = []
         kinds: list[str] = []
         errors: list[int] = []
+        released: dict[int, list[tuple[Reading, str]]] = {}
         # First and cut lines never take the template path: runs end before them.
         marked: set[int] = set()
         for flags in (firsts, cuts):
@@ -684,8 +709,11 @@ class LineParser:
             add(self._feed_slow(lines[i], ts[i], first, cut))
             kinds.append(self.last_kind)
             errors.append(self.last_errors)
+            if self._released:
+                released[i] = self._released
+                self._released = []
             i += 1
-        return ParsedLines(readings, kinds, errors)
+        return ParsedLines(readings, kinds, errors, released)
 
     # -- the template path ----------------------------------------------------------------
 
@@ -762,7 +790,14 @@ class LineParser:
             add(Reading(ts[i + n] if d is None else d, source, values))
         return j
 
+    def take_released(self) -> list[tuple[Reading, str]]:
+        """After :meth:`feed`: readings of a channel just born, held while it was on
+        probation (each with its line), to be used before the line's own reading."""
+        out, self._released = self._released, []
+        return out
+
     def _feed_slow(self, line: str, t: float, first: bool, cut: bool) -> Reading | None:
+        self._line = line
         reading = self._feed_full(line, t, first=first, cut=cut)
         kind = self.last_kind
         # Empty and cut lines change nothing the template relies on; anything else may.
@@ -944,6 +979,10 @@ class LineParser:
             if kind == "header":
                 self._miss = 0
                 return self._kind(kind)
+            if not self._forced:
+                switched = self._switch(s, t)
+                if switched is not None:
+                    return switched
             if self._forced or not self._not_data():
                 return self._kind(kind)
             # The streak just unlocked the format; this line may be the new format's first.
@@ -984,6 +1023,8 @@ class LineParser:
         self._miss = 0
         self._votes = 0
         self._vote_key = None
+        self._switch_key = None
+        self._switch_held = []
 
     def _not_data(self) -> bool:
         """Count a non-data line against the locked format; True if that unlocked it."""
@@ -997,8 +1038,15 @@ class LineParser:
         self._miss = 0
         return True
 
-    def _emit(self, r: _Result, t: float) -> Reading:
+    def _emit(self, r: _Result, t: float, vouched: bool = False) -> Reading | None:
         values, _good, errors, _hit, dt = r
+        if not values.keys() <= self._chset:
+            admitted = self._admit(values, errors, t if dt is None else dt, vouched)
+            if admitted is None:
+                self._shape = None
+                self._not_data()
+                return self._kind("text")
+            values = admitted
         shape = self._shape
         if shape is not None and (self.format == "csv" or self.format == "plotter"):
             n, delim = shape
@@ -1011,20 +1059,120 @@ class LineParser:
         self._cand = None
         self._miss = 0
         self._votes = 0
+        if self._switch_key is not None:
+            self._switch_key = None
+            self._switch_held = []
         c = self.counters
         c.data += 1
         if errors:
             c.field_errors += errors
             self.last_errors = errors
         self.last_kind = "data"
-        chset = self._chset
-        if not values.keys() <= chset:
-            for k in values:
-                if k not in chset:
-                    chset.add(k)
-                    self._known.add(k)
-                    self.channels.append(k)
         return Reading(t if dt is None else dt, self.source, values)
+
+    def _admit(
+        self, values: dict[str, float | None], errors: int, t: float, vouched: bool = False
+    ) -> dict[str, float | None] | None:
+        """The values of a line that names channels not yet known, with the names that do
+        not become channels (yet) taken out; None if nothing is left.
+
+        A name becomes a channel at once from a line that vouches for it: the first data a
+        source prints, a header that announced it, a clean line beside known channels, a
+        clean line of a format whose syntax leaves no doubt, or the line that (re)locks a
+        format. A name without a value on a line with bad fields waits (a CSV text column
+        never gets one). Any other name is on probation: its readings are held until it has
+        been named on ``_BIRTH_SEEN`` lines within ``_BIRTH_WITHIN``, then released; one that
+        does not come back is a ghost, counted in ``counters.ghosts``, never a channel.
+        """
+        chset = self._chset
+        line_no = self.counters.lines
+        clean = not errors
+        vouched = (
+            vouched
+            or not chset
+            or (clean and (self.format in _SELF_DESCRIBING or any(k in chset for k in values)))
+        )
+        kept: dict[str, float | None] = {}
+        for k, v in values.items():
+            if k in chset:
+                kept[k] = v
+                continue
+            if v is None and errors:
+                continue  # perhaps a text column; it waits for a number or a clean line
+            if not k.isprintable() or "\ufffd" in k:
+                self.counters.ghosts += 1
+                continue
+            pending = self._pending.get(k)
+            # A name a header announced is vouched for by the header.
+            cand = self._cand
+            if not vouched and k not in self._known and (cand is None or k not in cand[0]):
+                if pending is None:
+                    pending = self._pending[k] = ([], [])
+                seen, held = pending
+                seen.append(line_no)
+                old = line_no - _BIRTH_WITHIN
+                while seen[0] < old:
+                    seen.pop(0)
+                # What falls out of the window stays counted: those values are ghosts now.
+                while held and held[0][0] < old:
+                    held.pop(0)
+                if len(seen) < _BIRTH_SEEN:
+                    if v is not None:
+                        held.append((line_no, Reading(t, self.source, {k: v}), self._line))
+                        self.counters.ghosts += 1
+                    continue
+            if pending is not None:
+                self.counters.ghosts -= len(pending[1])
+                self._released.extend((r, ln) for _n, r, ln in pending[1])
+                del self._pending[k]
+            chset.add(k)
+            self._known.add(k)
+            self.channels.append(k)
+            kept[k] = v
+        if len(self._pending) > 64:
+            self._forget_ghosts(line_no)
+        return kept or None
+
+    def _forget_ghosts(self, line_no: int) -> None:
+        """Drop names on probation that have not come back in time (they are ghosts)."""
+        for k, (seen, _held) in list(self._pending.items()):
+            if seen[-1] < line_no - _BIRTH_WITHIN:
+                del self._pending[k]
+
+    def _switch(self, s: str, t: float) -> Reading | None:
+        """A line that is no data in the locked format: if it is clean data in another one,
+        count it toward a switch, and switch on the ``_SWITCH_AFTER``th such line in a row;
+        the held lines' readings are released with the switch."""
+        fns = self._fns
+        for name in _order(s[0]):
+            if name == self.format:
+                continue
+            r = fns[name](s, True)
+            if r is None or r is _CORRUPT or not r[1] or r[2]:
+                continue
+            key = (name, frozenset(r[0]))
+            if key != self._switch_key:
+                self._switch_key = key
+                self._switch_held = []
+            held = self._switch_held
+            if len(held) + 1 < _SWITCH_AFTER:
+                dt = r[4]
+                values = {k: v for k, v in r[0].items() if v is not None}
+                held.append((Reading(t if dt is None else dt, self.source, values), self._line))
+                return None
+            self._lock(name)
+            reading = self._emit(r, t, vouched=True)
+            chset = self._chset
+            for rd, line in held:
+                kept = {k: v for k, v in rd.values.items() if k in chset}
+                self._released.append((Reading(rd.t, rd.source, kept), line))
+            # The held lines were counted as text; they were data after all.
+            self.counters.text -= len(held)
+            self.counters.data += len(held)
+            return reading
+        self._switch_key = None
+        self._switch_held = []
+        return None
 
     def _detect(self, s: str, t: float) -> Reading | None:
         fns = self._fns
@@ -1039,7 +1187,7 @@ class LineParser:
             if r[1]:
                 if not r[2]:
                     self._lock(name)
-                    return self._emit(r, t)
+                    return self._emit(r, t, vouched=True)
                 if lenient is None:
                     lenient = (name, r)
         if lenient is None:
@@ -1059,7 +1207,7 @@ class LineParser:
                 # parsed from now on.
                 r = fns[name](s, False)
                 if r is not None and r is not _CORRUPT and (r[1] or r[3]):
-                    return self._emit(r, t)
+                    return self._emit(r, t, vouched=True)
         return self._kind(self._nondata_kind(s))
 
     # -- headers and positional names -----------------------------------------------------

@@ -209,6 +209,7 @@ class Counters:
     overlong: int = 0
     empty: int = 0
     headers: int = 0
+    ghosts: int = 0
     samples: int = 0
     imputed: int = 0
     connects: int = 0
@@ -454,7 +455,18 @@ class Pipeline:
             prefix = f"{src}/" if prefix_multi else ""
             # Channel indices per set of names: a device prints the same names line after line.
             cis_of: dict[tuple[str, ...], list[int]] = {}
+            released = parsed.released
             for k, reading in enumerate(parsed.readings):
+                if released and k in released:
+                    # A channel just born: its readings held on probation come first.
+                    for held, line in released[k]:
+                        readings.append((held.t, src, line))
+                        read_t.append(held.t)
+                        read_rx.append(held.t)
+                        cis = [self._channel_index(prefix + name, prefix) for name in held.values]
+                        rows_ch.extend(cis)
+                        rows_val.extend(held.values.values())
+                        read_n.append(len(cis))
                 # The raw-lines pane shows what did not parse cleanly: text, garbage, cut and
                 # partial lines, and data lines with a bad field.
                 kind = parsed.kinds[k]
@@ -503,6 +515,10 @@ class Pipeline:
                         self.on_sample(row)
             elif self.on_alert is not None:
                 self.on_alert(item, extra)
+
+    def _channel_index(self, channel: str, prefix: str) -> int:
+        ci = self._index.get(channel)
+        return self._add_channel(channel, prefix) if ci is None else ci
 
     def _add_channel(self, channel: str, prefix: str = "") -> int:
         ci = self._index[channel] = len(self._names)
@@ -736,6 +752,7 @@ class Pipeline:
             c.overlong += pc.overlong
             c.empty += pc.empty
             c.headers += pc.header
+            c.ghosts += pc.ghosts
         c.samples = sum(ch.samples for ch in self.channels.values())
         c.imputed = sum(ch.imputed for ch in self.channels.values())
         return c

@@ -206,29 +206,46 @@ def test_locked_format_parses_lines_another_format_would_claim_as_text():
     assert p.last_kind == "text"
 
 
-def test_format_is_redetected_after_fifty_non_data_lines():
+def test_a_reflashed_board_is_redetected_on_its_third_line_and_loses_none():
     p = LineParser("dev")
     p.feed("temp:1", T)
-    lines = ["x=1, y=2"] * REDETECT_AFTER
-    readings = feed_all(p, lines)
-    assert readings[:-1] == [None] * (REDETECT_AFTER - 1)
+    out = p.feed_many([f"x={i}, y=2" for i in range(6)], [T + i for i in range(6)])
+    assert out.readings[:2] == [None, None]
     assert p.format == "kv"
-    assert readings[-1].values == {"x": 1.0, "y": 2.0}
+    # The two lines that led up to the switch are released with the third.
+    assert [(r.t, r.values) for r, _line in out.released[2]] == [
+        (T, {"x": 0.0, "y": 2.0}),
+        (T + 1, {"x": 1.0, "y": 2.0}),
+    ]
+    assert [r.values["x"] for r in out.readings[2:]] == [2.0, 3.0, 4.0, 5.0]
+    assert p.channels == ["temp", "x", "y"]
 
 
-def test_format_stays_locked_through_fewer_than_fifty_non_data_lines():
+def test_two_lines_of_another_format_are_no_reflash():
     p = LineParser("dev")
     p.feed("temp:1", T)
-    feed_all(p, ["x=1, y=2"] * (REDETECT_AFTER - 1))
+    feed_all(p, ["x=1, y=2"] * 2)
     assert p.format == "plotter"
     assert p.feed("temp:2", T).values == {"temp": 2.0}
+    assert p.channels == ["temp"]
 
 
-def test_data_line_resets_the_redetect_streak():
+def test_a_data_line_between_resets_the_switch():
     p = LineParser("dev")
     p.feed("temp:1", T)
-    feed_all(p, ["x=1, y=2"] * (REDETECT_AFTER - 1) + ["temp:2"] + ["x=1, y=2"] * 10)
+    feed_all(p, ["x=1, y=2"] * 2 + ["temp:2"] + ["x=1, y=2"] * 2 + ["temp:3"])
     assert p.format == "plotter"
+    assert p.take_released() == []
+
+
+def test_a_format_that_only_parses_leniently_is_redetected_after_fifty_non_data_lines():
+    # "msg=ok" never parses cleanly, so it cannot switch early; the long streak still
+    # unlocks the old format and the votes lock the new one.
+    p = LineParser("dev")
+    p.feed("temp:1", T)
+    readings = feed_all(p, ["heap=1 msg=ok"] * (REDETECT_AFTER + 5))
+    assert p.format == "kv"
+    assert readings[-1].values == {"heap": 1.0}
 
 
 def test_empty_lines_do_not_count_toward_redetection():
@@ -274,7 +291,10 @@ def test_field_with_text_value_blocks_locking_until_it_repeats():
     readings = feed_all(p, ["heap=123 msg=ok"] * 5)
     assert readings[:4] == [None] * 4
     assert p.format == "kv"
-    assert readings[4].values == {"heap": 123.0, "msg": None}
+    # A field that has only ever held text is no channel (a status column).
+    assert readings[4].values == {"heap": 123.0}
+    assert p.channels == ["heap"]
+    assert p.last_errors == 1
 
 
 def test_esp32_boot_rom_output_neither_locks_a_format_nor_makes_channels():
@@ -428,6 +448,7 @@ def test_device_message_is_text(line):
 
 def test_non_ascii_digits_are_a_field_error():
     p = LineParser("dev", "plotter")
+    p.feed("temp:1 hum:1", T)
     r = p.feed("temp:\u0663 hum:1", T)
     assert r.values == {"temp": None, "hum": 1.0}
     assert p.last_errors == 1
@@ -442,6 +463,7 @@ def test_number_too_large_for_a_float_is_missing_not_an_error():
 
 def test_hex_value_is_an_error_not_a_number_with_a_unit():
     p = LineParser("dev", "plotter")
+    p.feed("reg:1 hum:1", T)
     r = p.feed("reg:0x1F hum:1", T)
     assert r.values == {"reg": None, "hum": 1.0}
     assert p.last_errors == 1
@@ -686,6 +708,7 @@ def test_nmea_good_checksum_in_lower_case_hex_is_accepted():
 
 def test_nmea_xdr_bad_value_is_a_field_error():
     p = LineParser("dev", "nmea")
+    p.feed(nmea("YXXDR,C,19.0,C,AIR,C,20.0,C,WATER"), T)
     r = p.feed(nmea("YXXDR,C,abc,C,AIR,C,20.0,C,WATER"), T)
     assert r.values == {"AIR": None, "WATER": 20.0}
     assert p.last_errors == 1
@@ -699,6 +722,7 @@ def test_teleplot_text_telemetry_is_text():
 
 def test_influx_bad_field_value_is_an_error():
     p = LineParser("dev", "influx")
+    p.feed("env temp=20,hum=40", T)
     r = p.feed("env temp=abc,hum=40", T)
     assert r.values == {"env.temp": None, "env.hum": 40.0}
     assert p.last_errors == 1
