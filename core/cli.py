@@ -386,6 +386,8 @@ def print_summary(snapshot, console) -> None:
         f"{c.lines} lines, {c.parsed} parsed, {len(snapshot.channels)} channels, "
         f"{c.samples} samples ({c.imputed} imputed), {c.parse_errors} parse errors, "
         f"{c.garbage} garbage, {c.overlong} cut, {c.text} text, {c.reconnects} reconnects"
+        # Said only when there are any, so that a clean stream's summary stays as it was.
+        + (f", {c.ghosts} values of no channel" if c.ghosts else "")
     )
     for err in snapshot.errors:
         console.print(f"[red]error:[/red] {err}")

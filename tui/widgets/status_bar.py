@@ -122,6 +122,9 @@ def status_lines(snap: Snapshot | None, view: StatusView, width: int) -> tuple[T
         second.append(sep)
         second.append(f"{c.garbage} garbage", style="bold" if c.garbage else "")
         second.append(sep)
+        if c.ghosts:
+            second.append(f"{c.ghosts} ghost values", style="bold")
+            second.append(sep)
     room = max(12, width - len(second) - len("labels: ") - len(tail))
     second.append(f"labels: {shorten_left(view.labels_path, room)}")
     second.append(tail)
