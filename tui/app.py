@@ -17,7 +17,6 @@ from rich.errors import MarkupError
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
 from textual.containers import Container, Vertical
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -30,6 +29,7 @@ from sensorscope.monitor import Monitor
 from sensorscope.pipeline import Snapshot
 from sensorscope.spans import covered_spans, propose_span
 from sensorscope.tui.commands import SensorscopeCommands
+from sensorscope.tui.keys import bindings
 from sensorscope.tui.screens.help import HelpScreen
 from sensorscope.tui.screens.metrics import MetricsScreen
 from sensorscope.tui.screens.missed_dialog import MissedDialog, MissedSpan
@@ -55,27 +55,7 @@ class SensorscopeApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "sensorscope"
     COMMANDS = App.COMMANDS | {SensorscopeCommands}
-    BINDINGS = [
-        Binding("space", "toggle_pause", "Pause"),
-        Binding("f", "label('false_positive')", "False pos"),
-        Binding("a", "label('anomaly')", "Anomaly"),
-        Binding("m", "mark_missed", "Missed"),
-        Binding("u", "undo", "Undo"),
-        Binding("plus", "threshold(1)", "Threshold +", show=False),
-        Binding("minus", "threshold(-1)", "Threshold -", show=False),
-        Binding("equals_sign", "reset_threshold", "Threshold reset", show=False),
-        Binding("left_square_bracket", "speed(-1)", "Slower", show=False),
-        Binding("right_square_bracket", "speed(1)", "Faster", show=False),
-        Binding("left", "seek(-10)", "Seek -10 s", show=False),
-        Binding("right", "seek(10)", "Seek +10 s", show=False),
-        Binding("r", "restart", "Restart", show=False),
-        Binding("slash", "filter", "Filter", show=False),
-        Binding("s", "cycle_sort", "Sort", show=False),
-        Binding("l", "toggle_raw", "Raw lines", show=False),
-        Binding("e", "metrics", "Metrics", show=False),
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit", "Quit"),
-    ]
+    BINDINGS = bindings()  # tui/keys.py: the one key table
 
     # The widgets, found once on mount.
     channel_table: ChannelTable

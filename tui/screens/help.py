@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from sensorscope.tui.keys import KEYS
+from sensorscope.tui.keys import ROWS
 from sensorscope.tui.screens.panel import Panel
 
 
@@ -16,8 +16,8 @@ def keys_table() -> Table:
     table = Table(box=None, show_header=False, padding=(0, 1), expand=False)
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
-    for key, what in KEYS:
-        table.add_row(key, what)
+    for row in ROWS:
+        table.add_row(row.shown, row.what)
     return table
 
 
