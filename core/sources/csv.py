@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sensorscope.errors import UserError
+from sensorscope.recording import line_blocks
 from sensorscope.sources.base import Frame, decode_line
 from sensorscope.sources.replay import ReplaySource
 
@@ -41,8 +42,6 @@ class CsvSource(ReplaySource):
         self.parser_args = {"fmt": "csv", "header": [c.strip() for c in self.columns]}
 
     def chunks(self) -> Iterator[tuple[list[Frame], int]]:
-        from sensorscope.recording import line_blocks
-
         last_t = 0.0
         with open(self.path, "rb") as fh:
             self.offset = len(fh.readline())
@@ -55,6 +54,8 @@ class CsvSource(ReplaySource):
     def _rows(self, block: bytes, last_t: float) -> tuple[list[Frame], float]:
         """Frames of the rows in ``block`` (whole lines); a row with a bad time keeps its
         place in the series at the last good time."""
+        # Not at the top: choosing a source (sensorscope.sources.open) imports this module, and
+        # the parser's regular expressions would delay `record` opening its port.
         from sensorscope.parse import parse_times
 
         rows: list[tuple[str, bytes | None]]

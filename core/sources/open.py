@@ -73,7 +73,10 @@ def make_source(
     if spec == "-":
         return StdinSource(stream=stdin, max_line=max_line)
     if spec.lower().startswith(("mqtt://", "mqtts://")):
-        from sensorscope.mqtt import MqttSource, parse_url
+        # Here, not at the top: the MQTT modules (and ssl) would cost every serial port,
+        # file and pipe some 25 ms of start-up.
+        from sensorscope.mqtt import parse_url
+        from sensorscope.sources.mqtt import MqttSource
 
         return MqttSource(parse_url(spec, topic="filter"), mqtt, max_line=max_line)
     if is_serial_spec(spec):

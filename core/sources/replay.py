@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from sensorscope.recording import RecordingReader, decode_record, read_header
 from sensorscope.sources.base import FILE_BATCH, READ_TIMEOUT, Frame, Source
 
 
@@ -283,8 +284,6 @@ class RecordingSource(ReplaySource):
     kind = "recording"
 
     def __init__(self, path: str, speed: float | None = None, loop: bool = False) -> None:
-        from sensorscope.recording import read_header
-
         self.header = read_header(path)
         srcs = list(self.header.get("sources", {}) or {})
         super().__init__(srcs[0] if len(srcs) == 1 else Path(path).stem, path, speed, loop)
@@ -296,8 +295,6 @@ class RecordingSource(ReplaySource):
         return self._names
 
     def chunks(self) -> Iterator[tuple[list[Frame], int]]:
-        from sensorscope.recording import RecordingReader
-
         reader = RecordingReader(self.path)
         for frames, lines in reader.chunks():
             self.offset = reader.offset
@@ -318,8 +315,6 @@ class FollowSource(Source):
     can_wait = True
 
     def __init__(self, path: str) -> None:
-        from sensorscope.recording import read_header
-
         self.header = read_header(path)
         srcs = list(self.header.get("sources", {}) or {})
         super().__init__(srcs[0] if len(srcs) == 1 else Path(path).stem)
@@ -332,8 +327,6 @@ class FollowSource(Source):
         return self._names
 
     def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
-        from sensorscope.recording import decode_record
-
         self.status.state = "connected"
         with open(self.path, "rb") as fh:
             fh.readline()

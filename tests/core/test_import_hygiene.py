@@ -10,7 +10,7 @@ import sensorscope
 
 
 def test_core_modules_import_without_textual():
-    names = [m.name for m in pkgutil.iter_modules(sensorscope.__path__, "sensorscope.")]
+    names = [m.name for m in pkgutil.walk_packages(sensorscope.__path__, "sensorscope.")]
     assert "sensorscope.pipeline" in names
     code = (
         "import importlib, sys\n"
