@@ -31,7 +31,7 @@ from sensorscope.pipeline import Settings  # noqa: E402
 from sensorscope.recording import RecordingWriter  # noqa: E402
 from sensorscope.scored import score_file  # noqa: E402
 from sensorscope.simulate import Board, label_records  # noqa: E402
-from sensorscope.sources import Frame  # noqa: E402
+from sensorscope.sources.base import Frame  # noqa: E402
 
 T0 = 1_763_884_800.0
 RATE = 10.0

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from sensorscope.recording import RecordingWriter  # noqa: E402
 from sensorscope.simulate import Board  # noqa: E402
-from sensorscope.sources import Frame  # noqa: E402
+from sensorscope.sources.base import Frame  # noqa: E402
 
 # Writes the lines of a text file to stdout in big blocks, as fast as the pipe takes them.
 GENERATOR = """

@@ -33,7 +33,7 @@ from sensorscope.monitor import build_monitor  # noqa: E402
 from sensorscope.pipeline import Settings  # noqa: E402
 from sensorscope.recording import RecordingWriter  # noqa: E402
 from sensorscope.simulate import Board  # noqa: E402
-from sensorscope.sources import Frame  # noqa: E402
+from sensorscope.sources.base import Frame  # noqa: E402
 
 CHANNELS = 4
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from sensorscope.parse import LineParser  # noqa: E402
 from sensorscope.recording import RecordingWriter  # noqa: E402
 from sensorscope.simulate import Board  # noqa: E402
-from sensorscope.sources import Frame  # noqa: E402
+from sensorscope.sources.base import Frame  # noqa: E402
 
 CHANNELS = 4
 

@@ -30,7 +30,8 @@ from sensorscope.mqtt import (
     finite,
     reading_bounds,
 )
-from sensorscope.sources import Frame, Source, several_sources
+from sensorscope.sources.base import Frame, Source
+from sensorscope.sources.open import several_sources
 
 if TYPE_CHECKING:
     from sensorscope.alerts import Alert

@@ -335,7 +335,7 @@ def with_hooks(f):
 def open_sources(
     specs: Sequence[str], baud: int, speed: float | None, max_line: int, mqtt=None
 ):  # fmt: skip
-    from sensorscope.sources import make_source
+    from sensorscope.sources.open import make_source
 
     if list(specs).count("-") > 1:
         raise UserError("standard input ('-') can be read only once")
@@ -474,7 +474,7 @@ def score(
     from sensorscope.monitor import broker_of
     from sensorscope.pipeline import Pipeline, Runner
     from sensorscope.recording import RecordingWriter
-    from sensorscope.sources import describe_sources
+    from sensorscope.sources.open import describe_sources
 
     srcs = open_sources(sources, baud, parse_speed(speed, None), max_line, mqtt)
     names = [n for s in srcs for n in s.names]
@@ -559,7 +559,7 @@ def record(sources, output, duration, baud, max_line, mqtt):
 
     from sensorscope.pipeline import Runner
     from sensorscope.recording import RecordingWriter
-    from sensorscope.sources import describe_sources
+    from sensorscope.sources.open import describe_sources
 
     if not all(s.live for s in srcs):
         raise UserError("record reads ports, URLs or '-'; to copy a recording, copy the file")
@@ -1053,7 +1053,7 @@ def watch(
     ? help, q quit.
     """
     from sensorscope.monitor import build_monitor
-    from sensorscope.sources import keys_from_terminal
+    from sensorscope.sources.stdin import keys_from_terminal
 
     # The UI reads keys from descriptor 0: with the data there, it moves to one of its own.
     stdin = keys_from_terminal() if "-" in sources and not check else None
@@ -1144,7 +1144,7 @@ def agent(sources, mqtt_url, qos, buffer, record_path, speed, duration, baud, ma
     from sensorscope.hooks import stderr_log
     from sensorscope.mqtt import parse_url
     from sensorscope.recording import RecordingWriter
-    from sensorscope.sources import describe_sources
+    from sensorscope.sources.open import describe_sources
 
     url = parse_url(mqtt_url, topic="prefix")
     srcs = open_sources(sources, baud, parse_speed(speed, 1.0), max_line, mqtt)

@@ -386,7 +386,7 @@ class AlertHooks:
     """Every hook of a command; the pipeline's ``on_alert`` callback."""
 
     def __init__(self, hooks: Sequence[Hook], sources: Sequence[str] = ()) -> None:
-        from sensorscope.sources import several_sources
+        from sensorscope.sources.open import several_sources
 
         self.hooks = list(hooks)
         self.sources = list(sources)

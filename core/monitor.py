@@ -18,16 +18,10 @@ from sensorscope.errors import UserError
 from sensorscope.labels import LabelStore, is_ground_truth, new_label
 from sensorscope.pipeline import Pipeline, ReplayState, Runner, Settings, Snapshot
 from sensorscope.recording import RecordingWriter
-from sensorscope.sources import (
-    DEFAULT_BAUD,
-    DEFAULT_MAX_LINE,
-    FollowSource,
-    RecordingSource,
-    ReplaySource,
-    Source,
-    describe_sources,
-    make_source,
-)
+from sensorscope.sources.base import DEFAULT_MAX_LINE, Source
+from sensorscope.sources.open import describe_sources, make_source
+from sensorscope.sources.replay import FollowSource, RecordingSource, ReplaySource
+from sensorscope.sources.serial import DEFAULT_BAUD
 
 if TYPE_CHECKING:
     from sensorscope.hooks import AlertHooks, HookSpec

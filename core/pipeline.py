@@ -33,7 +33,8 @@ from sensorscope.errors import UserError
 from sensorscope.impute import Imputer
 from sensorscope.parse import LineParser
 from sensorscope.recording import RecordingWriter
-from sensorscope.sources import READ_TIMEOUT, Frame, Source, SourceStatus, several_sources
+from sensorscope.sources.base import READ_TIMEOUT, Frame, Source, SourceStatus
+from sensorscope.sources.open import several_sources
 
 DEFAULT_CAPACITY = 4096
 RAW_LINES = 500

@@ -23,7 +23,8 @@ from sensorscope.errors import UserError
 from sensorscope.evaluate import read_score_csv
 from sensorscope.labels import read_labels
 from sensorscope.pipeline import Pipeline, ScoredBatch, Settings
-from sensorscope.sources import CsvSource, RecordingSource
+from sensorscope.sources.csv import CsvSource
+from sensorscope.sources.replay import RecordingSource
 
 
 @dataclass

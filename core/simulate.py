@@ -703,7 +703,7 @@ def write_board_recording(
     ``(lines, labels)``.
     """
     from sensorscope.recording import RecordingWriter
-    from sensorscope.sources import Frame
+    from sensorscope.sources.base import Frame
 
     n = int(duration * board.rate)
     writer = RecordingWriter(path, {src: {"kind": "simulator", "seed": board.seed}})

@@ -10,7 +10,7 @@ import sensorscope
 
 
 def test_core_modules_import_without_textual():
-    names = [m.name for m in pkgutil.iter_modules(sensorscope.__path__, "sensorscope.")]
+    names = [m.name for m in pkgutil.walk_packages(sensorscope.__path__, "sensorscope.")]
     assert "sensorscope.pipeline" in names
     code = (
         "import importlib, sys\n"
@@ -29,7 +29,7 @@ def test_no_core_module_imports_textual_even_inside_a_function():
     from pathlib import Path
 
     bad = []
-    for path in sorted(Path(sensorscope.__path__[0]).glob("*.py")):
+    for path in sorted(Path(sensorscope.__path__[0]).rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 mods = [a.name for a in node.names]

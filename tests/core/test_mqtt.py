@@ -11,10 +11,11 @@ from mqtt_broker import Lines, Receiver, free_port, make_certs, wait_until, writ
 
 from sensorscope.errors import UserError
 from sensorscope.monitor import build_monitor
-from sensorscope.mqtt import MqttSource, agent_message, parse_url, reading_line
+from sensorscope.mqtt import agent_message, parse_url, reading_line
 from sensorscope.pipeline import Pipeline, Settings
 from sensorscope.recording import RecordingReader
 from sensorscope.sources import RecordingSource
+from sensorscope.sources.mqtt import MqttSource
 
 
 def agent_reading(src: str, seq: int, run: str = "r1", t: float = 100.0, **values) -> bytes:

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from sensorscope.pipeline import Snapshot
-from sensorscope.sources import SourceStatus
+from sensorscope.sources.base import SourceStatus
 from sensorscope.tui.timefmt import fmt_speed, printable, utc_datetime
 
 STATE_WORDS = {

@@ -1,0 +1,82 @@
+"""CSV series replayed as if a device had sent their rows."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+from sensorscope.errors import UserError
+from sensorscope.recording import line_blocks
+from sensorscope.sources.base import Frame, decode_line
+from sensorscope.sources.replay import ReplaySource
+
+TIME_COLUMNS = ("timestamp", "time", "t", "ts", "date", "datetime")
+
+
+class CsvSource(ReplaySource):
+    """A CSV series: NAB layout (``timestamp,value``) or wide CSV with a time column.
+
+    Rows go through the csv line parser like any device line; the time column becomes the
+    reading's time, so scores and alerts carry the series' own timestamps.
+    """
+
+    kind = "csv"
+
+    def __init__(self, path: str, speed: float | None = None, loop: bool = False) -> None:
+        super().__init__(Path(path).stem, path, speed, loop)
+        try:
+            with open(path, newline="", encoding="utf-8-sig") as fh:
+                first = fh.readline()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read {path}: {exc}") from None
+        self.columns = next(csv.reader([first]), [])
+        if not self.columns:
+            raise UserError(f"{path}: empty CSV file")
+        lowered = [c.strip().lower() for c in self.columns]
+        self.time_index = next((i for i, c in enumerate(lowered) if c in TIME_COLUMNS), None)
+        if self.time_index is None:
+            raise UserError(
+                f"{path}: no time column (expected one of {', '.join(TIME_COLUMNS)} in the header)"
+            )
+        self.parser_args = {"fmt": "csv", "header": [c.strip() for c in self.columns]}
+
+    def chunks(self) -> Iterator[tuple[list[Frame], int]]:
+        last_t = 0.0
+        with open(self.path, "rb") as fh:
+            self.offset = len(fh.readline())
+            for block in line_blocks(fh):
+                frames, last_t = self._rows(block, last_t)
+                self.offset += len(block)
+                if frames:
+                    yield frames, len(frames)
+
+    def _rows(self, block: bytes, last_t: float) -> tuple[list[Frame], float]:
+        """Frames of the rows in ``block`` (whole lines); a row with a bad time keeps its
+        place in the series at the last good time."""
+        # Not at the top: choosing a source (sensorscope.sources.open) imports this module, and
+        # the parser's regular expressions would delay `record` opening its port.
+        from sensorscope.parse import parse_times
+
+        rows: list[tuple[str, bytes | None]]
+        try:
+            text = block.decode("utf-8")
+        except UnicodeDecodeError:
+            rows = [decode_line(x.rstrip(b"\r")) for x in block.split(b"\n")]
+        else:
+            cr = "\r" in text
+            rows = [(x.rstrip("\r") if cr else x, None) for x in text.split("\n")]
+        rows = [r for r in rows if r[0] and not r[0].isspace()]
+        ti = self.time_index
+        if ti == 0:
+            stamps = [x.partition(",")[0] for x, _raw in rows]
+        else:
+            stamps = [x.split(",")[ti] if x.count(",") >= ti else "" for x, _raw in rows]
+        name = self.name
+        frames = []
+        append = frames.append
+        for (text, raw), t in zip(rows, parse_times(stamps), strict=True):
+            if t is not None:
+                last_t = t
+            append(Frame(last_t, name, text, raw))
+        return frames, last_t
