@@ -389,6 +389,9 @@ def print_summary(snapshot, console) -> None:
         # Said only when there are any, so that a clean stream's summary stays as it was.
         + (f", {c.ghosts} values of no channel" if c.ghosts else "")
     )
+    unscored = sum(st.unscored for st in snapshot.sources.values())
+    if unscored:
+        console.print(f"{unscored} lines recorded but not scored: scoring fell behind the source")
     for err in snapshot.errors:
         console.print(f"[red]error:[/red] {err}")
 

@@ -45,6 +45,11 @@ SHOWN_AS_PARSED = frozenset({"data", "empty", "header"})
 # then holds its writer back). Serial ports and brokers never wait: what they are not
 # read in time is lost, so their batches are queued whatever the backlog.
 MAX_QUEUED_BATCHES = 32
+# What a port or broker may have waiting for the scorer, in lines, before it is past
+# keeping up: beyond it a batch is recorded but not scored, and counted, so that memory
+# stays bounded when scoring cannot keep up for good (~100 MB of lines).
+MAX_LIVE_BACKLOG = 500_000
+_NOTHING, _ROOM, _BACKLOG = 0, 1, 2
 # With a UI attached, the scorer pauses POLITE_PAUSE after each POLITE_WORK seconds of
 # scoring (in proportion after shorter stretches).
 POLITE_WORK = 0.025
@@ -819,14 +824,17 @@ class Runner:
         sources: Sequence[Source],
         pipeline: Pipeline | None,
         recorder: RecordingWriter | None = None,
+        live_backlog: int = MAX_LIVE_BACKLOG,
     ) -> None:
         self.sources = list(sources)
+        self.live_backlog = live_backlog
+        self._live_queued = 0
         self.pipeline = pipeline
         self.recorder = recorder
         self.stop_event = threading.Event()
         self.errors: list[str] = []
-        # Each batch with whether it holds one of the room slots of sources that can wait.
-        self._queue: queue.Queue[tuple[list[Frame], bool] | None] = queue.Queue()
+        # Each batch with what it holds while queued (_ROOM, _BACKLOG or _NOTHING).
+        self._queue: queue.Queue[tuple[list[Frame], int] | None] = queue.Queue()
         self._room = threading.BoundedSemaphore(MAX_QUEUED_BATCHES)
         self._threads: list[threading.Thread] = []
         self._readers_left = 0
@@ -911,8 +919,16 @@ class Runner:
             for src, batch in self._batches_of(group):
                 if self.recorder is not None:
                     self.recorder.write(batch)
-                held = src.can_wait and self._wait_for_room()
+                # What the batch holds while queued: a room slot, or its lines of the
+                # live backlog.
+                held = _ROOM if src.can_wait and self._wait_for_room() else _NOTHING
                 with self._left_lock:
+                    if not src.can_wait:
+                        if self._live_queued + len(batch) > self.live_backlog:
+                            src.status.unscored += len(batch)
+                            continue
+                        self._live_queued += len(batch)
+                        held = _BACKLOG
                     self._batches_in += 1
                 self._queue.put((batch, held))
         except UserError as exc:
@@ -936,13 +952,16 @@ class Runner:
                 return False
         return True
 
-    def _take(self, item: tuple[list[Frame], bool] | None) -> list[Frame] | None:
+    def _take(self, item: tuple[list[Frame], int] | None) -> list[Frame] | None:
         """A batch out of the queue; the room it held is free again."""
         if item is None:
             return None
         batch, held = item
-        if held:
+        if held == _ROOM:
             self._room.release()
+        elif held == _BACKLOG:
+            with self._left_lock:
+                self._live_queued -= len(batch)
         return batch
 
     def _work(self) -> None:

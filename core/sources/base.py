@@ -54,6 +54,8 @@ class SourceStatus:
     reconnects: int = 0
     lines: int = 0
     cut: int = 0
+    # Lines read (and recorded) that scoring had no room for: it had fallen this far behind.
+    unscored: int = 0
     position: float = 0.0  # replay: fraction of the file done
     replay_t: float | None = None
 

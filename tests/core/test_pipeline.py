@@ -274,3 +274,40 @@ def test_a_pipe_faster_than_scoring_is_held_back_not_buffered_without_bound():
         runner.stop()
         pipe_in.close()
     assert not writer.is_alive() and written >= total
+
+
+def test_a_port_faster_than_scoring_for_good_is_recorded_whole_and_its_unscored_lines_counted(
+    tmp_path,
+):
+    # A board on a port cannot be held back: when scoring has fallen a bound behind, what
+    # the port gives is still recorded, but not queued for scoring, and counted.
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    src = SerialSource(os.ttyname(slave))
+    scoring = threading.Event()
+    p = Pipeline(Settings(), [src.name], on_batch=lambda b: scoring.wait(60))
+    rec = tmp_path / "board.jsonl"
+    runner = Runner([src], p, RecordingWriter(str(rec)), live_backlog=200)
+    runner.start()
+    n = 3000
+    try:
+        for i in range(n):
+            os.write(master, f"temp:{21.5 + 0.01 * (i % 7):.2f}\r\n".encode())
+        deadline = time.monotonic() + 20
+        while src.status.lines < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert src.status.lines == n
+        unscored = src.status.unscored
+    finally:
+        scoring.set()
+        time.sleep(0.5)
+        runner.stop()
+        os.close(master)
+        os.close(slave)
+    recorded = [line for line in rec.read_text().splitlines() if '"line"' in line]
+    assert len(recorded) == n
+    scored = p.totals().lines
+    assert unscored > 0
+    assert scored + unscored == n
+    # Bounded: what waited for the scorer, plus what it held, not the whole stream.
+    assert scored < n / 2

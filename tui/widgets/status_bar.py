@@ -125,6 +125,10 @@ def status_lines(snap: Snapshot | None, view: StatusView, width: int) -> tuple[T
         if c.ghosts:
             second.append(f"{c.ghosts} ghost values", style="bold")
             second.append(sep)
+        unscored = sum(st.unscored for st in snap.sources.values())
+        if unscored:
+            second.append(f"{unscored} lines not scored (behind)", style="bold")
+            second.append(sep)
     room = max(12, width - len(second) - len("labels: ") - len(tail))
     second.append(f"labels: {shorten_left(view.labels_path, room)}")
     second.append(tail)
