@@ -415,7 +415,6 @@ class Pipeline:
             # since the reader may be far ahead of scoring.
             self.processed_t = frames[-1].t
         prefix_multi = self.multi
-        index = self._index
         rows_ch: list[int] = []
         rows_val: list[float] = []
         read_n: list[int] = []
@@ -489,13 +488,7 @@ class Pipeline:
                 names = tuple(values)
                 cis = cis_of.get(names)
                 if cis is None:
-                    cis = []
-                    for name in names:
-                        channel = prefix + name
-                        ci = index.get(channel)
-                        if ci is None:
-                            ci = self._add_channel(channel, prefix)
-                        cis.append(ci)
+                    cis = [self._channel_index(prefix + name, prefix) for name in names]
                     cis_of[names] = cis
                 rows_ch.extend(cis)
                 vals = list(values.values())
