@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sensorscope.simulate import Board, PtyBoard
+from sensorscope.simulate import Board, PtyBoard  # noqa: E402
 
 
 def main() -> None:

@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from sensorscope.model import Frame  # noqa: E402
 from sensorscope.recording import RecordingWriter  # noqa: E402
 from sensorscope.simulate import Board  # noqa: E402
-from sensorscope.sources.base import Frame  # noqa: E402
 
 # Writes the lines of a text file to stdout in big blocks, as fast as the pipe takes them.
 GENERATOR = """

@@ -29,11 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sensorscope.model import Frame, Settings  # noqa: E402
 from sensorscope.monitor import build_monitor  # noqa: E402
-from sensorscope.pipeline import Settings  # noqa: E402
 from sensorscope.recording import RecordingWriter  # noqa: E402
 from sensorscope.simulate import Board  # noqa: E402
-from sensorscope.sources.base import Frame  # noqa: E402
 
 CHANNELS = 4
 

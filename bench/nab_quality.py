@@ -55,9 +55,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sensorscope.detect import factory_for  # noqa: E402
 from sensorscope.engine import ChannelEngine, limits_for  # noqa: E402
 from sensorscope.evaluate import PROFILES, load_nab_windows  # noqa: E402
-from sensorscope.pipeline import Pipeline, Settings  # noqa: E402
+from sensorscope.model import Settings  # noqa: E402
+from sensorscope.pipeline import Pipeline  # noqa: E402
 from sensorscope.scored import evaluate_series, load_series, load_windows  # noqa: E402
 from sensorscope.scorers import VARIANTS, ChannelScorer, ScorerConfig, config_from_params  # noqa: E402
 
@@ -143,7 +145,7 @@ def noisy(
 
 def engine_for(settings: Settings, channel: str = "value", index: int = 0) -> ChannelEngine:
     """A channel's engine exactly as ``Pipeline._engine`` builds it."""
-    factory = settings.factory()
+    factory = factory_for(settings)
     thr = factory.threshold if settings.threshold is None else settings.threshold
     hyst = factory.hysteresis if settings.hysteresis is None else settings.hysteresis
     return ChannelEngine(

@@ -27,8 +27,8 @@ from textual import events
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sensorscope.model import Settings  # noqa: E402
 from sensorscope.monitor import build_monitor  # noqa: E402
-from sensorscope.pipeline import Settings  # noqa: E402
 from sensorscope.tui.app import make_app  # noqa: E402
 
 WRITER = r"""

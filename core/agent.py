@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from sensorscope.model import Frame
 from sensorscope.mqtt import (
     BACKOFF_MAX,
     BACKOFF_START,
@@ -30,13 +31,12 @@ from sensorscope.mqtt import (
     finite,
     reading_bounds,
 )
-from sensorscope.sources.base import Frame, Source
+from sensorscope.sources.base import Source
 from sensorscope.sources.open import several_sources
 
 if TYPE_CHECKING:
-    from sensorscope.alerts import Alert
     from sensorscope.hooks import AlertHooks
-    from sensorscope.pipeline import ScoredBatch, Settings
+    from sensorscope.model import Alert, ScoredBatch, Settings
     from sensorscope.recording import RecordingWriter
 
 DEFAULT_BUFFER = 10000

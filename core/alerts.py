@@ -9,31 +9,9 @@ above the threshold; the samples of the closing run belong to the episode too (t
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from sensorscope.model import Alert
 
 DEFAULT_HYSTERESIS = 10
-
-
-@dataclass(slots=True)
-class Alert:
-    id: int
-    channel: str
-    start: float
-    end: float | None
-    peak_score: float
-    peak_value: float
-    peak_t: float
-    last_above: float
-    label: str | None = None
-    reason: str = ""
-
-    @property
-    def open(self) -> bool:
-        return self.end is None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class AlertTracker:

@@ -192,7 +192,7 @@ def make_settings(
 ):  # fmt: skip
     """Settings from a config file, then from the options given on the command line."""
     from sensorscope.detect import parse_param
-    from sensorscope.pipeline import Settings
+    from sensorscope.model import Settings
 
     s = Settings()
     if config_path:
@@ -1095,8 +1095,8 @@ def demo(ctx, headless, labels_path):
     path = demo_recording()
     if headless:
         return ctx.invoke(score, sources=(str(path),))
+    from sensorscope.model import Settings
     from sensorscope.monitor import build_monitor
-    from sensorscope.pipeline import Settings
 
     monitor = build_monitor([str(path)], Settings(), labels=labels_path, speed=1.0, loop=True)
     return run_monitor(monitor, bell=False)

@@ -27,9 +27,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sensorscope.errors import UserError
+from sensorscope.model import DEFAULT_DETECTOR, DEFAULT_WARMUP, Settings
 
-DEFAULT_DETECTOR = "default"
-DEFAULT_WARMUP = 250
 # Scores of river's detectors at or above this open an alert. HST's scores are compressed
 # towards 1 (most of its mass sums sit deep in the trees), so the tails of normal noise reach
 # 0.95; values beyond the learned range reach 0.99. Chosen on simulated boards.
@@ -409,3 +408,10 @@ class ModelFactory:
             sc.threshold = thr
             return sc
         return RiverModel(ChannelDetector(self.make, index, self.warmup, self.features), thr)
+
+
+def factory_for(settings: Settings) -> ModelFactory:
+    """The model factory a run's settings name."""
+    return ModelFactory(
+        settings.detector, settings.params, settings.features, settings.warmup, settings.seed
+    )

@@ -41,10 +41,16 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from sensorscope.alerts import Alert
 from sensorscope.impute import Imputer
+from sensorscope.model import (
+    DEFAULT_DROPOUT,
+    DEFAULT_HOLD,
+    DEFAULT_SENTINELS,
+    Alert,
+    Reason,
+    reason_text,
+)
 from sensorscope.scorers import (
-    REASONS,
     WHY_DAILY,
     WHY_FORECAST,
     WHY_HST,
@@ -67,16 +73,6 @@ __all__ = [
     "reason_text",
 ]
 
-#: Values sensors print when they fail: DS18B20's "disconnected" (-127) and power-on reset
-#: (85.00), the common "no data" codes -999 and -9999, and 16-bit rails (a bus read of all
-#: ones or a saturated signed register). Flagged only when the channel's learned range does not
-#: hold them, so a channel that really reads 85 is not accused.
-DEFAULT_SENTINELS = (-127.0, 85.0, -999.0, -9999.0, -32768.0, 32767.0, 65535.0)
-#: A channel is late when no sample came for this many times its usual interval.
-DEFAULT_DROPOUT = 5.0
-#: Samples of an alert episode that are not learned; after these the channel learns again,
-#: so a change that lasts (a new level) becomes the new normal instead of one endless alert.
-DEFAULT_HOLD = 50
 # The usual interval is known after this many gaps; before, nothing is late.
 DROPOUT_MIN_GAPS = 20
 DROPOUT_RATE = 0.1
@@ -106,25 +102,11 @@ PATTERN_NOISE = 3.0
 PATTERN_ABRUPT = 0.5
 ONSET_SAMPLES = 32
 
-WHY_SENTINEL, WHY_BELOW, WHY_ABOVE, WHY_DROPOUT = 7, 8, 9, 10
+WHY_SENTINEL, WHY_BELOW, WHY_ABOVE, WHY_DROPOUT = (
+    Reason.SENTINEL, Reason.BELOW, Reason.ABOVE, Reason.DROPOUT)  # fmt: skip
 _STATISTICAL = (WHY_HST, WHY_FORECAST, WHY_DAILY, WHY_WEEKLY)
 # Rule alerts: a repeat is known by its value (or gap) alone, and not raised at all.
 _BY_VALUE = (WHY_STUCK, WHY_SENTINEL, WHY_BELOW, WHY_ABOVE)
-
-
-def reason_text(why: int, value: float, limits: tuple[float, float] | None = None) -> str:
-    """The one line an alert shows for a reason code.
-
-    >>> reason_text(WHY_SENTINEL, -127.0), reason_text(WHY_ABOVE, 130.0, (-40.0, 125.0))
-    ('error value -127', 'above max 125')
-    """
-    if why == WHY_SENTINEL:
-        return f"error value {value:g}"
-    if why == WHY_BELOW:
-        return f"below min {limits[0]:g}" if limits else "below range"
-    if why == WHY_ABOVE:
-        return f"above max {limits[1]:g}" if limits else "above range"
-    return REASONS.get(why, "").format(value=value)
 
 
 def limits_for(channel: str, limits: dict[str, tuple[float, float]]) -> tuple[float, float] | None:
@@ -824,7 +806,7 @@ class ChannelEngine:
         hi = float(values.max()) if len(values) else ep.peak_value
         p = Pattern(ep, why, lo, hi, value)
         if why == WHY_DROPOUT:
-            end = ep.end if ep.end is not None else ep.last_above
+            end = ep.until
             p.gap = end - ep.start + self._late_after()
         elif why not in _BY_VALUE:
             p.up, p.down, p.length = max(0.0, hi - level), max(0.0, level - lo), int(length)

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from sensorscope.errors import UserError
 
 if TYPE_CHECKING:
-    from sensorscope.alerts import Alert
+    from sensorscope.model import Alert
     from sensorscope.mqtt import BrokerUrl, Connection, MqttOptions
 
 QUEUE_SIZE = 1000
@@ -52,7 +52,7 @@ def _iso(t: float | None) -> str | None:
 def alert_payload(alert: Alert, event: str, source: str | None = None) -> dict[str, Any]:
     """The JSON body every hook delivers (and the agent publishes) for one alert event.
 
-    >>> from sensorscope.alerts import Alert
+    >>> from sensorscope.model import Alert
     >>> a = Alert(7, "lab1/temp", 1700000000.0, None, 0.993, 35.2, 1700000000.5, 1700000001.0)
     >>> p = alert_payload(a, "open", source="lab1")
     >>> p["event"], p["id"], p["channel"], p["start_iso"], p["end"]

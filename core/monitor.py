@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from sensorscope.errors import UserError
 from sensorscope.labels import LabelStore, is_ground_truth, new_label
-from sensorscope.pipeline import Pipeline, ReplayState, Runner, Settings, Snapshot
+from sensorscope.model import ReplayState, Settings, Snapshot
+from sensorscope.pipeline import Pipeline, Runner
 from sensorscope.recording import RecordingWriter
 from sensorscope.sources.base import DEFAULT_MAX_LINE, Source
 from sensorscope.sources.open import describe_sources, make_source
@@ -183,7 +184,7 @@ class Monitor:
                 overlapping = any(
                     a.channel == lab["channel"]
                     and a.start <= lab["end"]
-                    and (a.end if a.end is not None else a.last_above) >= lab["start"]
+                    and (a.until) >= lab["start"]
                     for a in snap.alerts
                 )
                 if not overlapping:
@@ -221,7 +222,7 @@ class Monitor:
             alert = next((a for a in self.pipeline.alerts if a.id == alert_id), None)
             if alert is None:
                 raise KeyError(alert_id)
-            end = alert.end if alert.end is not None else alert.last_above
+            end = alert.until
             channel, start = alert.channel, alert.start
         rec = self.store.add(new_label(channel, start, end, kind, alert=alert_id))
         if kind == "false_positive":
@@ -288,7 +289,7 @@ class Monitor:
 
 def _label_for(alert, labels: list[dict[str, Any]]) -> str | None:
     """The newest label on this alert: by its id, or by an overlapping span on its channel."""
-    end = alert.end if alert.end is not None else alert.last_above
+    end = alert.until
     found = None
     for lab in labels:
         if lab.get("label") not in ("anomaly", "false_positive"):

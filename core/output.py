@@ -32,7 +32,7 @@ from sensorscope.errors import UserError
 if TYPE_CHECKING:
     import numpy as np
 
-    from sensorscope.pipeline import ScoredBatch, ScoredSample
+    from sensorscope.model import ScoredBatch, ScoredSample
 
 __all__ = ["ScoreFileWriter", "ScoreWriter", "iso"]
 
@@ -249,7 +249,7 @@ class ScoreWriter:
     """Writes one row per channel sample to CSV or JSONL (``-`` is stdout).
 
     >>> import numpy as np, tempfile, os
-    >>> from sensorscope.pipeline import ScoredBatch
+    >>> from sensorscope.model import ScoredBatch
     >>> path = os.path.join(tempfile.mkdtemp(), "s.csv")
     >>> w = ScoreWriter(path)
     >>> w.write_batch(ScoredBatch(["temp"], np.array([1.7e9, 1.7e9 + 0.25]),

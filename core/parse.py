@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sensorscope.model import Reading
+
 __all__ = [
     "FORMATS",
     "LineParser",
@@ -60,15 +62,6 @@ _BIRTH_WITHIN = 20
 _SWITCH_AFTER = 3
 # Formats whose syntax alone vouches for a clean line's names.
 _SELF_DESCRIBING = frozenset({"teleplot", "json", "influx", "nmea"})
-
-
-@dataclass(slots=True)
-class Reading:
-    """One line's worth of values from one source."""
-
-    t: float
-    source: str
-    values: dict[str, float | None]
 
 
 @dataclass(slots=True)

@@ -15,28 +15,31 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from sensorscope.alerts import Alert
-from sensorscope.detect import DEFAULT_DETECTOR, DEFAULT_WARMUP, ModelFactory
-from sensorscope.engine import (
-    DEFAULT_DROPOUT,
-    DEFAULT_HOLD,
-    DEFAULT_SENTINELS,
-    ChannelEngine,
-    limits_for,
-)
+from sensorscope.detect import factory_for
+from sensorscope.engine import ChannelEngine, limits_for
 from sensorscope.errors import UserError
 from sensorscope.impute import Imputer
+from sensorscope.model import (
+    Alert,
+    ChannelSnapshot,
+    Counters,
+    Frame,
+    ScoredBatch,
+    ScoredSample,
+    Settings,
+    Snapshot,
+    SourceStatus,
+)
 from sensorscope.parse import LineParser
 from sensorscope.recording import RecordingWriter
-from sensorscope.sources.base import READ_TIMEOUT, Frame, Source, SourceStatus
+from sensorscope.sources.base import READ_TIMEOUT, Source
 from sensorscope.sources.open import several_sources
 
-DEFAULT_CAPACITY = 4096
 RAW_LINES = 500
 SNAPSHOT_ALERTS = 1000
 SHOWN_AS_PARSED = frozenset({"data", "empty", "header"})
@@ -58,85 +61,6 @@ POLITE_PAUSE = 0.015
 MERGE_FRAMES = 16384
 # How often live sources are checked for channels that fell silent (s).
 TICK = 0.25
-
-
-@dataclass
-class Settings:
-    """Everything that shapes detection; the CLI fills it from options.
-
-    ``threshold``, ``hysteresis`` and ``features`` left at None take the detector's own.
-    """
-
-    fmt: str = "auto"
-    detector: str = DEFAULT_DETECTOR
-    params: dict[str, Any] = field(default_factory=dict)
-    features: tuple[str, ...] | None = None
-    threshold: float | None = None
-    hysteresis: int | None = None
-    warmup: int = DEFAULT_WARMUP
-    impute: str = "mean"
-    seed: int | None = 42
-    capacity: int = DEFAULT_CAPACITY
-    #: Physical range per channel name or pattern: values outside always alert.
-    limits: dict[str, tuple[float, float]] = field(default_factory=dict)
-    sentinels: tuple[float, ...] = DEFAULT_SENTINELS
-    #: A channel silent for this many times its usual interval alerts (0: never).
-    dropout: float = DEFAULT_DROPOUT
-    #: Learn from samples inside open alert episodes too (river's plain behaviour).
-    learn_in_alerts: bool = False
-    #: Samples of an episode that are not learned (then a lasting change is learned).
-    hold: int = DEFAULT_HOLD
-
-    def factory(self) -> ModelFactory:
-        return ModelFactory(self.detector, self.params, self.features, self.warmup, self.seed)
-
-
-@dataclass(slots=True)
-class ScoredSample:
-    t: float
-    channel: str
-    value: float | None
-    imputed: bool
-    score: float
-    alert: bool
-
-
-@dataclass(slots=True)
-class ScoredBatch:
-    """Every channel sample one :meth:`Pipeline.process` call scored, in input order.
-
-    One row per channel sample, as columns. ``channel`` indexes ``names`` (every channel
-    the pipeline knows, in the order it first saw them); ``reading`` indexes ``readings``,
-    the ``(receive time, source, raw line)`` of each reading the rows came from, so a
-    consumer can publish a reading with its line, values and scores together.
-    """
-
-    names: list[str]
-    t: np.ndarray  # float64: the reading's time (device time if it printed one)
-    channel: np.ndarray  # int32 index into names
-    value: np.ndarray  # float64; NaN where a channel has no value to impute from yet
-    imputed: np.ndarray  # bool
-    score: np.ndarray  # float64 in [0, 1]
-    alert: np.ndarray  # bool: an alert episode is open on the channel
-    reading: np.ndarray  # int32 index into readings
-    readings: list[tuple[float, str, str]]
-
-    def __len__(self) -> int:
-        return len(self.t)
-
-    def rows(self) -> Iterator[ScoredSample]:
-        """The rows as :class:`ScoredSample` objects (slow; for tests and small batches)."""
-        names = self.names
-        for t, c, v, i, s, a in zip(
-            self.t.tolist(), self.channel.tolist(), self.value.tolist(),
-            self.imputed.tolist(), self.score.tolist(), self.alert.tolist(), strict=True,
-        ):  # fmt: skip
-            yield ScoredSample(t, names[c], None if v != v else v, i, s, a)
-
-    @staticmethod
-    def empty(names: list[str]) -> ScoredBatch:
-        f, b, i = np.zeros(0), np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int32)
-        return ScoredBatch(names, f, i, f, b, f, b, i, [])
 
 
 class Ring:
@@ -204,79 +128,6 @@ class ChannelState:
     seen_wall: float = 0.0  # wall time when the last sample was scored
 
 
-@dataclass
-class Counters:
-    lines: int = 0
-    parsed: int = 0
-    parse_errors: int = 0
-    garbage: int = 0
-    text: int = 0
-    partial: int = 0
-    overlong: int = 0
-    empty: int = 0
-    headers: int = 0
-    ghosts: int = 0
-    samples: int = 0
-    imputed: int = 0
-    connects: int = 0
-    disconnects: int = 0
-    reconnects: int = 0
-    alerts: int = 0
-
-
-@dataclass
-class ChannelSnapshot:
-    name: str
-    samples: int
-    imputed: int
-    alerts: int
-    first_t: float
-    last_t: float
-    last_value: float | None
-    last_score: float
-    threshold: float
-    in_alert: bool
-    warming_up: bool
-    interval: float | None
-    history: dict[str, np.ndarray]
-    rx_t: float = 0.0
-
-
-@dataclass
-class ReplayState:
-    position: float
-    t: float | None
-    speed: float | None
-    paused: bool
-    done: bool
-
-
-@dataclass
-class Snapshot:
-    """A consistent copy of the state, safe to read from any thread."""
-
-    version: int
-    counters: Counters
-    channels: dict[str, ChannelSnapshot]
-    alerts: list[Alert]
-    raw_lines: list[tuple[float, str, str, str]]
-    sources: dict[str, SourceStatus]
-    errors: list[str]
-    done: bool
-    replay: ReplayState | None = None
-    labels: list[dict[str, Any]] = field(default_factory=list)
-    lines_per_s: float = 0.0
-    data_t: float | None = None
-    # "Now" on the receive clock: wall time when a live source is watched, the replay's
-    # position otherwise. Staleness is judged on it, so it shows even when every channel
-    # of a live board falls silent (data time stops then too).
-    clock: float | None = None
-    #: The receive time of the last line scored (None before the first).
-    processed_t: float | None = None
-    # Things worth saying once that are not errors: damaged lines skipped in a file read.
-    notices: list[str] = field(default_factory=list)
-
-
 class Pipeline:
     """Owns parsers and channel engines; not thread-safe by itself (callers take ``lock``).
 
@@ -301,7 +152,7 @@ class Pipeline:
             Imputer(settings.impute)
         except ValueError as exc:
             raise UserError(str(exc)) from None
-        self.factory = settings.factory()
+        self.factory = factory_for(settings)
         self.default_threshold = (
             self.factory.threshold if settings.threshold is None else settings.threshold
         )
@@ -396,7 +247,7 @@ class Pipeline:
         spans = self._label_spans.get(alert.channel)
         if not spans:
             return False
-        end = alert.end if alert.end is not None else alert.last_above
+        end = alert.until
         return any(a <= end and b >= alert.start for a, b in spans)
 
     # -- the batch path ----------------------------------------------------------------------

@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 
 from sensorscope.errors import UserError
 from sensorscope.jsonl import start_on_new_line
-from sensorscope.sources.base import Frame
+from sensorscope.model import Frame
 
 FORMAT_VERSION = 1
 # Bytes read at once: a few thousand records of a typical recording. Reading starts with

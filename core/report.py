@@ -70,7 +70,7 @@ def _chart(s: ChannelSeries, windows: Windows) -> str:
     for a, b in windows.false_positive.get((s.key, s.channel), []):
         span(ax_v, a, b, color="#ef6c00", alpha=0.25, lw=0)
     for alert in s.alerts:
-        end = alert.end if alert.end is not None else alert.last_above
+        end = alert.until
         for ax in (ax_v, ax_s):
             span(ax, alert.start, max(end, alert.start), color="#c00000", alpha=0.3, lw=0)
     ax_s.set_ylim(-0.02, 1.02)

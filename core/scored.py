@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from sensorscope.alerts import Alert
 from sensorscope.errors import UserError
 from sensorscope.evaluate import read_score_csv
 from sensorscope.labels import read_labels
-from sensorscope.pipeline import Pipeline, ScoredBatch, Settings
+from sensorscope.model import Alert, ScoredBatch, Settings
+from sensorscope.pipeline import Pipeline
 from sensorscope.sources.csv import CsvSource
 from sensorscope.sources.replay import RecordingSource
 
@@ -199,7 +199,7 @@ def apply_false_positive_labels(series: Sequence[ChannelSeries], windows: Window
     for s in series:
         spans = windows.false_positive.get((s.key, s.channel), [])
         for alert in s.alerts:
-            end = alert.end if alert.end is not None else alert.last_above
+            end = alert.until
             if any(a <= end and b >= alert.start for a, b in spans):
                 alert.label = "false_positive"
 

@@ -97,6 +97,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from sensorscope.hst import HalfSpaceTrees
+from sensorscope.model import REASONS, Reason
 
 __all__ = [
     "DEFAULT_HYSTERESIS",
@@ -122,18 +123,9 @@ DEFAULT_THRESHOLD = 0.55
 DEFAULT_HYSTERESIS = 10
 
 # Reason codes: which part made a sample's score what it is.
-WHY_NONE, WHY_HST, WHY_FORECAST, WHY_DAILY, WHY_WEEKLY, WHY_RANGE, WHY_STUCK = range(7)
-#: One line per reason code, as alerts show it (``{value}`` is the sample's value).
-REASONS = {
-    WHY_NONE: "",
-    WHY_HST: "rare value (HST)",
-    WHY_FORECAST: "sudden change",
-    WHY_DAILY: "off daily pattern",
-    WHY_WEEKLY: "off weekly pattern",
-    WHY_RANGE: "beyond its range",
-    WHY_STUCK: "stuck at {value:g}",
-}
-
+WHY_NONE, WHY_HST, WHY_FORECAST, WHY_DAILY, WHY_WEEKLY, WHY_RANGE, WHY_STUCK = (
+    Reason.NONE, Reason.HST, Reason.FORECAST, Reason.DAILY, Reason.WEEKLY, Reason.RANGE,
+    Reason.STUCK)  # fmt: skip
 _LN10 = math.log(10.0)
 _LN_HALF = math.log(0.5)
 _SQRT_HALF = math.sqrt(0.5)

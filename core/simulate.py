@@ -702,8 +702,8 @@ def write_board_recording(
     like one made live with ``sensorscope record``, without waiting for it. Returns
     ``(lines, labels)``.
     """
+    from sensorscope.model import Frame
     from sensorscope.recording import RecordingWriter
-    from sensorscope.sources.base import Frame
 
     n = int(duration * board.rate)
     writer = RecordingWriter(path, {src: {"kind": "simulator", "seed": board.seed}})

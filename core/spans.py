@@ -36,7 +36,7 @@ def covered_spans(channel: str, alerts: Iterable[Any], labels: Iterable[dict[str
     spans = []
     for a in alerts:
         if a.channel == channel:
-            spans.append((a.start, a.end if a.end is not None else a.last_above))
+            spans.append((a.start, a.until))
     for lab in labels:
         if lab.get("channel") == channel and "start" in lab and "end" in lab:
             spans.append((float(lab["start"]), float(lab["end"])))

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from sensorscope.alerts import Alert
+from sensorscope.detect import factory_for
 from sensorscope.errors import UserError
-from sensorscope.pipeline import Settings
+from sensorscope.model import Alert, Settings
 from sensorscope.scored import ChannelSeries, Windows, evaluate_series, load_series
 
 METRICS = ("f1", "nab")
@@ -110,7 +110,7 @@ class Trial:
 
 def resolved(base: Settings) -> Settings:
     """``base`` with the detector's own threshold, hysteresis and features filled in."""
-    f = base.factory()
+    f = factory_for(base)
     return replace(
         base,
         threshold=f.threshold if base.threshold is None else base.threshold,
@@ -125,7 +125,7 @@ def candidates(base: Settings, trials: int, seed: int) -> list[Settings]:
     """The defaults first, then random detector settings (features and parameters)."""
     rng = random.Random(seed)
     out = [base]
-    scorer = base.factory().kind == "scorer"
+    scorer = factory_for(base).kind == "scorer"
     seen = {(base.features, tuple(sorted(base.params.items())))}
     tries = 0
     while len(out) < trials and tries < trials * 20:
@@ -160,7 +160,7 @@ def tune(
         raise UserError(f"unknown metric {metric!r} (choose from: {', '.join(METRICS)})")
     base = resolved(base)
     cands = candidates(base, max(1, trials), seed)
-    thresholds = SCORER_THRESHOLDS if base.factory().kind == "scorer" else RIVER_THRESHOLDS
+    thresholds = SCORER_THRESHOLDS if factory_for(base).kind == "scorer" else RIVER_THRESHOLDS
     grid = [(th, h) for th in thresholds for h in HYSTERESES]
     total = len(cands) * (len(grid) + 1) + EXACT
     done = 0

@@ -240,8 +240,8 @@ def write_board(
     """A recording of a two-channel board at ``rate`` Hz with one spike on temp."""
     import random
 
+    from sensorscope.model import Frame
     from sensorscope.recording import RecordingWriter
-    from sensorscope.sources import Frame
 
     rng = random.Random(seed)
     w = RecordingWriter(str(path), {src: {"kind": "serial"}})

@@ -22,11 +22,10 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from sensorscope.alerts import Alert
 from sensorscope.engine import unmatched_limits_message
 from sensorscope.errors import UserError
+from sensorscope.model import Alert, Snapshot
 from sensorscope.monitor import Monitor
-from sensorscope.pipeline import Snapshot
 from sensorscope.spans import covered_spans, propose_span
 from sensorscope.tui.commands import SensorscopeCommands
 from sensorscope.tui.keys import bindings

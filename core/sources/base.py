@@ -15,49 +15,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from sensorscope.model import Frame, SourceStatus
 
 DEFAULT_MAX_LINE = 4096
 # Reads block at most this long so a stop request is seen promptly.
 READ_TIMEOUT = 0.2
 # How many frames a file replay hands over at once when it need not wait between lines.
 FILE_BATCH = 2048
-
-
-@dataclass(slots=True)
-class Frame:
-    """One received line (or a connection event) from one source.
-
-    ``t`` is the receive time of the line's first byte (UTC epoch seconds). ``line`` is the
-    text with its terminator removed; when the bytes were not valid UTF-8 it was decoded with
-    replacement characters and ``raw`` keeps the original bytes for the recording.
-    """
-
-    t: float
-    src: str
-    line: str | None = None
-    raw: bytes | None = None
-    event: str | None = None
-    detail: str = ""
-    cut: bool = False
-    first: bool = False
-
-
-@dataclass
-class SourceStatus:
-    """What a UI shows about a source; written by its reader thread only."""
-
-    name: str
-    kind: str
-    state: str = "starting"  # connected | reconnecting | eof | stopped | error
-    detail: str = ""
-    reconnects: int = 0
-    lines: int = 0
-    cut: int = 0
-    # Lines read (and recorded) that scoring had no room for: it had fallen this far behind.
-    unscored: int = 0
-    position: float = 0.0  # replay: fraction of the file done
-    replay_t: float | None = None
 
 
 def decode_line(data: bytes) -> tuple[str, bytes | None]:

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sensorscope.errors import UserError
+from sensorscope.model import Frame
 from sensorscope.recording import line_blocks
-from sensorscope.sources.base import Frame, decode_line
+from sensorscope.sources.base import decode_line
 from sensorscope.sources.replay import ReplaySource
 
 TIME_COLUMNS = ("timestamp", "time", "t", "ts", "date", "datetime")

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sensorscope.errors import UserError
+from sensorscope.model import Frame
 from sensorscope.mqtt import (
     AGENT_TYPES,
     BrokerUrl,
@@ -22,14 +23,7 @@ from sensorscope.mqtt import (
     alert_text,
     reading_line,
 )
-from sensorscope.sources.base import (
-    DEFAULT_MAX_LINE,
-    FILE_BATCH,
-    READ_TIMEOUT,
-    Frame,
-    Source,
-    decode_line,
-)
+from sensorscope.sources.base import DEFAULT_MAX_LINE, FILE_BATCH, READ_TIMEOUT, Source, decode_line
 
 
 class MqttSource(Source):

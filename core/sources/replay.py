@@ -8,8 +8,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from sensorscope.model import Frame
 from sensorscope.recording import RecordingReader, decode_record, read_header
-from sensorscope.sources.base import FILE_BATCH, READ_TIMEOUT, Frame, Source
+from sensorscope.sources.base import FILE_BATCH, READ_TIMEOUT, Source
 
 
 class Pacer:

@@ -13,14 +13,8 @@ from pathlib import Path
 import serial
 
 from sensorscope.errors import UserError
-from sensorscope.sources.base import (
-    DEFAULT_MAX_LINE,
-    READ_TIMEOUT,
-    Frame,
-    LineFramer,
-    Source,
-    decode_line,
-)
+from sensorscope.model import Frame
+from sensorscope.sources.base import DEFAULT_MAX_LINE, READ_TIMEOUT, LineFramer, Source, decode_line
 
 DEFAULT_BAUD = 115200
 BACKOFF_START = 0.5

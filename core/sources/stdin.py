@@ -11,14 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from sensorscope.errors import UserError
-from sensorscope.sources.base import (
-    DEFAULT_MAX_LINE,
-    READ_TIMEOUT,
-    Frame,
-    LineFramer,
-    Source,
-    decode_line,
-)
+from sensorscope.model import Frame
+from sensorscope.sources.base import DEFAULT_MAX_LINE, READ_TIMEOUT, LineFramer, Source, decode_line
 
 
 class StdinSource(Source):

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from sensorscope.model import Frame
 from sensorscope.recording import RecordingWriter
-from sensorscope.sources import Frame
 
 
 def write_recording(path, n=1500, spike_at=1000, src="ttyACM0"):

@@ -230,7 +230,7 @@ def test_feedback_on_an_unknown_alert_is_refused():
     t, v = healthy(600)
     e = engine()
     e.process(t, v)
-    from sensorscope.alerts import Alert
+    from sensorscope.model import Alert
 
     assert not e.feedback(Alert(99, "temp", T0, T0, 1.0, 0.0, T0, T0))
 

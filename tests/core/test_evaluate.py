@@ -15,7 +15,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sensorscope.alerts import Alert
 from sensorscope.errors import UserError
 from sensorscope.evaluate import (
     NabSeries,
@@ -30,6 +29,7 @@ from sensorscope.evaluate import (
     read_score_csv,
     scaled_sigmoid,
 )
+from sensorscope.model import Alert
 
 T0 = 1_400_000_000.0
 STEP = 300.0  # five-minute rows, as in NAB

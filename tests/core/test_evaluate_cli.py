@@ -126,8 +126,8 @@ def test_feedback_makes_false_positive_labels_act_in_the_replay(cli, tmp_path):
     again when evaluate replays with --feedback; without it every blip is a false alert."""
     import random
 
+    from sensorscope.model import Frame
     from sensorscope.recording import RecordingWriter
-    from sensorscope.sources import Frame
 
     rng = random.Random(4)
     rec = tmp_path / "fridge.jsonl"

@@ -9,8 +9,9 @@ import pytest
 from mqtt_broker import Receiver, free_port, subscriber, wait_until, write_board
 
 from sensorscope.hooks import AlertHooks, HookSpec, WebhookHook, alert_payload
+from sensorscope.model import Settings
 from sensorscope.monitor import build_monitor
-from sensorscope.pipeline import Pipeline, Settings
+from sensorscope.pipeline import Pipeline
 from sensorscope.recording import RecordingReader
 
 
@@ -113,7 +114,7 @@ def test_an_unreachable_webhook_is_retried_then_given_up_on():
     hook = WebhookHook(f"http://127.0.0.1:{free_port()}/x", timeout=1, backoff=0.01)
     hooks = AlertHooks([hook], ["lab1"])
     hooks.start()
-    from sensorscope.alerts import Alert
+    from sensorscope.model import Alert
 
     hooks.on_alert(Alert(1, "temp", 1.0, None, 0.99, 30.0, 1.0, 1.0), "open")
     hooks.close(timeout=10)

@@ -149,11 +149,18 @@ def test_no_import_cycle_between_the_sources_the_recording_and_mqtt():
     assert cycles == []
 
 
-def test_the_base_of_the_sources_builds_on_nothing_but_errors():
+def test_the_base_of_the_sources_builds_on_nothing_but_errors_and_the_records():
     """Recordings and MQTT import the base; it must stay below both of them."""
     assert "sensorscope.sources.base" in _modules()
     edges = [e for e in _graph() if e.importer == "sensorscope.sources.base"]
-    assert {e.target for e in edges} <= {"sensorscope.errors"}
+    assert {e.target for e in edges} <= {"sensorscope", "sensorscope.errors", "sensorscope.model"}
+
+
+def test_the_records_import_nothing_of_the_project():
+    """Everything may import the records, so they may import nothing back."""
+    assert "sensorscope.model" in _modules()
+    edges = [e for e in _graph() if e.importer == "sensorscope.model"]
+    assert edges == []
 
 
 def test_only_the_commands_that_show_the_ui_import_it():

@@ -9,11 +9,11 @@ import time
 import pytest
 
 from sensorscope.labels import read_labels
+from sensorscope.model import Frame, Settings
 from sensorscope.monitor import SPEEDS, build_monitor, default_labels_path
-from sensorscope.pipeline import Settings
 from sensorscope.recording import RecordingWriter
 from sensorscope.simulate import Board, write_board_recording
-from sensorscope.sources import FollowSource, Frame, RecordingSource
+from sensorscope.sources import FollowSource, RecordingSource
 
 T0 = 1_763_884_800.0
 

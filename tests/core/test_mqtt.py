@@ -10,9 +10,10 @@ import pytest
 from mqtt_broker import Lines, Receiver, free_port, make_certs, wait_until, write_board
 
 from sensorscope.errors import UserError
+from sensorscope.model import Settings
 from sensorscope.monitor import build_monitor
 from sensorscope.mqtt import agent_message, parse_url, reading_line
-from sensorscope.pipeline import Pipeline, Settings
+from sensorscope.pipeline import Pipeline
 from sensorscope.recording import RecordingReader
 from sensorscope.sources import RecordingSource
 from sensorscope.sources.mqtt import MqttSource

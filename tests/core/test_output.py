@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sensorscope.errors import UserError
+from sensorscope.model import ScoredBatch
 from sensorscope.output import ScoreFileWriter, ScoreWriter, format_rounded, iso, iso_many
-from sensorscope.pipeline import ScoredBatch
 
 NAMES = ["temp", "hum", "a,b", 'say "hi"', "Temperatur °C", "влажность", "x\ny", "ch10", " sp "]
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from sensorscope.model import Reading
 from sensorscope.parse import (
     FORMATS,
     REDETECT_AFTER,
     LineParser,
     ParseCounters,
     ParseError,
-    Reading,
     parse_time,
 )
 

@@ -9,9 +9,10 @@ import threading
 import time
 import tty
 
-from sensorscope.pipeline import Pipeline, Runner, Settings
+from sensorscope.model import Frame, Settings
+from sensorscope.pipeline import Pipeline, Runner
 from sensorscope.recording import RecordingWriter
-from sensorscope.sources import Frame, RecordingSource, SerialSource
+from sensorscope.sources import RecordingSource, SerialSource
 
 
 def lines_frames(lines, src="dev", t0=1000.0, dt=0.1):

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from sensorscope.errors import UserError
+from sensorscope.model import Frame
 from sensorscope.recording import RecordingReader, RecordingWriter, read_header
-from sensorscope.sources import Frame
 
 
 def frames():

@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
+from sensorscope.model import Frame
 from sensorscope.recording import RecordingWriter
-from sensorscope.sources import Frame, RecordingSource
+from sensorscope.sources import RecordingSource
 
 T0 = 1_763_884_800.0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sensorscope.model import Alert
 from sensorscope.spans import covered_spans, edge_step, move_edge, propose_span
 
 T0 = 1_763_884_800.0
@@ -28,14 +29,12 @@ def test_the_span_is_the_raised_stretch_around_the_highest_score():
 def test_a_stretch_an_alert_or_label_covers_is_not_proposed_again():
     t, s = window()
 
-    class Alert:
-        channel, start, end, last_above = "temp", T0 + 199.9, None, T0 + 200.6
-
-    covered = covered_spans("temp", [Alert()], [])
+    alert = Alert(1, "temp", T0 + 199.9, None, 0.9, 30.0, T0 + 200.0, T0 + 200.6)
+    covered = covered_spans("temp", [alert], [])
     assert propose_span(t, s, covered) == (1000, 1029)
     labels = [{"channel": "temp", "start": T0 + 99, "end": T0 + 104}]
     covered += covered_spans("temp", [], labels)
-    assert covered_spans("hum", [Alert()], labels) == []
+    assert covered_spans("hum", [alert], labels) == []
     lo, hi = propose_span(t, s, covered)
     # Nothing stands out any more: the end of the window, a tenth of it.
     assert (lo, hi) == (2250, 2499)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sensorscope.alerts import AlertTracker
-from sensorscope.pipeline import Settings
+from sensorscope.model import Settings
 from sensorscope.simulate import Board, write_board_recording
 from sensorscope.tune import episodes, read_config, to_toml
 

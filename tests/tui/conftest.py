@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from sensorscope.model import Frame, Settings
 from sensorscope.monitor import build_monitor
-from sensorscope.pipeline import Settings
 from sensorscope.recording import RecordingWriter
 from sensorscope.simulate import Board, PtyBoard, write_board_recording
-from sensorscope.sources import Frame
 
 T0 = 1_763_884_800.0
 # Lines the parser cannot take, appended after the board's two minutes.

@@ -11,8 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from sensorscope.model import Settings
 from sensorscope.monitor import build_monitor
-from sensorscope.pipeline import Settings
 from sensorscope.tui.app import SensorscopeApp, make_app
 
 DEMO = Path(__file__).resolve().parents[2] / "recordings" / "demo.jsonl"

@@ -12,8 +12,8 @@ import asyncio
 import json
 import time
 
+from sensorscope.model import Settings
 from sensorscope.monitor import build_monitor
-from sensorscope.pipeline import Settings
 from sensorscope.simulate import Board, PtyBoard
 from sensorscope.tui.app import make_app
 

@@ -8,8 +8,8 @@ import time
 from textual.widgets import Footer
 from textual.widgets._toast import Toast
 
+from sensorscope.model import Settings
 from sensorscope.monitor import build_monitor
-from sensorscope.pipeline import Settings
 from sensorscope.simulate import Board, PtyBoard
 from sensorscope.tui.app import make_app
 from sensorscope.tui.keys import KEYS

@@ -5,9 +5,7 @@ from __future__ import annotations
 import numpy as np
 from textual.app import App, ComposeResult
 
-from sensorscope.alerts import Alert
-from sensorscope.pipeline import ChannelSnapshot, Counters, ReplayState, Snapshot
-from sensorscope.sources import SourceStatus
+from sensorscope.model import Alert, ChannelSnapshot, Counters, ReplayState, Snapshot, SourceStatus
 from sensorscope.tui.widgets.alert_log import AlertLog
 from sensorscope.tui.widgets.channel_table import STALE_MIN, channel_state, score_cell
 from sensorscope.tui.widgets.detail_chart import DetailChart
@@ -230,8 +228,8 @@ def test_a_live_board_that_falls_silent_turns_stale_on_the_wall_clock(tmp_path):
     import time
     import tty
 
+    from sensorscope.model import Settings
     from sensorscope.monitor import build_monitor
-    from sensorscope.pipeline import Settings
 
     master, slave = os.openpty()
     tty.setraw(slave)

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets.data_table import RowDoesNotExist
 
-from sensorscope.alerts import Alert
+from sensorscope.model import Alert
 from sensorscope.tui.timefmt import fmt_duration, fmt_value, printable, utc_clock
 from sensorscope.tui.widgets.table_util import UserMovedTable, set_column_widths
 
@@ -41,7 +41,7 @@ MIN_REASON = 18
 
 
 def alert_cells(alert: Alert) -> dict[str, Text]:
-    end = alert.end if alert.end is not None else alert.last_above
+    end = alert.until
     dur = fmt_duration(max(0.0, end - alert.start)) + ("+" if alert.end is None else "")
     return {
         "id": Text(str(alert.id), justify="right"),

@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
-from sensorscope.pipeline import ChannelSnapshot, Snapshot
+from sensorscope.model import ChannelSnapshot, Snapshot
 from sensorscope.tui.timefmt import fmt_value, printable
 from sensorscope.tui.widgets.sparkline import spark_text
 from sensorscope.tui.widgets.table_util import UserMovedTable, set_column_widths

@@ -20,8 +20,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from sensorscope.alerts import Alert
-from sensorscope.pipeline import ChannelSnapshot
+from sensorscope.model import Alert, ChannelSnapshot
 from sensorscope.tui.timefmt import fmt_duration, fmt_value, printable, utc_clock
 
 LABEL_W = 9  # y tick labels of both plots are this wide, so their time axes line up
@@ -180,7 +179,7 @@ class DetailChart(Vertical):
         sp.hline(ch.threshold, "red")
 
         for alert in alerts:
-            end = alert.end if alert.end is not None else alert.last_above
+            end = alert.until
             if not _overlaps(alert.start, end, t0, t1):
                 continue
             xa = max(alert.start, t0) - t1

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
-from sensorscope.pipeline import Snapshot
-from sensorscope.sources.base import SourceStatus
+from sensorscope.model import Snapshot, SourceStatus
 from sensorscope.tui.timefmt import fmt_speed, printable, utc_datetime
 
 STATE_WORDS = {

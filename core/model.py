@@ -1,0 +1,297 @@
+"""The records every part of sensorscope passes to every other: one light module.
+
+Frames from sources, readings from the parser, alerts, reasons, scored batches, snapshots
+and settings. It imports nothing of the project (and not numpy at import time, so a
+command that opens a port first is not slowed by it), so anything may import it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+#: The detector a run uses unless told otherwise, and the samples each channel warms up on.
+DEFAULT_DETECTOR = "default"
+DEFAULT_WARMUP = 250
+#: History kept per channel for the display (samples).
+DEFAULT_CAPACITY = 4096
+#: Values sensors print when they fail: DS18B20's "disconnected" (-127) and power-on reset
+#: (85.00), the common "no data" codes -999 and -9999, and 16-bit rails (a bus read of all
+#: ones or a saturated signed register). Flagged only when the channel's learned range does not
+#: hold them, so a channel that really reads 85 is not accused.
+DEFAULT_SENTINELS = (-127.0, 85.0, -999.0, -9999.0, -32768.0, 32767.0, 65535.0)
+#: A channel is late when no sample came for this many times its usual interval.
+DEFAULT_DROPOUT = 5.0
+#: Samples of an alert episode that are not learned; after these the channel learns again,
+#: so a change that lasts (a new level) becomes the new normal instead of one endless alert.
+DEFAULT_HOLD = 50
+
+
+class Reason(IntEnum):
+    """Which part made a sample's score what it is (stored per sample as an int8)."""
+
+    NONE = 0
+    HST = 1
+    FORECAST = 2
+    DAILY = 3
+    WEEKLY = 4
+    RANGE = 5
+    STUCK = 6
+    SENTINEL = 7
+    BELOW = 8
+    ABOVE = 9
+    DROPOUT = 10
+
+
+#: One line per reason, as alerts show it (``{value}`` is the sample's value).
+REASONS: dict[int, str] = {
+    Reason.NONE: "",
+    Reason.HST: "rare value (HST)",
+    Reason.FORECAST: "sudden change",
+    Reason.DAILY: "off daily pattern",
+    Reason.WEEKLY: "off weekly pattern",
+    Reason.RANGE: "beyond its range",
+    Reason.STUCK: "stuck at {value:g}",
+}
+
+
+def reason_text(why: int, value: float, limits: tuple[float, float] | None = None) -> str:
+    """The one line an alert shows for a reason code.
+
+    >>> reason_text(Reason.SENTINEL, -127.0), reason_text(Reason.ABOVE, 130.0, (-40.0, 125.0))
+    ('error value -127', 'above max 125')
+    """
+    if why == Reason.SENTINEL:
+        return f"error value {value:g}"
+    if why == Reason.BELOW:
+        return f"below min {limits[0]:g}" if limits else "below range"
+    if why == Reason.ABOVE:
+        return f"above max {limits[1]:g}" if limits else "above range"
+    return REASONS.get(why, "").format(value=value)
+
+
+@dataclass(slots=True)
+class Frame:
+    """One received line (or a connection event) from one source.
+
+    ``t`` is the receive time of the line's first byte (UTC epoch seconds). ``line`` is the
+    text with its terminator removed; when the bytes were not valid UTF-8 it was decoded with
+    replacement characters and ``raw`` keeps the original bytes for the recording.
+    """
+
+    t: float
+    src: str
+    line: str | None = None
+    raw: bytes | None = None
+    event: str | None = None
+    detail: str = ""
+    cut: bool = False
+    first: bool = False
+
+
+@dataclass
+class SourceStatus:
+    """What a UI shows about a source; written by its reader thread only."""
+
+    name: str
+    kind: str
+    state: str = "starting"  # connected | reconnecting | eof | stopped | error
+    detail: str = ""
+    reconnects: int = 0
+    lines: int = 0
+    cut: int = 0
+    # Lines read (and recorded) that scoring had no room for: it had fallen this far behind.
+    unscored: int = 0
+    position: float = 0.0  # replay: fraction of the file done
+    replay_t: float | None = None
+
+
+@dataclass(slots=True)
+class Reading:
+    """One line's worth of values from one source."""
+
+    t: float
+    source: str
+    values: dict[str, float | None]
+
+
+@dataclass(slots=True)
+class Alert:
+    id: int
+    channel: str
+    start: float
+    end: float | None
+    peak_score: float
+    peak_value: float
+    peak_t: float
+    last_above: float
+    label: str | None = None
+    reason: str = ""
+
+    @property
+    def open(self) -> bool:
+        return self.end is None
+
+    @property
+    def until(self) -> float:
+        """The episode's effective end: its end once closed, its last high sample while open."""
+        return self.end if self.end is not None else self.last_above
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Settings:
+    """Everything that shapes detection; the CLI fills it from options.
+
+    ``threshold``, ``hysteresis`` and ``features`` left at None take the detector's own.
+    """
+
+    fmt: str = "auto"
+    detector: str = DEFAULT_DETECTOR
+    params: dict[str, Any] = field(default_factory=dict)
+    features: tuple[str, ...] | None = None
+    threshold: float | None = None
+    hysteresis: int | None = None
+    warmup: int = DEFAULT_WARMUP
+    impute: str = "mean"
+    seed: int | None = 42
+    capacity: int = DEFAULT_CAPACITY
+    #: Physical range per channel name or pattern: values outside always alert.
+    limits: dict[str, tuple[float, float]] = field(default_factory=dict)
+    sentinels: tuple[float, ...] = DEFAULT_SENTINELS
+    #: A channel silent for this many times its usual interval alerts (0: never).
+    dropout: float = DEFAULT_DROPOUT
+    #: Learn from samples inside open alert episodes too (river's plain behaviour).
+    learn_in_alerts: bool = False
+    #: Samples of an episode that are not learned (then a lasting change is learned).
+    hold: int = DEFAULT_HOLD
+
+
+@dataclass(slots=True)
+class ScoredSample:
+    t: float
+    channel: str
+    value: float | None
+    imputed: bool
+    score: float
+    alert: bool
+
+
+@dataclass(slots=True)
+class ScoredBatch:
+    """Every channel sample one :meth:`Pipeline.process` call scored, in input order.
+
+    One row per channel sample, as columns. ``channel`` indexes ``names`` (every channel
+    the pipeline knows, in the order it first saw them); ``reading`` indexes ``readings``,
+    the ``(receive time, source, raw line)`` of each reading the rows came from, so a
+    consumer can publish a reading with its line, values and scores together.
+    """
+
+    names: list[str]
+    t: np.ndarray  # float64: the reading's time (device time if it printed one)
+    channel: np.ndarray  # int32 index into names
+    value: np.ndarray  # float64; NaN where a channel has no value to impute from yet
+    imputed: np.ndarray  # bool
+    score: np.ndarray  # float64 in [0, 1]
+    alert: np.ndarray  # bool: an alert episode is open on the channel
+    reading: np.ndarray  # int32 index into readings
+    readings: list[tuple[float, str, str]]
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def rows(self) -> Iterator[ScoredSample]:
+        """The rows as :class:`ScoredSample` objects (slow; for tests and small batches)."""
+        names = self.names
+        for t, c, v, i, s, a in zip(
+            self.t.tolist(), self.channel.tolist(), self.value.tolist(),
+            self.imputed.tolist(), self.score.tolist(), self.alert.tolist(), strict=True,
+        ):  # fmt: skip
+            yield ScoredSample(t, names[c], None if v != v else v, i, s, a)
+
+    @staticmethod
+    def empty(names: list[str]) -> ScoredBatch:
+        import numpy as np  # not at import time: `record` opens its port before numpy loads
+
+        f, b, i = np.zeros(0), np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int32)
+        return ScoredBatch(names, f, i, f, b, f, b, i, [])
+
+
+@dataclass
+class Counters:
+    lines: int = 0
+    parsed: int = 0
+    parse_errors: int = 0
+    garbage: int = 0
+    text: int = 0
+    partial: int = 0
+    overlong: int = 0
+    empty: int = 0
+    headers: int = 0
+    ghosts: int = 0
+    samples: int = 0
+    imputed: int = 0
+    connects: int = 0
+    disconnects: int = 0
+    reconnects: int = 0
+    alerts: int = 0
+
+
+@dataclass
+class ChannelSnapshot:
+    name: str
+    samples: int
+    imputed: int
+    alerts: int
+    first_t: float
+    last_t: float
+    last_value: float | None
+    last_score: float
+    threshold: float
+    in_alert: bool
+    warming_up: bool
+    interval: float | None
+    history: dict[str, np.ndarray]
+    rx_t: float = 0.0
+
+
+@dataclass
+class ReplayState:
+    position: float
+    t: float | None
+    speed: float | None
+    paused: bool
+    done: bool
+
+
+@dataclass
+class Snapshot:
+    """A consistent copy of the state, safe to read from any thread."""
+
+    version: int
+    counters: Counters
+    channels: dict[str, ChannelSnapshot]
+    alerts: list[Alert]
+    raw_lines: list[tuple[float, str, str, str]]
+    sources: dict[str, SourceStatus]
+    errors: list[str]
+    done: bool
+    replay: ReplayState | None = None
+    labels: list[dict[str, Any]] = field(default_factory=list)
+    lines_per_s: float = 0.0
+    data_t: float | None = None
+    # "Now" on the receive clock: wall time when a live source is watched, the replay's
+    # position otherwise. Staleness is judged on it, so it shows even when every channel
+    # of a live board falls silent (data time stops then too).
+    clock: float | None = None
+    #: The receive time of the last line scored (None before the first).
+    processed_t: float | None = None
+    # Things worth saying once that are not errors: damaged lines skipped in a file read.
+    notices: list[str] = field(default_factory=list)
