@@ -1,4 +1,4 @@
-"""Throughput of sensorscope.hst.HalfSpaceTrees against river's HalfSpaceTrees, one feature.
+"""Throughput of sensorscope.detect.hst.HalfSpaceTrees against river's HalfSpaceTrees, one feature.
 
 For each configuration (n_trees/height/window_size) it times, on the same stream of values:
 river (score_one then learn_one per sample), ours through score_learn_many in batches, and
@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sensorscope.hst import HalfSpaceTrees  # noqa: E402
+from sensorscope.detect.hst import HalfSpaceTrees  # noqa: E402
 
 CONFIGS = ((10, 8, 250), (25, 15, 250))
 

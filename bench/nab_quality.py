@@ -1,8 +1,8 @@
 """Detection quality of each variant through the real pipeline, as ``sensorscope`` ships it.
 
-A variant is a scorer configuration (``sensorscope.scorers.VARIANTS``) and, for the engine rows
-(:data:`ENGINE_VARIANTS`), changes to the pipeline's ``Settings`` (learning inside alerts, the
-hold, the dropout rule). Every figure goes through the path users run, so what the engine
+A variant is a scorer configuration (``sensorscope.detect.config.VARIANTS``) and, for the engine
+rows (:data:`ENGINE_VARIANTS`), changes to the pipeline's ``Settings`` (learning inside alerts,
+the hold, the dropout rule). Every figure goes through the path users run, so what the engine
 does around the scorer (imputation, fault rules, alert episodes with hysteresis, the hold,
 the dropout rule) counts:
 
@@ -55,13 +55,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sensorscope.detect import factory_for  # noqa: E402
+from sensorscope.detect.config import VARIANTS, ScorerConfig, config_from_params  # noqa: E402
+from sensorscope.detect.default import ChannelScorer  # noqa: E402
+from sensorscope.detect.factory import factory_for  # noqa: E402
 from sensorscope.engine import ChannelEngine, limits_for  # noqa: E402
 from sensorscope.evaluate import PROFILES, load_nab_windows  # noqa: E402
 from sensorscope.model import Settings  # noqa: E402
 from sensorscope.pipeline import Pipeline  # noqa: E402
 from sensorscope.scored import evaluate_series, load_series, load_windows  # noqa: E402
-from sensorscope.scorers import VARIANTS, ChannelScorer, ScorerConfig, config_from_params  # noqa: E402
 
 DEMO = ROOT / "recordings" / "demo.jsonl"
 DEMO_LABELS = ROOT / "recordings" / "demo.labels.jsonl"
@@ -76,7 +77,7 @@ BATCH = 2048
 @dataclass(frozen=True)
 class Variant:
     name: str
-    detector: str  # a name in sensorscope.scorers.VARIANTS
+    detector: str  # a name in sensorscope.detect.config.VARIANTS
     settings: dict[str, Any] = field(default_factory=dict)  # changes to Settings()
 
 

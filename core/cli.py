@@ -191,7 +191,7 @@ def make_settings(
     dropout=None, learn_in_alerts=None,
 ):  # fmt: skip
     """Settings from a config file, then from the options given on the command line."""
-    from sensorscope.detect import parse_param
+    from sensorscope.detect.factory import parse_param
     from sensorscope.model import Settings
 
     s = Settings()

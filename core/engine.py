@@ -3,8 +3,8 @@
 A :class:`ChannelEngine` takes a channel's samples of one batch as arrays and returns, per
 sample, the value (imputed where missing), the score, the alert flag and the reason code, plus
 the alert episodes that opened and closed. Everything a channel learns lives here and in its
-model (:class:`sensorscope.scorers.ChannelScorer`, or any river detector through
-:class:`RiverModel`); only the pipeline's scoring worker calls it.
+model (a :class:`sensorscope.detect.base.ChannelModel`: the default scorer, or any river
+detector); only the pipeline's scoring worker calls it.
 
 Beside the model, rules for faults that statistics cannot see, each with a one-line reason
 (:func:`reason_text`): values outside a physical range the user gives for the channel, the
@@ -31,7 +31,6 @@ Two ways what has been flagged changes what is learned:
 
 from __future__ import annotations
 
-import copy
 import fnmatch
 import math
 from collections import deque
@@ -41,6 +40,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from sensorscope.detect.base import Scored
+from sensorscope.detect.numeric import ewma_states
 from sensorscope.impute import Imputer
 from sensorscope.model import (
     DEFAULT_DROPOUT,
@@ -50,23 +51,12 @@ from sensorscope.model import (
     Reason,
     reason_text,
 )
-from sensorscope.scorers import (
-    WHY_DAILY,
-    WHY_FORECAST,
-    WHY_HST,
-    WHY_NONE,
-    WHY_STUCK,
-    WHY_WEEKLY,
-    Scored,
-    ewma_states,
-)
 
 __all__ = [
     "DEFAULT_DROPOUT",
     "DEFAULT_SENTINELS",
     "ChannelEngine",
     "EngineOut",
-    "RiverModel",
     "limits_for",
     "unmatched_limits",
     "unmatched_limits_message",
@@ -102,11 +92,9 @@ PATTERN_NOISE = 3.0
 PATTERN_ABRUPT = 0.5
 ONSET_SAMPLES = 32
 
-WHY_SENTINEL, WHY_BELOW, WHY_ABOVE, WHY_DROPOUT = (
-    Reason.SENTINEL, Reason.BELOW, Reason.ABOVE, Reason.DROPOUT)  # fmt: skip
-_STATISTICAL = (WHY_HST, WHY_FORECAST, WHY_DAILY, WHY_WEEKLY)
+_STATISTICAL = (Reason.HST, Reason.FORECAST, Reason.DAILY, Reason.WEEKLY)
 # Rule alerts: a repeat is known by its value (or gap) alone, and not raised at all.
-_BY_VALUE = (WHY_STUCK, WHY_SENTINEL, WHY_BELOW, WHY_ABOVE)
+_BY_VALUE = (Reason.STUCK, Reason.SENTINEL, Reason.BELOW, Reason.ABOVE)
 
 
 def limits_for(channel: str, limits: dict[str, tuple[float, float]]) -> tuple[float, float] | None:
@@ -178,7 +166,7 @@ class _Record(NamedTuple):
     jump: float
 
 
-_DROPOUT_RECORD = _Record(WHY_DROPOUT, 0.0, 0.0, 0, 0.0)
+_DROPOUT_RECORD = _Record(Reason.DROPOUT, 0.0, 0.0, 0, 0.0)
 
 
 @dataclass
@@ -201,53 +189,6 @@ class Pattern:
     length: int = 0  # samples
     jump: float = 0.0  # the largest step between two samples around its start
     gap: float = 0.0  # dropouts: the silence (s)
-
-
-class RiverModel:
-    """Any river anomaly detector (``sensorscope.detect.ChannelDetector``) as an engine model.
-
-    Scored one sample at a time (river's detectors are per-sample code anyway); a checkpoint
-    is a deep copy of the detector.
-    """
-
-    def __init__(self, detector: Any, threshold: float) -> None:
-        self.det = detector
-        self.threshold = threshold
-
-    @property
-    def warming_up(self) -> bool:
-        return bool(self.det.warming_up)
-
-    def score_many(
-        self, values: np.ndarray, t: np.ndarray, learn: np.ndarray, observed: np.ndarray,
-        held: np.ndarray | None = None,
-    ) -> Scored:  # fmt: skip
-        n = len(values)
-        if held is not None:
-            learn = learn & ~held
-        score = np.zeros(n)
-        why = np.zeros(n, dtype=np.int8)
-        for i, (v, k, o) in enumerate(
-            zip(values.tolist(), learn.tolist(), observed.tolist(), strict=True)
-        ):
-            if not math.isfinite(v):
-                continue
-            score[i] = self.det.score(v, learn=k, observe=o)
-            if self.det.reason:
-                why[i] = WHY_STUCK
-            elif score[i] >= self.threshold:
-                why[i] = WHY_HST
-        return Scored(score, why, score)
-
-    def checkpoint(self) -> Any:
-        return copy.deepcopy(self.det)
-
-    def restore(self, state: Any) -> None:
-        self.det = copy.deepcopy(state)
-
-    def learn_late(self, values: np.ndarray) -> None:
-        for v in values.tolist():
-            self.det.score(v, learn=True, observe=False)
 
 
 class ChannelEngine:
@@ -298,7 +239,7 @@ class ChannelEngine:
         # Recent episodes: the alert, its samples, and what a false-positive label would
         # remember of it.
         self.episodes: deque[tuple[Alert, np.ndarray, _Record]] = deque(maxlen=EPISODES_KEPT)
-        self._open_why: tuple[int, float] = (WHY_NONE, math.nan)  # reason code, value
+        self._open_why: tuple[int, float] = (Reason.NONE, math.nan)  # reason code, value
         # The open episode: the level it started from, whether it is announced (an episode
         # within a false positive's shape is not, unless it goes beyond it), that pattern.
         self._level = 0.0
@@ -344,7 +285,7 @@ class ChannelEngine:
         n = len(value)
         observed = ~imputed & np.isfinite(value)
         fault = self._faults(value, observed)
-        base_learn = observed & (fault == WHY_NONE)
+        base_learn = observed & (fault == Reason.NONE)
         score = np.zeros(n)
         why = np.zeros(n, dtype=np.int8)
         alert = np.zeros(n, dtype=bool)
@@ -412,10 +353,10 @@ class ChannelEngine:
             return out
         if self.limits is not None:
             lo, hi = self.limits
-            out[observed & (value < lo)] = WHY_BELOW
-            out[observed & (value > hi)] = WHY_ABOVE
+            out[observed & (value < lo)] = Reason.BELOW
+            out[observed & (value > hi)] = Reason.ABOVE
         sentinel = observed & np.isin(value, self.sentinels) if len(self.sentinels) else None
-        real = observed & (out == WHY_NONE)
+        real = observed & (out == Reason.NONE)
         if sentinel is not None:
             real &= ~sentinel
         vr = np.where(real, value, np.nan)
@@ -427,11 +368,11 @@ class ChannelEngine:
             tol = np.maximum(0.05 * (hi_b - lo_b), 1e-9 * np.abs(value))
             with np.errstate(invalid="ignore"):
                 outside = ~np.isfinite(lo_b) | (value < lo_b - tol) | (value > hi_b + tol)
-            fp_values = {p.value for p in self.patterns if p.why == WHY_SENTINEL}
+            fp_values = {p.value for p in self.patterns if p.why == Reason.SENTINEL}
             flagged = sentinel & outside
             if fp_values:
                 flagged &= ~np.isin(value, list(fp_values))
-            out[flagged] = WHY_SENTINEL
+            out[flagged] = Reason.SENTINEL
         self._seen_lo, self._seen_hi = float(los[-1]), float(his[-1])
         return out
 
@@ -444,7 +385,7 @@ class ChannelEngine:
         s = sc.score.copy()
         ev = sc.evidence.copy()
         w = sc.why.astype(np.int8, copy=True)
-        hit = fault != WHY_NONE
+        hit = fault != Reason.NONE
         if hit.any():
             s[hit] = ev[hit] = 1.0
             w[hit] = fault[hit]
@@ -459,13 +400,13 @@ class ChannelEngine:
         for k in np.flatnonzero(s >= thr).tolist():
             if int(w[k]) in _BY_VALUE and self._matches(int(w[k]), float(value[k])):
                 s[k] = min(s[k], 0.6 * thr)
-                w[k] = WHY_NONE
+                w[k] = Reason.NONE
 
     def _matches(self, why: int, value: float) -> bool:
         for p in self.patterns:
             if p.why != why:
                 continue
-            if why in (WHY_STUCK, WHY_SENTINEL):
+            if why in (Reason.STUCK, Reason.SENTINEL):
                 if value == p.value:
                     return True
             else:  # outside the physical range: within what was labelled
@@ -524,7 +465,7 @@ class ChannelEngine:
                 )  # fmt: skip
             ep.last_above = float(t[a + int(idx[-1])])
             if not ep.reason:
-                firsts = [i for i in idx.tolist() if w[i] != WHY_NONE]
+                firsts = [i for i in idx.tolist() if w[i] != Reason.NONE]
                 if firsts:
                     i0 = firsts[0]
                     ep.reason = reason_text(int(w[i0]), float(value[a + i0]), self.limits)
@@ -579,7 +520,7 @@ class ChannelEngine:
         """A false positive of the detector whose shape this start lies within."""
         tol = self._tolerance()
         for p in self.patterns:
-            if p.why in _BY_VALUE or p.why == WHY_DROPOUT:
+            if p.why in _BY_VALUE or p.why == Reason.DROPOUT:
                 continue
             if not -PATTERN_MARGIN * p.down - tol <= dev <= PATTERN_MARGIN * p.up + tol:
                 continue
@@ -753,7 +694,7 @@ class ChannelEngine:
         return max(self.dropout * usual, DROPOUT_MIN_GAP)
 
     def _dropout_known(self, gap: float) -> bool:
-        return any(p.why == WHY_DROPOUT and gap <= PATTERN_MARGIN * p.gap for p in self.patterns)
+        return any(p.why == Reason.DROPOUT and gap <= PATTERN_MARGIN * p.gap for p in self.patterns)
 
     def tick(self, now_t: float) -> list[tuple[int, str, Alert, Alert]]:
         """A live clock's "now" in this channel's data time: open a dropout when late."""
@@ -805,7 +746,7 @@ class ChannelEngine:
         lo = float(values.min()) if len(values) else ep.peak_value
         hi = float(values.max()) if len(values) else ep.peak_value
         p = Pattern(ep, why, lo, hi, value)
-        if why == WHY_DROPOUT:
+        if why == Reason.DROPOUT:
             end = ep.until
             p.gap = end - ep.start + self._late_after()
         elif why not in _BY_VALUE:

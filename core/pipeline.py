@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from sensorscope.detect import factory_for
+from sensorscope.detect.factory import factory_for
 from sensorscope.engine import ChannelEngine, limits_for
 from sensorscope.errors import UserError
 from sensorscope.impute import Imputer

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from sensorscope.detect import factory_for
+from sensorscope.detect.factory import factory_for
 from sensorscope.errors import UserError
 from sensorscope.model import Alert, Settings
 from sensorscope.scored import ChannelSeries, Windows, evaluate_series, load_series
@@ -31,7 +31,7 @@ RIVER_THRESHOLDS = (0.9, 0.95, 0.97, 0.98, 0.985, 0.99, 0.993, 0.995, 0.997, 0.9
 HYSTERESES = (1, 3, 10, 30, 100)
 # Candidates of the fast search that are scored again exactly.
 EXACT = 3
-# Parameters tried for the default scorer (fields of sensorscope.scorers.ScorerConfig).
+# Parameters tried for the default scorer (fields of sensorscope.detect.config.ScorerConfig).
 SCORER_SPACE: dict[str, Sequence[Any]] = {
     "hst_window": (100, 250, 500),
     "likelihood_avg": (5, 10, 20),

@@ -9,7 +9,8 @@ import random
 import pytest
 from river import anomaly
 
-from sensorscope.detect import ChannelDetector, detector_factory, parse_param, resolve_detector
+from sensorscope.detect.factory import parse_param
+from sensorscope.detect.river import ChannelDetector, detector_factory, resolve_detector
 from sensorscope.errors import UserError
 
 

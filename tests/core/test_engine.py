@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sensorscope.detect import ModelFactory
+from sensorscope.detect.factory import ModelFactory
 from sensorscope.engine import ChannelEngine
 
 T0 = 1_763_884_800.0

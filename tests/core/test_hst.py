@@ -1,4 +1,5 @@
-"""sensorscope.hst.HalfSpaceTrees gives river's HalfSpaceTrees scores, one by one and in batches."""
+"""sensorscope.detect.hst.HalfSpaceTrees gives river's HalfSpaceTrees scores, one by one and in
+batches."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 from river import anomaly
 
-from sensorscope.hst import HalfSpaceTrees
+from sensorscope.detect.hst import HalfSpaceTrees
 
 TOL = 1e-9
 BATCHES = (1, 7, 250, 1000, 3333)
@@ -146,16 +147,16 @@ def test_mixing_one_at_a_time_and_batches_gives_rivers_scores(reference):
 def test_walks_below_the_score_tables_are_exercised(reference, monkeypatch):
     """The deep case keeps masses on few nodes, so walks go on below the tables' depth,
     in batches (many walks) and one sample at a time (few)."""
-    import sensorscope.hst
+    import sensorscope.detect.hst as hst
 
     seen = []
-    deep = sensorscope.hst.HalfSpaceTrees._deep
+    deep = hst.HalfSpaceTrees._deep
 
     def spy(self, leaves, table_of, deeper, sorted_keys):
         seen.append(int(deeper.sum()))
         return deep(self, leaves, table_of, deeper, sorted_keys)
 
-    monkeypatch.setattr(sensorscope.hst.HalfSpaceTrees, "_deep", spy)
+    monkeypatch.setattr(hst.HalfSpaceTrees, "_deep", spy)
     X, names = case_data("5-10-50-deep")
     model = make("5-10-50-deep")
     assert model._depth < model.height
@@ -163,7 +164,7 @@ def test_walks_below_the_score_tables_are_exercised(reference, monkeypatch):
         [batched(model, X[:6000], 3000, names), one_at_a_time(model, X[6000:], names)]
     )
     assert np.abs(got - reference("5-10-50-deep")).max() <= TOL
-    assert max(seen) > sensorscope.hst._DEEP_AT_ONCE and min(seen) <= sensorscope.hst._DEEP_AT_ONCE
+    assert max(seen) > hst._DEEP_AT_ONCE and min(seen) <= hst._DEEP_AT_ONCE
 
 
 def river_tree_arrays(tree, height: int, names) -> tuple[np.ndarray, np.ndarray]:

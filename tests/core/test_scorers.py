@@ -1,4 +1,5 @@
-"""sensorscope.scorers: the per-channel scorer's contract, and what it catches on made-up series."""
+"""sensorscope.detect.default: the per-channel scorer's contract, and what it catches on made-up
+series."""
 
 from __future__ import annotations
 
@@ -10,19 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sensorscope.scorers import (
-    DEFAULT,
-    DEFAULT_HYSTERESIS,
-    DEFAULT_THRESHOLD,
-    INTERVAL_GAPS,
-    VARIANTS,
-    ChannelScorer,
-    Likelihood,
-    ProfileView,
-    RangeRule,
-    StuckRule,
-    make_scorer,
-)
+from sensorscope.detect.config import DEFAULT, DEFAULT_HYSTERESIS, DEFAULT_THRESHOLD, VARIANTS
+from sensorscope.detect.default import INTERVAL_GAPS, ChannelScorer
+from sensorscope.detect.factory import make_scorer
+from sensorscope.detect.likelihood import Likelihood
+from sensorscope.detect.profile import ProfileView
+from sensorscope.detect.rules import RangeRule, StuckRule
 
 T0 = 1_763_884_800.0  # a UTC midnight, so slots of the day line up with the data
 DT = 0.1  # 10 Hz, like the simulated board

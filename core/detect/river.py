@@ -1,33 +1,29 @@
-"""Detectors by name: the default scorer and its variants, or any river anomaly detector.
+"""Any river anomaly detector as a channel model, scored one sample at a time.
 
-:func:`model_factory` turns ``--detector``, ``--param``, ``--features``, ``--warmup`` and
-``--seed`` into a factory of per-channel models for :class:`sensorscope.engine.ChannelEngine`:
-
-- ``default`` (and the measured variants of :data:`sensorscope.scorers.VARIANTS`, ``hst-raw`` among
-  them: HST on the warm-up-scaled raw value, river's plain behaviour): the vectorised
-  :class:`sensorscope.scorers.ChannelScorer`; ``--param`` sets fields of its
-  :class:`sensorscope.scorers.ScorerConfig` (``--param hst_trees=25``), ``--features`` its HST
-  features.
-- any river anomaly detector by class name (``hst`` is river's own ``HalfSpaceTrees``):
-  :class:`ChannelDetector` below, scored one sample at a time. It learns the channel's range
-  over a warm-up, scales every feature into [0, 1] with that range (clipping beyond it, as
-  Half-Space Trees assume bounded inputs), then follows river's contract: ``score_one`` and
-  then ``learn_one`` on the same features. Detectors whose scores are not probabilities are
-  mapped into [0, 1] by their rank among the channel's recent scores, so one threshold means
-  the same thing for every detector. A flatline rule sits beside it.
+:class:`ChannelDetector` wraps a river detector (by class name, ``hst`` being river's own
+``HalfSpaceTrees``). It learns the channel's range over a warm-up, scales every feature into
+[0, 1] with that range (clipping beyond it, as Half-Space Trees assume bounded inputs), then
+follows river's contract: ``score_one`` and then ``learn_one`` on the same features. Detectors
+whose scores are not probabilities are mapped into [0, 1] by their rank among the channel's
+recent scores, so one threshold means the same thing for every detector. A flatline rule sits
+beside it. :class:`RiverModel` makes it a :class:`sensorscope.detect.base.ChannelModel`.
 """
 
 from __future__ import annotations
 
 import bisect
+import copy
 import inspect
 import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
+from sensorscope.detect.base import Scored
 from sensorscope.errors import UserError
-from sensorscope.model import DEFAULT_DETECTOR, DEFAULT_WARMUP, Settings
+from sensorscope.model import DEFAULT_WARMUP, Reason
 
 # Scores of river's detectors at or above this open an alert. HST's scores are compressed
 # towards 1 (most of its mass sums sit deep in the trees), so the tails of normal noise reach
@@ -68,35 +64,6 @@ def river_detectors() -> dict[str, type]:
         ):
             out[name] = obj
     return out
-
-
-def parse_param(text: str) -> tuple[str, Any]:
-    """``"n_trees=25"`` -> ``("n_trees", 25)``; numbers, booleans and None are understood.
-
-    >>> parse_param("n_trees=25"), parse_param("nu=0.2"), parse_param("seed=none")
-    (('n_trees', 25), ('nu', 0.2), ('seed', None))
-    """
-    if "=" not in text:
-        raise UserError(f"bad --param {text!r}: expected NAME=VALUE")
-    key, _, raw = text.partition("=")
-    key, raw = key.strip(), raw.strip()
-    if not key.isidentifier():
-        raise UserError(f"bad --param {text!r}: {key!r} is not a parameter name")
-    low = raw.lower()
-    value: Any
-    if low in ("true", "false"):
-        value = low == "true"
-    elif low in ("none", "null"):
-        value = None
-    else:
-        try:
-            value = int(raw)
-        except ValueError:
-            try:
-                value = float(raw)
-            except ValueError:
-                value = raw
-    return key, value
 
 
 def resolve_detector(name: str) -> tuple[str, type]:
@@ -348,70 +315,48 @@ def _is_supervised(model: Any) -> bool:
     return isinstance(model, _river_bases()[1])
 
 
-class ModelFactory:
-    """Builds one model per channel for a detector name and its options.
+class RiverModel:
+    """Any river anomaly detector (:class:`ChannelDetector`) as an engine model.
 
-    ``threshold`` and ``hysteresis`` are the detector's shipped ones (what ``--threshold`` and
-    ``--hysteresis`` default to).
+    Scored one sample at a time (river's detectors are per-sample code anyway); a checkpoint
+    is a deep copy of the detector.
     """
 
-    def __init__(
-        self,
-        detector: str = DEFAULT_DETECTOR,
-        params: dict[str, Any] | None = None,
-        features: Sequence[str] | None = None,
-        warmup: int = DEFAULT_WARMUP,
-        seed: int | None = 42,
-    ) -> None:
-        from sensorscope.scorers import VARIANTS, config_from_params
+    def __init__(self, detector: ChannelDetector, threshold: float) -> None:
+        self.det = detector
+        self.threshold = threshold
 
-        self.detector = detector
-        self.warmup = max(1, warmup)
-        self.seed = seed
-        variant = VARIANTS.get(detector.lower())
-        if variant is not None:
-            self.kind = "scorer"
-            self.name = variant.name
-            try:
-                cfg = config_from_params(variant, dict(params or {}))
-                changes: dict[str, Any] = {"warmup": self.warmup}
-                if features:
-                    changes["hst_features"] = tuple(features)
-                cfg = cfg.with_(**changes)
-                if cfg.hst:
-                    from sensorscope.scorers import HstView
+    @property
+    def warming_up(self) -> bool:
+        return bool(self.det.warming_up)
 
-                    HstView(cfg)
-            except ValueError as exc:
-                raise UserError(str(exc)) from None
-            self.config = cfg
-            self.threshold = cfg.threshold
-            self.hysteresis = cfg.hysteresis
-        else:
-            self.kind = "river"
-            self.make = detector_factory(detector, params, seed)
-            self.name = self.make.detector_name  # type: ignore[attr-defined]
-            self.features = tuple(features) if features else DEFAULT_FEATURES
-            ChannelDetector(self.make, 0, self.warmup, self.features)
-            self.threshold = RIVER_THRESHOLD
-            self.hysteresis = RIVER_HYSTERESIS
+    def score_many(
+        self, values: np.ndarray, t: np.ndarray, learn: np.ndarray, observed: np.ndarray,
+        held: np.ndarray | None = None,
+    ) -> Scored:  # fmt: skip
+        n = len(values)
+        if held is not None:
+            learn = learn & ~held
+        score = np.zeros(n)
+        why = np.zeros(n, dtype=np.int8)
+        for i, (v, k, o) in enumerate(
+            zip(values.tolist(), learn.tolist(), observed.tolist(), strict=True)
+        ):
+            if not math.isfinite(v):
+                continue
+            score[i] = self.det.score(v, learn=k, observe=o)
+            if self.det.reason:
+                why[i] = Reason.STUCK
+            elif score[i] >= self.threshold:
+                why[i] = Reason.HST
+        return Scored(score, why, score)
 
-    def __call__(self, index: int, threshold: float | None = None) -> Any:
-        """A fresh model for the channel seen ``index``-th (each channel its own seed)."""
-        from sensorscope.engine import RiverModel
-        from sensorscope.scorers import ChannelScorer
+    def checkpoint(self) -> ChannelDetector:
+        return copy.deepcopy(self.det)
 
-        thr = self.threshold if threshold is None else threshold
-        if self.kind == "scorer":
-            seed = None if self.seed is None else self.seed + index
-            sc = ChannelScorer(self.config.with_(seed=seed))
-            sc.threshold = thr
-            return sc
-        return RiverModel(ChannelDetector(self.make, index, self.warmup, self.features), thr)
+    def restore(self, state: object) -> None:
+        self.det = copy.deepcopy(state)
 
-
-def factory_for(settings: Settings) -> ModelFactory:
-    """The model factory a run's settings name."""
-    return ModelFactory(
-        settings.detector, settings.params, settings.features, settings.warmup, settings.seed
-    )
+    def learn_late(self, values: np.ndarray) -> None:
+        for v in values.tolist():
+            self.det.score(v, learn=True, observe=False)
