@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sensorscope.detect.base import ChannelModel, View
+from sensorscope.detect.base import CalibratedView, ChannelModel, View
 from sensorscope.detect.config import VARIANTS
 from sensorscope.detect.default import ChannelScorer
 from sensorscope.detect.factory import ModelFactory
@@ -81,3 +81,52 @@ def test_every_view_of_every_variant_is_a_view(variant):
     assert ("HstView" in kinds) == cfg.hst
     assert ("ForecastView" in kinds) == cfg.forecast
     assert sum(type(cv.view).__name__ == "ProfileView" for cv in scorer.views) == len(cfg.profiles)
+
+
+class Above:
+    """A toy view: how far past a fixed level each sample is, as its own score (no
+    likelihood), so that the test reads what the scorer makes of a view's output."""
+
+    reason = Reason.FORECAST
+    part = "forecast"
+    warming_up = False
+
+    def __init__(self, level: float) -> None:
+        self.level = level
+        self.seen = 0  # its whole state: samples learned
+
+    def run(self, values, t, learn):
+        self.seen += int(learn.sum())
+        return np.clip(values - self.level, 0.0, 1.0)
+
+    def likelihood_input(self, raw):
+        return raw
+
+    def learn_late(self, values):
+        pass
+
+    def checkpoint(self):
+        return self.seen
+
+    def restore(self, state):
+        self.seen = state
+
+
+def test_a_view_registered_in_one_line_is_run_combined_and_named(monkeypatch):
+    import sensorscope.detect.default as default
+
+    def above_views(cfg):
+        return [CalibratedView(Above(30.0), None)]
+
+    monkeypatch.setattr(default, "VIEWS", (*default.VIEWS, above_views))
+    scorer = ChannelScorer(VARIANTS["hst-raw"])
+    assert isinstance(scorer.views[-1].view, View)
+    v = np.full(600, 21.5)
+    v[500] = 31.0
+    got = scorer.score_many(v, 0.1 * np.arange(600))
+    assert got.score[500] == 1.0 and got.why[500] == Reason.FORECAST
+    assert got.score[:500].max() < scorer.threshold
+    ck = scorer.checkpoint()
+    scorer.score_many(v, 0.1 * np.arange(600))
+    scorer.restore(ck)
+    assert scorer.views[-1].view.seen == 600
