@@ -135,6 +135,8 @@ class Option:
     flag: str
     kind: Kind
     help: str
+    #: Its parameter name in a command function (default: the field's name).
+    dest: str = ""
     #: The option's value when it is not given (None: the ``Settings`` default stands).
     default: Any = None
     show_default: bool = False
@@ -153,6 +155,8 @@ class Key:
 
     #: Place in the file :func:`to_toml` writes; None: read but never written.
     rank: int | None
+    #: The key in ``[detect]`` (default: the field's name).
+    name: str = ""
     #: What values the file may hold; None: what the option takes.
     kind: Kind | None = None
     #: The checked value -> the value :func:`read_config` returns (may raise UserError).
@@ -174,19 +178,17 @@ class Setting:
 
     field: str
     option: Option
-    #: The option's parameter name in a command function (default: the field's name).
-    dest: str = ""
-    #: The key in ``[detect]`` (default: the field's name); the key itself is :attr:`file`.
-    name: str = ""
-    file: Key | None = None
+    file: Key
 
     @property
     def param(self) -> str:
-        return self.dest or self.field
+        """The option's parameter name in a command function."""
+        return self.option.dest or self.field
 
     @property
     def key(self) -> str:
-        return self.name or self.field
+        """The key in ``[detect]``."""
+        return self.file.name or self.field
 
 
 def parse_limit(text: str) -> tuple[str, tuple[float, float]]:
@@ -251,46 +253,48 @@ def _load_limits(limits: Any, path: str) -> dict[str, tuple[float, float]]:
     return limits
 
 
+# In the order ``--help`` shows the options; each Key's rank is its place in the file, which
+# holds the plain keys first and the tables after them.
 SETTINGS: tuple[Setting, ...] = (
     Setting("fmt", Option(
         "--format", Text(), default="auto", show_default=True,
         help="line format: auto, plotter, kv, csv, prose, teleplot, json, influx, nmea",
-    ), name="format", file=Key(rank=None)),
+    ), Key(rank=None, name="format")),
     Setting("detector", Option(
         "--detector", Text(), default="default", show_default=True,
         help="default (calibrated HST, forecaster, profiles and rules), hst-raw (plain "
         "Half-Space Trees), or any river anomaly detector by class name (hst: river's own)",
-    ), file=Key(rank=1)),
+    ), Key(rank=1)),
     Setting("params", Option(
         "--param", Text(), multiple=True, metavar="K=V", help="detector parameter",
         parse=_params, merge=True,
-    ), file=Key(rank=11, kind=Table(), to_field=dict, table=True)),
+    ), Key(rank=11, kind=Table(), to_field=dict, table=True)),
     Setting("threshold", Option(
         "--threshold", Number(0.0, 1.0),
         help="score that opens an alert (default: the detector's, 0.55 for default)",
-    ), file=Key(rank=2)),
+    ), Key(rank=2)),
     Setting("hysteresis", Option(
         "--hysteresis", Whole(1),
         help="samples below the threshold that close an alert (default 10)",
-    ), file=Key(rank=3)),
+    ), Key(rank=3)),
     Setting("warmup", Option(
         "--warmup", Whole(1), help="samples to learn ranges (250)",
-    ), file=Key(rank=4)),
+    ), Key(rank=4)),
     Setting("features", Option(
         "--features", Text(), parse=_features,
         help="comma-separated features: default/hst-raw HST (value, diff, dev, lag1..lag5, "
         "diff2, range8; default value); river detectors (value, diff, std; default value,std)",
-    ), file=Key(rank=5, kind=Names(), to_field=tuple, to_file=list)),
+    ), Key(rank=5, kind=Names(), to_field=tuple, to_file=list)),
     Setting("impute", Option(
         "--impute", OneOf(("mean", "last")), default="mean", show_default=True,
         help="fill missing values with the running mean or the last value",
-    ), file=Key(rank=6)),
+    ), Key(rank=6)),
     Setting("limits", Option(
-        "--range", Text(), multiple=True, metavar="CH=LO:HI",
+        "--range", Text(), dest="ranges", multiple=True, metavar="CH=LO:HI",
         help="physical range of a channel (name or pattern, e.g. temp=-40:125); beyond it "
         "always alerts",
         parse=lambda texts: dict(parse_limit(t) for t in texts), merge=True,
-    ), dest="ranges", file=Key(
+    ), Key(
         rank=12, kind=Loaded(), load=_load_limits, table=True, quoted=True,
         to_field=lambda limits: {str(k): v for k, v in limits.items()}, to_file=list,
     )),
@@ -298,7 +302,7 @@ SETTINGS: tuple[Setting, ...] = (
         "--sentinel", Text(), multiple=True, metavar="VALUE", parse=_sentinels,
         help="a value the sensor prints on failure (repeatable; 'none' for no sentinels; "
         "default -127, 85, -999, -9999, -32768, 32767, 65535)",
-    ), file=Key(
+    ), Key(
         rank=8, kind=Loaded(), load=_load_sentinels, to_field=tuple,
         to_file=lambda values: [float(x) for x in values],
     )),
@@ -306,18 +310,18 @@ SETTINGS: tuple[Setting, ...] = (
         "--dropout", Number(0),
         help="alert when a channel is silent this many times its usual interval (0: never; "
         "default 5)",
-    ), file=Key(rank=7, to_file=float)),
+    ), Key(rank=7, to_file=float)),
     Setting("learn_in_alerts", Option(
         "--learn-during-alerts", Flag(),
         help="learn from samples inside alert episodes too (default: not)",
-    ), file=Key(rank=9)),
+    ), Key(rank=9)),
     Setting("seed", Option(
         "--seed", Whole(), default=42, show_default=True, help="detector seed",
-    ), file=Key(rank=10)),
+    ), Key(rank=10)),
 )  # fmt: skip
 
 #: The settings a file may hold, by their key in ``[detect]``.
-FILE_KEYS: dict[str, Setting] = {s.key: s for s in SETTINGS if s.file is not None}
+FILE_KEYS: dict[str, Setting] = {s.key: s for s in SETTINGS}
 
 
 # --------------------------------------------------------------------------- the file
@@ -356,7 +360,7 @@ def read_config(path: str) -> dict[str, Any]:
 
 
 def _by_rank(which: Callable[[Key], bool]) -> list[Setting]:
-    chosen = [s for s in SETTINGS if s.file is not None and which(s.file)]
+    chosen = [s for s in SETTINGS if which(s.file)]
     return sorted(chosen, key=lambda s: (s.file.rank is None, s.file.rank or 0))
 
 
@@ -412,7 +416,7 @@ def build_settings(
     if config:
         conf = read_config(config)
         for setting in SETTINGS:
-            if setting.file is not None and setting.key in conf:
+            if setting.key in conf:
                 value = conf[setting.key]
                 to_field = setting.file.to_field
                 setattr(s, setting.field, value if to_field is None else to_field(value))
