@@ -7,7 +7,8 @@ the order ``--help`` shows them. Each entry says how its command-line option rea
 file holds it (:class:`Key`). The CLI's options (``sensorscope.cli.options``), the keys
 :func:`read_config` accepts and checks, the file :func:`to_toml` writes and the merging of
 file and options in :func:`build_settings` are all derived from it, so a new setting is one
-entry here (and its field on ``Settings``).
+entry here (and its field on ``Settings``). ``capacity`` and ``hold`` are not a user's to
+set: they have neither an option nor a key.
 
 Detector parameters are one setting among them: ``--param K=V`` (repeatable) and the
 ``[detect.params]`` table, both adding to the detector's own.
