@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from sensorscope.alerts import AlertTracker
 from sensorscope.model import Settings
+from sensorscope.settings import read_config, to_toml
 from sensorscope.simulate import Board, write_board_recording
-from sensorscope.tune import episodes, read_config, to_toml
+from sensorscope.tune import episodes
 
 T0 = 1_763_884_800.0
 
