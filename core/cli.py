@@ -534,7 +534,7 @@ def score(
         out.print(f"{writer.rows} rows written to {output}")
     # A --range that names no channel protected nothing: say so once the channels are known
     # (the scores are complete and written by now).
-    from sensorscope.engine import unmatched_limits_message
+    from sensorscope.faults import unmatched_limits_message
 
     unmatched = unmatched_limits_message(settings.limits, final.channels) if final.channels else ""
     if unmatched:
@@ -817,7 +817,7 @@ def evaluate(sources, labels_path, scores, as_json, report_path, feedback, setti
         write_report(report_path, series, windows, result)
         _console(stderr=True).print(f"report: {report_path}")
     if not score_files and series:
-        from sensorscope.engine import unmatched_limits_message
+        from sensorscope.faults import unmatched_limits_message
 
         unmatched = unmatched_limits_message(settings.limits, {s.channel for s in series})
         if unmatched:
