@@ -141,6 +141,7 @@ class ChannelEngine:
         hold: int = DEFAULT_HOLD,
         labelled_false: Callable[[Alert], bool] | None = None,
     ) -> None:
+        # The plain rule's state (open, samples below since): open exactly while self.open is.
         self.rule = EpisodeRule(hysteresis)
         self.name = name
         self.model = model

@@ -222,7 +222,7 @@ class AlertTracker:
     """
 
     def __init__(self, threshold: float, hysteresis: int) -> None:
-        EpisodeRule(hysteresis)  # the same check of hysteresis
+        EpisodeRule(hysteresis)  # refuses a hysteresis below 1, as every rule does
         self.threshold = threshold
         self.hysteresis = hysteresis
         self.thresholds: dict[str, float] = {}
