@@ -15,11 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
 from sensorscope.detect import factory_for
+from sensorscope.episodes import episodes
 from sensorscope.errors import UserError
-from sensorscope.model import Alert, Settings
+from sensorscope.model import Settings
 from sensorscope.scored import ChannelSeries, Windows, evaluate_series, load_series
 
 METRICS = ("f1", "nab")
@@ -46,38 +45,6 @@ HST_SPACE: dict[str, Sequence[Any]] = {
     "window_size": (100, 250, 500, 1000),
 }
 FEATURE_SETS = (("value",), ("value", "std"), ("value", "diff"), ("value", "std", "diff"))
-
-
-def episodes(
-    channel: str, t: np.ndarray, value: np.ndarray, score: np.ndarray, threshold: float,
-    hysteresis: int,
-) -> tuple[np.ndarray, list[Alert]]:  # fmt: skip
-    """Alert flags and episodes by the plain threshold-and-hysteresis rule, exactly as
-    :class:`sensorscope.alerts.AlertTracker` makes them (the fast search's approximation of what
-    the pipeline's engine does).
-
-    >>> t = np.arange(7.0)
-    >>> flags, eps = episodes("x", t, t, np.array([.1, .9, .5, .95, .1, .1, .1]), .8, 2)
-    >>> flags.astype(int).tolist(), [(a.start, a.end, a.peak_score) for a in eps]
-    ([0, 1, 1, 1, 1, 1, 0], [(1.0, 3.0, 0.95)])
-    """
-    n = len(score)
-    flags = np.zeros(n, dtype=bool)
-    above = np.flatnonzero(score >= threshold)
-    if not len(above):
-        return flags, []
-    # An episode ends when `hysteresis` samples in a row are below the threshold.
-    breaks = np.flatnonzero(np.diff(above) - 1 >= hysteresis)
-    firsts = np.concatenate(([above[0]], above[breaks + 1]))
-    lasts = np.concatenate((above[breaks], [above[-1]]))
-    out = []
-    for k, (a, b) in enumerate(zip(firsts, lasts, strict=True), 1):
-        flags[a : min(n, b + hysteresis + 1)] = True
-        seg = score[a : b + 1]
-        p = a + int(np.argmax(seg))
-        out.append(Alert(k, channel, float(t[a]), float(t[b]), float(score[p]),
-                         float(value[p]), float(t[p]), float(t[b])))  # fmt: skip
-    return flags, out
 
 
 def apply_alerts(series: Sequence[ChannelSeries], threshold: float, hysteresis: int) -> None:

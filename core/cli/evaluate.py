@@ -149,7 +149,7 @@ def evaluate(sources, labels_path, scores, as_json, report_path, feedback, setti
         write_report(report_path, series, windows, result)
         console(stderr=True).print(f"report: {report_path}")
     if not score_files and series:
-        from sensorscope.engine import unmatched_limits_message
+        from sensorscope.faults import unmatched_limits_message
 
         unmatched = unmatched_limits_message(settings.limits, {s.channel for s in series})
         if unmatched:

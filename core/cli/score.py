@@ -165,7 +165,7 @@ def score(
         out.print(f"{writer.rows} rows written to {output}")
     # A --range that names no channel protected nothing: say so once the channels are known
     # (the scores are complete and written by now).
-    from sensorscope.engine import unmatched_limits_message
+    from sensorscope.faults import unmatched_limits_message
 
     unmatched = unmatched_limits_message(settings.limits, final.channels) if final.channels else ""
     if unmatched:
