@@ -58,8 +58,9 @@ sys.path.insert(0, str(ROOT))
 from sensorscope.detect.config import VARIANTS, ScorerConfig, config_from_params  # noqa: E402
 from sensorscope.detect.default import ChannelScorer  # noqa: E402
 from sensorscope.detect.factory import factory_for  # noqa: E402
-from sensorscope.engine import ChannelEngine, limits_for  # noqa: E402
+from sensorscope.engine import ChannelEngine  # noqa: E402
 from sensorscope.evaluate import PROFILES, load_nab_windows  # noqa: E402
+from sensorscope.faults import limits_for  # noqa: E402
 from sensorscope.model import Settings  # noqa: E402
 from sensorscope.pipeline import Pipeline  # noqa: E402
 from sensorscope.scored import evaluate_series, load_series, load_windows  # noqa: E402

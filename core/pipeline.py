@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from sensorscope.detect.factory import factory_for
-from sensorscope.engine import ChannelEngine, limits_for
+from sensorscope.engine import ChannelEngine
 from sensorscope.errors import UserError
+from sensorscope.faults import limits_for
 from sensorscope.impute import Imputer
 from sensorscope.model import (
     Alert,
