@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sensorscope.errors import UserError
 from sensorscope.labels import LabelStore, is_ground_truth, new_label
-from sensorscope.model import ReplayState, Settings, Snapshot
+from sensorscope.model import Label, LabelKind, ReplayState, Settings, Snapshot
 from sensorscope.pipeline import Pipeline, Runner
 from sensorscope.recording import RecordingWriter
 from sensorscope.sources.base import DEFAULT_MAX_LINE, Source
@@ -180,15 +180,9 @@ class Monitor:
         snap = snap or self.snapshot(points=0)
         missed: dict[str, int] = {}
         for lab in snap.labels:
-            if lab["label"] == "anomaly" and lab.get("alert") is None:
-                overlapping = any(
-                    a.channel == lab["channel"]
-                    and a.start <= lab["end"]
-                    and (a.until) >= lab["start"]
-                    for a in snap.alerts
-                )
-                if not overlapping:
-                    missed[lab["channel"]] = missed.get(lab["channel"], 0) + 1
+            if lab.kind is LabelKind.ANOMALY and lab.alert is None:
+                if not any(lab.covers(a) for a in snap.alerts):
+                    missed[lab.channel] = missed.get(lab.channel, 0) + 1
         rows: dict[str, dict[str, Any]] = {}
         channels = sorted({*snap.channels, *missed})
         for name in [*channels, "all"]:
@@ -215,7 +209,7 @@ class Monitor:
 
     # -- labels ---------------------------------------------------------------------------
 
-    def label_alert(self, alert_id: int, kind: str) -> dict[str, Any]:
+    def label_alert(self, alert_id: int, kind: str) -> Label:
         """Label an alert; a false positive also teaches the channel (the scoring worker
         learns the episode and stops alerting on repeats of it at its next batch)."""
         with self.pipeline.lock:
@@ -231,15 +225,13 @@ class Monitor:
             self.pipeline.request_retract(alert_id)
         return rec
 
-    def label_span(
-        self, channel: str, start: float, end: float, kind: str = "anomaly"
-    ) -> dict[str, Any]:
+    def label_span(self, channel: str, start: float, end: float, kind: str = "anomaly") -> Label:
         return self.store.add(new_label(channel, start, end, kind))
 
-    def undo(self) -> dict[str, Any] | None:
+    def undo(self) -> Label | None:
         rec = self.store.undo()
-        if rec is not None and rec.get("label") == "false_positive" and rec.get("alert"):
-            self.pipeline.request_retract(int(rec["alert"]))
+        if rec is not None and rec.kind is LabelKind.FALSE_POSITIVE and rec.alert:
+            self.pipeline.request_retract(int(rec.alert))
         return rec
 
     # -- thresholds ------------------------------------------------------------------------
@@ -287,19 +279,13 @@ class Monitor:
             src.pacer.restart()
 
 
-def _label_for(alert, labels: list[dict[str, Any]]) -> str | None:
+def _label_for(alert, labels: list[Label]) -> str | None:
     """The newest label on this alert: by its id, or by an overlapping span on its channel."""
-    end = alert.until
     found = None
     for lab in labels:
-        if lab.get("label") not in ("anomaly", "false_positive"):
-            continue
-        if lab.get("alert") == alert.id and lab["channel"] == alert.channel:
+        if lab.covers(alert):
             found = lab
-        elif lab.get("alert") is None and lab["channel"] == alert.channel:
-            if lab["start"] <= end and lab["end"] >= alert.start:
-                found = lab
-    return found["label"] if found else None
+    return found.kind.value if found else None
 
 
 def build_monitor(

@@ -29,6 +29,8 @@ from sensorscope.model import (
     ChannelSnapshot,
     Counters,
     Frame,
+    Label,
+    LabelKind,
     ScoredBatch,
     ScoredSample,
     Settings,
@@ -185,8 +187,8 @@ class Pipeline:
         # Labels that act on the detector: requests from a UI (applied by the worker at its
         # next batch) and labels given up front, applied when their episode closes.
         self._requests: deque[tuple[str, int]] = deque()
-        self._label_spans: dict[str, list[tuple[float, float]]] = {}
-        self.labels_provider: Callable[[], Sequence[dict[str, Any]]] | None = None
+        self._label_spans: dict[str, list[Label]] = {}
+        self.labels_provider: Callable[[], Sequence[Label]] | None = None
         # What the callbacks get, queued under the lock and delivered after it.
         self._outbox: list[tuple[str, Any, Any]] = []
 
@@ -209,8 +211,8 @@ class Pipeline:
 
     def learn_labels(
         self,
-        labels: Sequence[dict[str, Any]],
-        provider: Callable[[], Sequence[dict[str, Any]]] | None = None,
+        labels: Sequence[Label],
+        provider: Callable[[], Sequence[Label]] | None = None,
     ) -> None:
         """False-positive labels known up front (a labels file beside a replay, or evaluate's
         ``--feedback``): each acts when an episode it overlaps on its channel closes.
@@ -247,8 +249,7 @@ class Pipeline:
         spans = self._label_spans.get(alert.channel)
         if not spans:
             return False
-        end = alert.until
-        return any(a <= end and b >= alert.start for a, b in spans)
+        return any(lab.overlaps(alert.start, alert.until) for lab in spans)
 
     # -- the batch path ----------------------------------------------------------------------
 
@@ -650,13 +651,11 @@ class Pipeline:
             )
 
 
-def _false_positive_spans(labels: Sequence[dict[str, Any]]) -> dict[str, list[tuple[float, float]]]:
-    spans: dict[str, list[tuple[float, float]]] = {}
+def _false_positive_spans(labels: Sequence[Label]) -> dict[str, list[Label]]:
+    spans: dict[str, list[Label]] = {}
     for lab in labels:
-        if lab.get("label") == "false_positive":
-            spans.setdefault(str(lab["channel"]), []).append(
-                (float(lab["start"]), float(lab["end"]))
-            )
+        if lab.kind is LabelKind.FALSE_POSITIVE:
+            spans.setdefault(lab.channel, []).append(lab)
     return spans
 
 

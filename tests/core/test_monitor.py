@@ -75,9 +75,9 @@ def test_undo_appends_a_retraction_and_never_rewrites(rec):
         assert m.undo() == second
         m.stop()
         lines = [json.loads(x) for x in m.labels_path and open(m.labels_path)]
-        assert lines[-1]["retract"] == second["id"]
+        assert lines[-1]["retract"] == second.id
         assert len(lines) == 3
-        assert [lab["id"] for lab in read_labels(m.labels_path)] == [first["id"]]
+        assert [lab.id for lab in read_labels(m.labels_path)] == [first.id]
     finally:
         m.stop()
 
@@ -314,7 +314,7 @@ def test_labelling_an_alert_a_false_positive_stops_its_repeats(tmp_path):
         w.close()
         m.stop()
     (label,) = read_labels(str(tmp_path / "l.jsonl"))
-    assert label["label"] == "false_positive" and label["alert"] == alert.id
+    assert label.kind == "false_positive" and label.alert == alert.id
 
 
 def test_a_ground_truth_file_is_written_only_when_named(tmp_path):
