@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from sensorscope.labels import read_labels
-from sensorscope.pipeline import Pipeline, Runner
+from sensorscope.pipeline import Pipeline
+from sensorscope.runner import Runner
 from sensorscope.sources import RecordingSource
 
 RECORDINGS = Path(__file__).resolve().parent.parent.parent / "recordings"

@@ -335,3 +335,44 @@ def test_a_ground_truth_file_is_written_only_when_named(tmp_path):
     named.label_span("temp", T0 + 1, T0 + 2)
     named.stop()
     assert truth.read_bytes().startswith(before) and len(truth.read_bytes()) > len(before)
+
+
+def test_the_monitor_asks_the_pipeline_through_its_methods_and_never_takes_its_lock():
+    """What the UI shows comes from one snapshot the pipeline assembles; the monitor never
+    takes the pipeline's lock nor reads its alerts, channels or state behind its back."""
+    import ast
+    import inspect
+
+    from sensorscope import monitor
+
+    tree = ast.parse(inspect.getsource(monitor))
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    reads = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and ast.unparse(node.value).endswith("pipeline"):
+            called = isinstance(parents.get(node), ast.Call) and parents[node].func is node
+            if not called:
+                reads.append(node.attr)
+    assert set(reads) <= {"default_threshold"}, reads
+    assert "lock" not in {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+
+
+def test_labels_join_their_alerts_as_they_are_made_and_undone(rec):
+    m = build_monitor([str(rec)], Settings(), labels=str(rec.parent / "l.jsonl"), speed=None)
+    try:
+        alert = finished(m).alerts[0]
+        m.label_span(alert.channel, alert.until, alert.until + 0.05, "false_positive")  # touches
+        m.label_alert(alert.id, "anomaly")  # the newest label on it wins
+
+        def shown():
+            return [(a.id == alert.id, a.label) for a in m.snapshot().alerts]
+
+        others = len(shown()) - 1
+        assert sorted(shown()) == [(False, None)] * others + [(True, "anomaly")]
+        m.undo()
+        assert sorted(shown()) == [(False, None)] * others + [(True, "false_positive")]
+        m.undo()
+        assert sorted(shown()) == [(False, None)] * others + [(True, None)]
+        assert m.snapshot().labels == []
+    finally:
+        m.stop()

@@ -11,8 +11,9 @@ import tty
 
 from sensorscope.labels import new_label
 from sensorscope.model import Frame, Settings
-from sensorscope.pipeline import Pipeline, Runner
+from sensorscope.pipeline import Pipeline
 from sensorscope.recording import RecordingWriter
+from sensorscope.runner import Runner
 from sensorscope.sources import RecordingSource, SerialSource
 
 
