@@ -56,8 +56,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sensorscope.detect import factory_for  # noqa: E402
-from sensorscope.engine import ChannelEngine, limits_for  # noqa: E402
+from sensorscope.engine import ChannelEngine  # noqa: E402
 from sensorscope.evaluate import PROFILES, load_nab_windows  # noqa: E402
+from sensorscope.faults import limits_for  # noqa: E402
 from sensorscope.model import Label, Settings  # noqa: E402
 from sensorscope.pipeline import Pipeline  # noqa: E402
 from sensorscope.scored import evaluate_series, load_series, load_windows  # noqa: E402

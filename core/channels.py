@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from sensorscope.engine import ChannelEngine, limits_for
+from sensorscope.engine import ChannelEngine
+from sensorscope.faults import limits_for
 from sensorscope.model import Alert, Label, LabelKind, Settings
 from sensorscope.state import AlertEvent, ChannelState, Ring
 

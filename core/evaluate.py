@@ -457,7 +457,7 @@ def event_metrics(alerts: Iterable[Any], windows: Iterable[Any], duration_s: flo
     """Event metrics of alert episodes against labeled anomaly windows.
 
     Alerts and windows need ``channel``, ``start`` and ``end`` (attributes or keys), so
-    :class:`sensorscope.alerts.Alert` and label records both fit. A window is detected when an
+    :class:`sensorscope.model.Alert` and label records both fit. A window is detected when an
     alert on its channel overlaps it (ends touching count); its delay is that alert's
     start less the window's start, 0 when the alert began first. An alert labeled
     ``false_positive`` is a false alert and detects nothing, like one that overlaps no

@@ -12,12 +12,15 @@ import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from sensorscope.errors import UserError
 from sensorscope.model import Frame, Snapshot, SourceStatus
-from sensorscope.pipeline import Pipeline
 from sensorscope.recording import RecordingWriter
 from sensorscope.sources.base import READ_TIMEOUT, Source
+
+if TYPE_CHECKING:
+    from sensorscope.pipeline import Pipeline
 
 # Batches queued at most from sources that can wait (files, stdin): their reader waits
 # for room, so a fast file or pipe cannot pile up in memory ahead of the scorer (a pipe

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from sensorscope.episodes import alerts_of, spans
 from sensorscope.errors import UserError
 from sensorscope.evaluate import read_score_csv
 from sensorscope.labels import read_labels
@@ -41,21 +42,6 @@ class ChannelSeries:
     @property
     def duration(self) -> float:
         return float(self.t[-1] - self.t[0]) if len(self.t) > 1 else 0.0
-
-
-def episodes(channel: str, t: np.ndarray, flags: np.ndarray, score: np.ndarray) -> list[Alert]:
-    """Alert episodes as runs of raised alert flags (for score files that only have flags)."""
-    out: list[Alert] = []
-    flags = np.asarray(flags, dtype=bool)
-    edges = np.flatnonzero(np.diff(np.concatenate(([False], flags, [False])).astype(np.int8)))
-    for n, (a, b) in enumerate(zip(edges[::2], edges[1::2], strict=True), 1):
-        seg = score[a:b]
-        peak = a + int(np.nanargmax(seg)) if np.isfinite(seg).any() else a
-        out.append(
-            Alert(n, channel, float(t[a]), float(t[b - 1]), float(score[peak]), 0.0,
-                  float(t[peak]), float(t[b - 1]))
-        )  # fmt: skip
-    return out
 
 
 def score_file(path: str, settings: Settings, labels: Sequence[Label] = ()) -> list[ChannelSeries]:
@@ -125,7 +111,7 @@ def read_scores(path: str, key: str) -> list[ChannelSeries]:
                 value=value,
                 score=score,
                 alert=alert,
-                alerts=[] if alert is None else episodes(name, t, alert, score),
+                alerts=[] if alert is None else alerts_of(name, t, score, *spans(alert, 1)),
             )
         )
     return out

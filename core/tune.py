@@ -10,17 +10,15 @@ and hysteresis, and the best of those exact runs wins.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
 from sensorscope.detect import factory_for
+from sensorscope.episodes import episodes
 from sensorscope.errors import UserError
-from sensorscope.model import Alert, Settings
+from sensorscope.model import Settings
 from sensorscope.scored import ChannelSeries, Windows, evaluate_series, load_series
 
 METRICS = ("f1", "nab")
@@ -47,38 +45,6 @@ HST_SPACE: dict[str, Sequence[Any]] = {
     "window_size": (100, 250, 500, 1000),
 }
 FEATURE_SETS = (("value",), ("value", "std"), ("value", "diff"), ("value", "std", "diff"))
-
-
-def episodes(
-    channel: str, t: np.ndarray, value: np.ndarray, score: np.ndarray, threshold: float,
-    hysteresis: int,
-) -> tuple[np.ndarray, list[Alert]]:  # fmt: skip
-    """Alert flags and episodes by the plain threshold-and-hysteresis rule, exactly as
-    :class:`sensorscope.alerts.AlertTracker` makes them (the fast search's approximation of what
-    the pipeline's engine does).
-
-    >>> t = np.arange(7.0)
-    >>> flags, eps = episodes("x", t, t, np.array([.1, .9, .5, .95, .1, .1, .1]), .8, 2)
-    >>> flags.astype(int).tolist(), [(a.start, a.end, a.peak_score) for a in eps]
-    ([0, 1, 1, 1, 1, 1, 0], [(1.0, 3.0, 0.95)])
-    """
-    n = len(score)
-    flags = np.zeros(n, dtype=bool)
-    above = np.flatnonzero(score >= threshold)
-    if not len(above):
-        return flags, []
-    # An episode ends when `hysteresis` samples in a row are below the threshold.
-    breaks = np.flatnonzero(np.diff(above) - 1 >= hysteresis)
-    firsts = np.concatenate(([above[0]], above[breaks + 1]))
-    lasts = np.concatenate((above[breaks], [above[-1]]))
-    out = []
-    for k, (a, b) in enumerate(zip(firsts, lasts, strict=True), 1):
-        flags[a : min(n, b + hysteresis + 1)] = True
-        seg = score[a : b + 1]
-        p = a + int(np.argmax(seg))
-        out.append(Alert(k, channel, float(t[a]), float(t[b]), float(score[p]),
-                         float(value[p]), float(t[p]), float(t[b])))  # fmt: skip
-    return flags, out
 
 
 def apply_alerts(series: Sequence[ChannelSeries], threshold: float, hysteresis: int) -> None:
@@ -195,127 +161,3 @@ def tune(
         if progress is not None:
             progress(done, total)
     return best, default
-
-
-def to_toml(settings: Settings) -> str:
-    """The ``--config`` file for these settings."""
-
-    def val(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, (int, float)):
-            return repr(v)
-        if isinstance(v, (list, tuple)):
-            return "[" + ", ".join(val(x) for x in v) + "]"
-        return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-    lines = [
-        "# sensorscope settings (sensorscope watch|score|evaluate --config FILE)",
-        "[detect]",
-        f"detector = {val(settings.detector)}",
-    ]
-    for key in ("threshold", "hysteresis"):
-        if getattr(settings, key) is not None:
-            lines.append(f"{key} = {val(getattr(settings, key))}")
-    lines.append(f"warmup = {val(settings.warmup)}")
-    if settings.features is not None:
-        lines.append(f"features = {val(list(settings.features))}")
-    lines.append(f"impute = {val(settings.impute)}")
-    lines.append(f"dropout = {val(float(settings.dropout))}")
-    lines.append(f"sentinels = {val([float(x) for x in settings.sentinels])}")
-    if settings.learn_in_alerts:
-        lines.append("learn_in_alerts = true")
-    if settings.seed is not None:
-        lines.append(f"seed = {val(settings.seed)}")
-    if settings.params:
-        lines.append("")
-        lines.append("[detect.params]")
-        lines += [f"{k} = {val(v)}" for k, v in sorted(settings.params.items())]
-    if settings.limits:
-        lines.append("")
-        lines.append("[detect.limits]")
-        lines += [f"{val(k)} = {val(list(v))}" for k, v in sorted(settings.limits.items())]
-    return "\n".join(lines) + "\n"
-
-
-CONFIG_KEYS = {"detector", "threshold", "hysteresis", "warmup", "features", "impute", "seed",
-               "params", "format", "limits", "sentinels", "dropout", "learn_in_alerts"}  # fmt: skip
-
-
-def read_config(path: str) -> dict[str, Any]:
-    """The ``[detect]`` table of a settings file, checked."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: not TOML ({exc})") from None
-    detect = data.get("detect", {})
-    if not isinstance(detect, dict):
-        raise UserError(f"{path}: [detect] must be a table")
-    unknown = sorted(set(detect) - CONFIG_KEYS)
-    if unknown:
-        raise UserError(f"{path}: unknown setting {unknown[0]!r} in [detect]")
-    for key, value in detect.items():
-        problem = _config_problem(key, value)
-        if problem:
-            raise UserError(f"{path}: {key} = {value!r} in [detect]: {problem}")
-    if "sentinels" in detect:
-        detect["sentinels"] = _numbers(detect["sentinels"], path, "sentinels")
-    if "limits" in detect:
-        limits = detect["limits"]
-        if not isinstance(limits, dict):
-            raise UserError(f"{path}: [detect.limits] must be a table of CHANNEL = [LOW, HIGH]")
-        for name, span in limits.items():
-            lo_hi = _numbers(span, path, f"limits for {name}")
-            if len(lo_hi) != 2 or not lo_hi[0] < lo_hi[1]:
-                raise UserError(f"{path}: limits for {name} must be [LOW, HIGH], LOW below HIGH")
-            limits[name] = tuple(lo_hi)
-    return detect
-
-
-def _config_problem(key: str, value: Any) -> str:
-    """What is wrong with a ``[detect]`` value, as the options of the command line would
-    say it ("" when nothing is); the values are checked as ``--KEY`` checks them."""
-
-    def number(v: Any) -> bool:
-        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-    def whole(v: Any) -> bool:
-        return isinstance(v, int) and not isinstance(v, bool)
-
-    if key in ("detector", "format") and not isinstance(value, str):
-        return "expected a name in quotes"
-    if key == "impute" and value not in ("mean", "last"):
-        return 'expected "mean" or "last"'
-    if key == "threshold" and not (number(value) and 0.0 <= value <= 1.0):
-        return "expected a number from 0 to 1"
-    if key in ("hysteresis", "warmup") and not (whole(value) and value >= 1):
-        return "expected a whole number of at least 1"
-    if key == "seed" and not whole(value):
-        return "expected a whole number"
-    if key == "dropout" and not (number(value) and value >= 0.0):
-        return "expected a number of at least 0"
-    if key == "learn_in_alerts" and not isinstance(value, bool):
-        return "expected true or false"
-    if key == "features" and not (
-        isinstance(value, list) and all(isinstance(x, str) for x in value)
-    ):
-        return "expected a list of names"
-    if key == "params" and not isinstance(value, dict):
-        return "expected a table of NAME = VALUE"
-    return ""
-
-
-def _numbers(value: Any, path: str, what: str) -> list[float]:
-    if not isinstance(value, list) or not all(
-        isinstance(x, (int, float)) and not isinstance(x, bool) for x in value
-    ):
-        raise UserError(f"{path}: {what} must be a list of numbers")
-    return [float(x) for x in value]

@@ -30,7 +30,9 @@ def test_the_wheel_holds_one_top_level_package(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
     assert top == {"sensorscope"}
-    assert {"sensorscope/cli.py", "sensorscope/tui/app.py", "sensorscope/tui/app.tcss"} <= set(
-        names
-    )
+    assert {
+        "sensorscope/cli/__init__.py",
+        "sensorscope/tui/app.py",
+        "sensorscope/tui/app.tcss",
+    } <= set(names)
     assert "sensorscope/tui/widgets/channel_table.py" in names

@@ -22,8 +22,8 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from sensorscope.engine import unmatched_limits_message
 from sensorscope.errors import UserError
+from sensorscope.faults import unmatched_limits_message
 from sensorscope.model import Alert, Snapshot
 from sensorscope.monitor import Monitor
 from sensorscope.spans import covered_spans, propose_span

@@ -465,7 +465,7 @@ def test_a_long_score_written_by_the_child_process_is_the_whole_file(cli, tmp_pa
 def test_piped_score_prints_its_summary_whole_not_cropped_at_80_columns(cli):
     """`score ... | less` or `> log`: no terminal to fit, so the table's rows and the counts
     line are printed whole (long channel names and reasons included)."""
-    from sensorscope.cli import demo_recording
+    from sensorscope.cli.monitor import demo_recording
 
     proc = cli("score", str(demo_recording()), "-o", "/dev/null")
     assert proc.returncode == 0, proc.stderr.decode()

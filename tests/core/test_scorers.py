@@ -408,7 +408,7 @@ def test_demo_faults_are_caught_with_at_most_one_false_alert():
     import threading
     from collections import defaultdict
 
-    from sensorscope.alerts import AlertTracker
+    from sensorscope.episodes import AlertTracker
     from sensorscope.labels import read_labels
     from sensorscope.pipeline import Pipeline
     from sensorscope.sources import RecordingSource

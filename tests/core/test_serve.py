@@ -11,7 +11,7 @@ import urllib.request
 import aiohttp
 from mqtt_broker import free_port, wait_until
 
-from sensorscope.cli import demo_recording
+from sensorscope.cli.monitor import demo_recording
 
 
 def page(port: int) -> str | None:

@@ -5,36 +5,13 @@ from __future__ import annotations
 import csv
 import json
 
-import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from sensorscope.alerts import AlertTracker
 from sensorscope.model import Settings
+from sensorscope.settings import read_config, to_toml
 from sensorscope.simulate import Board, write_board_recording
-from sensorscope.tune import episodes, read_config, to_toml
 
 T0 = 1_763_884_800.0
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    st.lists(st.floats(0, 1), min_size=1, max_size=200),
-    st.sampled_from([0.3, 0.5, 0.9]),
-    st.integers(1, 6),
-)
-def test_vectorised_episodes_match_the_alert_tracker(scores, threshold, hysteresis):
-    score = np.array(scores)
-    t = np.arange(len(score), dtype=float)
-    flags, eps = episodes("x", t, t, score, threshold, hysteresis)
-    tracker = AlertTracker(threshold, hysteresis)
-    expected = [tracker.update("x", float(i), float(i), s)[0] for i, s in enumerate(scores)]
-    tracker.close_all()
-    assert flags.tolist() == expected
-    assert [(a.start, a.end, a.peak_score) for a in eps] == [
-        (a.start, a.end, a.peak_score) for a in tracker.closed
-    ]
 
 
 def test_config_file_round_trips_settings(tmp_path):

@@ -7,7 +7,7 @@ import csv
 
 import pytest
 
-from sensorscope.cli import demo_recording
+from sensorscope.cli.monitor import demo_recording
 
 PYTHON_TEXTS = (
     "Traceback", "Error:", "could not convert", "invalid literal", "unsupported operand",

@@ -10,21 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
+
+from tui_support import wait_for
 
 from sensorscope.model import Settings
 from sensorscope.monitor import build_monitor
 from sensorscope.simulate import Board, PtyBoard
 from sensorscope.tui.app import make_app
-
-
-async def wait_for(pilot, cond, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_watch_a_board_label_an_alert_survive_an_unplug_and_quit(tmp_path):

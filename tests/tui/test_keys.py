@@ -7,11 +7,11 @@ Replays run the board recording of ``conftest.board_rec`` (alert #1 on pressure,
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 from textual.widgets import Input
+from tui_support import wait_for
 
 from sensorscope.simulate import Board, write_board_recording
 from sensorscope.tui.app import make_app
@@ -22,14 +22,6 @@ from sensorscope.tui.timefmt import fmt_value, utc_stamp
 
 T0 = 1_763_884_800.0
 SIZE = (100, 40)
-
-
-async def wait_for(pilot, cond, timeout: float = 10.0, what: str = "the condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.03)
 
 
 def replay_done(app) -> bool:

@@ -4,12 +4,12 @@ user reads them there; a key bound without a word in either fails here."""
 from __future__ import annotations
 
 import re
-import time
 from functools import partial
 
 from textual.app import App
 from textual.command import CommandList, CommandPalette
 from textual.keys import format_key
+from tui_support import wait_for
 
 from sensorscope.tui.app import make_app
 from sensorscope.tui.screens.help import HelpScreen
@@ -17,14 +17,6 @@ from sensorscope.tui.screens.help import HelpScreen
 SIZE = (100, 40)
 # Textual's own keys (ctrl+q, ctrl+c, ctrl+p): not ours to document, except as the help wants.
 TEXTUAL_KEYS = {b.key for b in App.BINDINGS} | {App.COMMAND_PALETTE_BINDING}
-
-
-async def wait_for(pilot, cond, timeout: float = 10.0, what: str = "the condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.03)
 
 
 async def app_bindings(app, pilot) -> list:

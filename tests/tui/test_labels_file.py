@@ -5,22 +5,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
+
+from tui_support import wait_for
 
 from sensorscope.labels import new_label, read_labels, to_record
 from sensorscope.tui.app import make_app
 
 RECORDINGS = Path(__file__).resolve().parents[2] / "recordings"
 T0 = 1_763_884_800.0
-
-
-async def wait_for(pilot, cond, timeout: float = 30.0, what: str = "the condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.03)
 
 
 def replay_done(app) -> bool:
@@ -49,14 +42,14 @@ async def test_labels_made_on_the_demo_never_touch_its_ground_truth_and_go_where
     monitor = monitors([demo])
     app = make_app(monitor)
     async with app.run_test(size=(80, 30)) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_done(app), 30, what="the replay")
         status = app.status_bar.plain.splitlines()[1]
         assert len(status) <= 80 and status.endswith("demo.mylabels.jsonl"), status
         shown = status.split("labels: ", 1)[1].lstrip("…")
         assert str(mine).endswith(shown)
         alert = app.alert_log.highlighted_alert()
         await pilot.press("f")
-        await wait_for(pilot, lambda: lines(mine), what="the label on disk")
+        await wait_for(pilot, lambda: lines(mine), 30, what="the label on disk")
     (made,) = [json.loads(x) for x in lines(mine)]
     assert (made["alert"], made["label"]) == (alert.id, "false_positive")
     assert (tmp_path / "demo.labels.jsonl").read_bytes() == truth
@@ -77,9 +70,9 @@ async def test_a_torn_labels_file_is_reported_once_and_the_next_label_gets_a_lin
     monitor = monitors([board_rec], labels=str(path))
     app = make_app(monitor)
     async with app.run_test(size=(100, 40)) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_done(app), 30, what="the replay")
         await pilot.press("f")
-        await wait_for(pilot, lambda: len(lines(path)) == 3, what="the label on disk")
+        await wait_for(pilot, lambda: len(lines(path)) == 3, 30, what="the label on disk")
         await pilot.pause(0.3)  # more ticks: the report is not repeated
         said = [text for _, text in app.notices if "torn last line" in text]
         assert said == [f"{path}: skipped the torn last line 2 (an interrupted write)"]
@@ -97,7 +90,7 @@ async def test_a_recording_with_a_torn_last_line_replays_and_says_so_once(
     monitor = monitors([rec], labels=str(tmp_path / "l.jsonl"))
     app = make_app(monitor)
     async with app.run_test(size=(100, 40)) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_done(app), 30, what="the replay")
         await pilot.pause(0.3)
         said = [text for _, text in app.notices if "skipped" in text]
         assert len(said) == 1 and said[0].startswith(f"{rec}: skipped"), app.notices

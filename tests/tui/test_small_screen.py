@@ -3,10 +3,9 @@ on a line of their own, the whole reason a board went away."""
 
 from __future__ import annotations
 
-import time
-
 from textual.widgets import Footer
 from textual.widgets._toast import Toast
+from tui_support import wait_for
 
 from sensorscope.model import Settings
 from sensorscope.monitor import build_monitor
@@ -14,14 +13,6 @@ from sensorscope.simulate import Board, PtyBoard
 from sensorscope.tui.app import make_app
 from sensorscope.tui.keys import KEYS
 from sensorscope.tui.screens.help import HelpScreen
-
-
-async def wait_for(pilot, cond, timeout: float = 10.0, what: str = "the condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.03)
 
 
 async def test_the_help_fits_an_80x24_terminal_without_scrolling(replay):

@@ -1,0 +1,180 @@
+"""``watch``, ``demo`` and ``serve``: the commands that show the monitor (the only ones that
+import the UI, and only when they run)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from sensorscope.cli.common import console, parse_speed
+from sensorscope.cli.options import (
+    SPEED_HELP,
+    apply,
+    source_options,
+    with_hooks,
+    with_mqtt,
+    with_settings,
+)
+from sensorscope.cli.score import score
+from sensorscope.errors import UserError
+
+
+def demo_recording() -> Path:
+    """The bundled demo; looked up beside the package, as an editable install has it."""
+    here = Path(__file__).resolve().parents[2] / "recordings" / "demo.jsonl"
+    if not here.exists():
+        raise UserError(f"demo recording not found at {here} (install from a checkout)")
+    return here
+
+
+def run_monitor(monitor, bell: bool) -> int:
+    from sensorscope.tui.app import make_app
+
+    app = make_app(monitor, bell=bell)
+    try:
+        app.run()
+    finally:
+        monitor.stop()
+    console(stderr=True).print(f"labels: {monitor.labels_path}")
+    return app.return_code or 0
+
+
+@click.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option(
+    "--labels", "labels_path", default=None, help="labels file (default: beside the recording)"
+)
+@click.option("--record", "record_path", default=None, help="record the raw lines here")
+@click.option("--follow", is_flag=True, help="tail a recording that is still being written")
+@click.option("--speed", default=None, help=SPEED_HELP + " (default 1)")
+@click.option("--loop", is_flag=True, help="start a replay again when it ends")
+@click.option("--bell", is_flag=True, help="ring the terminal bell on each new alert")
+@click.option("--check", is_flag=True, hidden=True, help="open everything, then exit (serve)")
+@apply(source_options)
+@with_mqtt
+@with_hooks
+@with_settings
+def watch(
+    sources,
+    labels_path,
+    record_path,
+    follow,
+    speed,
+    loop,
+    bell,
+    check,
+    baud,
+    max_line,
+    mqtt,
+    hooks,
+    settings,
+):
+    """Open the live monitor on SOURCES (ports, URLs, recordings, CSV series or '-').
+
+    Keys: up/down select, tab switches table and alert log, space pauses, f/a label the
+    highlighted alert false positive/anomaly, m marks a missed anomaly, u undoes, +/-/=
+    threshold, [ ] speed, left/right seek, r restart, / filter, s sort, l raw lines,
+    ? help, q quit.
+    """
+    from sensorscope.monitor import build_monitor
+    from sensorscope.sources.stdin import keys_from_terminal
+
+    # The UI reads keys from descriptor 0: with the data there, it moves to one of its own.
+    stdin = keys_from_terminal() if "-" in sources and not check else None
+    monitor = build_monitor(
+        sources,
+        settings,
+        labels=labels_path,
+        record=record_path,
+        follow=follow,
+        speed=parse_speed(speed, 1.0),
+        loop=loop,
+        baud=baud,
+        max_line=max_line,
+        mqtt=mqtt,
+        hooks=hooks,
+        stdin=stdin,
+    )
+    if check:
+        monitor.stop()
+        return 0
+    return run_monitor(monitor, bell)
+
+
+@click.command()
+@click.option("--headless", is_flag=True, help="print the alert episodes instead of the monitor")
+@click.option(
+    "--labels",
+    "labels_path",
+    default="sensorscope-demo.labels.jsonl",
+    show_default=True,
+    help="where labels you make in the demo go",
+)
+@click.pass_context
+def demo(ctx, headless, labels_path):
+    """Open the monitor on the bundled demo recording (looping, real time)."""
+    path = demo_recording()
+    if headless:
+        return ctx.invoke(score, sources=(str(path),))
+    from sensorscope.model import Settings
+    from sensorscope.monitor import build_monitor
+
+    monitor = build_monitor([str(path)], Settings(), labels=labels_path, speed=1.0, loop=True)
+    return run_monitor(monitor, bell=False)
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("watch_args", nargs=-1, type=click.UNPROCESSED, metavar="SOURCE... [WATCH OPTIONS]")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="address to listen on (0.0.0.0: every interface, with no login!)",
+)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--public-url",
+    default=None,
+    help="the address browsers use, if not http://HOST:PORT (a proxy, --host 0.0.0.0)",
+)
+def serve(watch_args, host, port, public_url):
+    """The monitor in a browser: takes what `sensorscope watch` takes.
+
+    Each browser tab runs a monitor of its own; run --record and alert hooks in an
+    `agent` (or `record`) beside it, not here.
+    """
+    import shlex
+    import socket
+
+    args = list(watch_args)
+    try:
+        ctx = watch.make_context("sensorscope serve", list(args))
+    except click.exceptions.Exit:
+        return 0
+    p = ctx.params
+    if "-" in p["sources"]:
+        raise UserError("serve runs one monitor per browser tab and cannot hand them standard "
+                        "input: record it with `sensorscope record - -o FILE.jsonl` and serve "
+                        "FILE.jsonl --follow")  # fmt: skip
+    if p["record_path"]:
+        raise UserError("serve runs one monitor per browser tab: record with `sensorscope "
+                        "record` (or `agent --record`) beside it")  # fmt: skip
+    if p["on_alert_cmds"] or p["webhooks"] or p["mqtt_alerts"]:
+        raise UserError("serve runs one monitor per browser tab, so hooks would fire once per "
+                        "tab: run them in `sensorscope agent` instead")  # fmt: skip
+    # Fail here, in one line, rather than in a browser tab: open the sources once.
+    watch.main(args=[*args, "--check"], prog_name="sensorscope watch", standalone_mode=False)
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    from sensorscope.tui.serve import serve_in_browser
+
+    if public_url is None and host in ("0.0.0.0", "::", ""):
+        public_url = f"http://{socket.getfqdn()}:{port}"
+    command = shlex.join([sys.executable, "-m", "sensorscope.cli", "watch", *args])
+    serve_in_browser(command, host, port, public_url)
+    return 0
