@@ -96,7 +96,7 @@ def main() -> None:
         flagged = sum(any(s - 1 <= a.start <= e + 1 for s, e in doors) for a in temp.alerts)
         print(f"{args.minutes:g} min, 4 channels at {RATE:g} Hz; {len(doors)} door events on "
               f"temp, {flagged} of them alerted; faults: "
-              f"{sum(r['label'] == 'anomaly' for r in read_labels(str(labels)))}; "
+              f"{sum(r.kind == 'anomaly' for r in read_labels(str(labels)))}; "
               f"one false-positive label (alert #{first.id})")  # fmt: skip
         cols = ("alerts", "false alerts", "faults caught", "precision", "recall", "false/h")
         print(f"{'':22s}" + "".join(f"{c:>15s}" for c in cols))

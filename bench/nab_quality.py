@@ -61,7 +61,7 @@ from sensorscope.detect.factory import factory_for  # noqa: E402
 from sensorscope.engine import ChannelEngine  # noqa: E402
 from sensorscope.evaluate import PROFILES, load_nab_windows  # noqa: E402
 from sensorscope.faults import limits_for  # noqa: E402
-from sensorscope.model import Settings  # noqa: E402
+from sensorscope.model import Label, Settings  # noqa: E402
 from sensorscope.pipeline import Pipeline  # noqa: E402
 from sensorscope.scored import evaluate_series, load_series, load_windows  # noqa: E402
 
@@ -284,25 +284,20 @@ def demo_figures(v: Variant) -> dict[str, Any]:
     labels = read_labels(str(DEMO_LABELS))
     alerts = pipeline.alerts
 
-    def overlaps(a: Any, lab: dict[str, Any]) -> bool:
-        end = a.end if a.end is not None else a.last_above
-        return (
-            a.channel == lab["channel"]
-            and a.start <= lab["end"] + DEMO_SLACK
-            and end >= lab["start"] - DEMO_SLACK
-        )
+    def near(a: Any, lab: Label) -> bool:
+        return a.channel == lab.channel and lab.overlaps(a.start - DEMO_SLACK, a.until + DEMO_SLACK)
 
-    missed = [lab for lab in labels if not any(overlaps(a, lab) for a in alerts)]
-    false = [a for a in alerts if not any(overlaps(a, lab) for lab in labels)]
+    missed = [lab for lab in labels if not any(near(a, lab) for a in alerts)]
+    false = [a for a in alerts if not any(near(a, lab) for lab in labels)]
     total_min = sum(hi - lo for lo, hi in span.values()) / 60.0
-    normal_min = total_min - sum(lab["end"] - lab["start"] for lab in labels) / 60.0
+    normal_min = total_min - sum(lab.end - lab.start for lab in labels) / 60.0
     t0 = min(lo for lo, _ in span.values())
     return {
         "caught": len(labels) - len(missed),
         "faults": len(labels),
         "false": len(false),
         "per_10min": len(false) / (normal_min / 10.0),
-        "missed": [f"{lab['channel']} {lab['kind']} at {lab['start'] - t0:.1f}s" for lab in missed],
+        "missed": [f"{lab.channel} {lab.fault} at {lab.start - t0:.1f}s" for lab in missed],
         "false_list": [f"{a.channel} at {a.start - t0:.1f}s ({a.reason})" for a in false],
     }
 

@@ -1,6 +1,6 @@
 """The agent: the watch pipeline, headless, publishing to an MQTT broker.
 
-:class:`Agent` runs sources through the same :class:`~sensorscope.pipeline.Runner` and
+:class:`Agent` runs sources through the same :class:`~sensorscope.runner.Runner` and
 :class:`~sensorscope.pipeline.Pipeline` as ``watch`` and hands every scored reading, alert episode
 and source event to an :class:`AgentPublisher`, which sends them from its own thread under
 the topic layout described in :mod:`sensorscope.mqtt`.
@@ -389,7 +389,8 @@ class Agent:
         hooks: AlertHooks | None = None,
         log: Callable[[str], None] | None = None,
     ) -> None:
-        from sensorscope.pipeline import Pipeline, Runner
+        from sensorscope.pipeline import Pipeline
+        from sensorscope.runner import Runner
 
         self.sources = list(sources)
         self.names = [n for s in self.sources for n in s.names]

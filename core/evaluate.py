@@ -28,6 +28,7 @@ import numpy as np
 
 from sensorscope.errors import UserError
 from sensorscope.labels import merge_spans, parse_nab_windows, read_nab_windows
+from sensorscope.model import Label, overlaps
 from sensorscope.parse import parse_time
 
 # --------------------------------------------------------------------------- NAB
@@ -399,9 +400,11 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
-    # Alerts come as dataclasses, label records as dicts; both are welcome.
+    # Alerts and labels come as dataclasses, rows of a file as dicts; all are welcome.
     if isinstance(obj, Mapping):
         return obj.get(name, default)
+    if name == "label" and isinstance(obj, Label):
+        return obj.kind.value  # a label's kind is what an alert calls its label
     return getattr(obj, name, default)
 
 
@@ -475,7 +478,7 @@ def event_metrics(alerts: Iterable[Any], windows: Iterable[Any], duration_s: flo
     true_alerts = false_alerts = 0
     for alert in alerts:
         ch, start, end = _span(alert)
-        hits = [i for i in by_channel.get(ch, ()) if start <= wins[i][2] and end >= wins[i][1]]
+        hits = [i for i in by_channel.get(ch, ()) if overlaps(start, end, *wins[i][1:])]
         if not hits or _get(alert, "label") == "false_positive":
             false_alerts += 1
             continue

@@ -9,6 +9,11 @@ a torn last line such a crash leaves is skipped, reported, and written past
 Labels a tool generated rather than a person made (the simulator's faults, imported NAB
 windows) carry ``"source"``: a file of only such labels is ground truth, which the
 monitor reads but never appends to unless its path is given explicitly.
+
+This module alone knows the file's keys: it reads records into
+:class:`~sensorscope.model.Label` and :class:`~sensorscope.model.Retract` and writes them
+from those, in the key order the monitor has always written, so a file read and written
+back keeps its bytes.
 """
 
 from __future__ import annotations
@@ -27,8 +32,11 @@ from typing import Any
 
 from sensorscope.errors import UserError
 from sensorscope.jsonl import Damage, append_lines, read_records
+from sensorscope.model import Label, LabelKind, Retract
 
-KINDS = ("anomaly", "false_positive")
+KINDS = tuple(k.value for k in LabelKind)
+#: The keys of a label, in the order the file holds them; anything after them is ``extra``.
+FIELDS = ("id", "channel", "start", "end", "label", "alert", "at")
 
 
 def new_label(
@@ -38,27 +46,59 @@ def new_label(
     label: str = "anomaly",
     alert: int | None = None,
     **extra: Any,
-) -> dict[str, Any]:
+) -> Label:
     if label not in KINDS:
         raise ValueError(f"unknown label {label!r} (choose from: {', '.join(KINDS)})")
     if end < start:
         start, end = end, start
-    return {
-        "id": uuid.uuid4().hex[:12],
-        "channel": channel,
-        "start": start,
-        "end": end,
-        "label": label,
-        "alert": alert,
-        "at": time.time(),
-        **extra,
+    return Label(uuid.uuid4().hex[:12], channel, start, end, LabelKind(label), alert,
+                 time.time(), extra)  # fmt: skip
+
+
+def to_record(rec: Label | Retract) -> dict[str, Any]:
+    """The object a labels file holds for a label or a retraction (``at`` left out when
+    unknown, as a retraction written by hand has none)."""
+    if isinstance(rec, Retract):
+        return {"retract": rec.label} if rec.at is None else {"retract": rec.label, "at": rec.at}
+    out: dict[str, Any] = {
+        "id": rec.id,
+        "channel": rec.channel,
+        "start": rec.start,
+        "end": rec.end,
+        "label": rec.kind.value,
+        "alert": rec.alert,
     }
+    if rec.at is not None:
+        out["at"] = rec.at
+    out.update(rec.extra)
+    return out
 
 
-def append_labels(path: str, records: Iterable[dict[str, Any]]) -> None:
+def from_record(obj: Any, where: str) -> Label | Retract:
+    """A labels file's object as a label or a retraction, or one line saying what is wrong."""
+    if not isinstance(obj, dict):
+        raise UserError(f"{where}: not a label record")
+    if "retract" in obj:
+        return Retract(str(obj["retract"]), obj.get("at"))
+    if not {"id", "channel", "start", "end", "label"} <= obj.keys():
+        raise UserError(f"{where}: a label needs id, channel, start, end and label")
+    _check(obj, where)
+    return Label(
+        id=str(obj["id"]),
+        channel=obj["channel"],
+        start=obj["start"],
+        end=obj["end"],
+        kind=LabelKind(obj["label"]),
+        alert=obj.get("alert"),
+        at=obj.get("at"),
+        extra={k: v for k, v in obj.items() if k not in FIELDS},
+    )
+
+
+def append_labels(path: str, records: Iterable[Label | Retract]) -> None:
     """Append records on a line of their own and fsync before returning (the file is
     created even for none): a torn last line left by a crash stays apart, skipped."""
-    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    text = "".join(json.dumps(to_record(r), ensure_ascii=False) + "\n" for r in records)
     try:
         append_lines(path, text)
     except OSError as exc:
@@ -70,13 +110,29 @@ class LabelFile:
     """What a labels file holds: the labels in force, whether they are ground truth, and
     the lines that were skipped as damaged (falsy when none were)."""
 
-    labels: list[dict[str, Any]]
+    labels: list[Label]
     ground_truth: bool
     damage: Damage
 
 
 def _is_record(obj: dict[str, Any]) -> bool:
     return "retract" in obj or "id" in obj
+
+
+def _read(path: str) -> tuple[list[Label | Retract], Damage]:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise UserError(f"cannot read labels {path}: {exc.strerror or exc}") from None
+    records, damage = read_records(data, path, whole=_is_record)
+    return [from_record(obj, f"{path}:{n}") for n, obj in records], damage
+
+
+def read_acts(path: str) -> list[Label | Retract]:
+    """Every record of a labels file, retractions included, in file order (damaged lines
+    skipped): what :func:`append_labels` writes back to the same bytes."""
+    return _read(path)[0]
 
 
 def read_label_file(path: str) -> LabelFile:
@@ -90,31 +146,22 @@ def read_label_file(path: str) -> LabelFile:
     generators (the simulator, NAB import) name themselves in a ``source`` field. The
     monitor never appends to such a file unless told to.
     """
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise UserError(f"cannot read labels {path}: {exc.strerror or exc}") from None
-    records, damage = read_records(data, path, whole=_is_record)
-    labels: dict[str, dict[str, Any]] = {}
+    acts, damage = _read(path)
+    labels: dict[str, Label] = {}
     generated = made = 0
-    for n, obj in records:
-        if not isinstance(obj, dict):
-            raise UserError(f"{path}:{n}: not a label record")
-        if "retract" in obj:
-            labels.pop(str(obj["retract"]), None)
-        elif {"id", "channel", "start", "end", "label"} <= obj.keys():
-            labels[str(obj["id"])] = _checked(obj, f"{path}:{n}")
-            if obj.get("source"):
-                generated += 1
-            else:
-                made += 1
+    for rec in acts:
+        if isinstance(rec, Retract):
+            labels.pop(rec.label, None)
+            continue
+        labels[rec.id] = rec
+        if rec.source:
+            generated += 1
         else:
-            raise UserError(f"{path}:{n}: a label needs id, channel, start, end and label")
+            made += 1
     return LabelFile(list(labels.values()), generated > 0 and made == 0, damage)
 
 
-def read_labels(path: str, report: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+def read_labels(path: str, report: Callable[[str], None] | None = None) -> list[Label]:
     """The labels in force in ``path`` (:func:`read_label_file`); damaged lines are skipped
     and, if ``report`` is given, told to it in one line."""
     got = read_label_file(path)
@@ -133,8 +180,8 @@ def is_ground_truth(path: str) -> bool:
         return False
 
 
-def _checked(obj: dict[str, Any], where: str) -> dict[str, Any]:
-    """A label record whose fields can be used, or one line saying which is wrong."""
+def _check(obj: dict[str, Any], where: str) -> None:
+    """Raise one line saying which field of a label record cannot be used, if one cannot."""
     for key in ("start", "end"):
         v = obj[key]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
@@ -145,7 +192,6 @@ def _checked(obj: dict[str, Any], where: str) -> dict[str, Any]:
         raise UserError(f"{where}: unknown label {obj['label']!r} (expected {' or '.join(KINDS)})")
     if not isinstance(obj["channel"], str):
         raise UserError(f"{where}: the label's channel is not a name: {obj['channel']!r}")
-    return obj
 
 
 class LabelStore:
@@ -162,7 +208,7 @@ class LabelStore:
 
     def __init__(self, path: str, ground_truth_ok: bool = False) -> None:
         self.path = path
-        self._in_force: dict[str, dict[str, Any]] = {}
+        self._in_force: dict[str, Label] = {}
         self.notice: str | None = None
         if os.path.exists(path):
             got = read_label_file(path)
@@ -172,31 +218,31 @@ class LabelStore:
                     "name it with --labels to add to it"
                 )
             for rec in got.labels:
-                self._in_force[str(rec["id"])] = rec
+                self._in_force[rec.id] = rec
             if got.damage:
                 self.notice = str(got.damage)
         self._made: list[str] = []
         self._lock = threading.Lock()
-        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._queue: queue.Queue[Label | Retract | None] = queue.Queue()
         self._pending = 0
         self._idle = threading.Condition(self._lock)
         self.error: str | None = None
         self._thread = threading.Thread(target=self._write, name="labels", daemon=True)
         self._thread.start()
 
-    def labels(self) -> list[dict[str, Any]]:
+    def labels(self) -> list[Label]:
         with self._lock:
             return list(self._in_force.values())
 
-    def add(self, record: dict[str, Any]) -> dict[str, Any]:
+    def add(self, record: Label) -> Label:
         with self._lock:
-            self._in_force[str(record["id"])] = record
-            self._made.append(str(record["id"]))
+            self._in_force[record.id] = record
+            self._made.append(record.id)
             self._pending += 1
         self._queue.put(record)
         return record
 
-    def undo(self) -> dict[str, Any] | None:
+    def undo(self) -> Label | None:
         with self._lock:
             while self._made:
                 label_id = self._made.pop()
@@ -206,7 +252,7 @@ class LabelStore:
                     break
             else:
                 return None
-        self._queue.put({"retract": rec["id"], "at": time.time()})
+        self._queue.put(Retract(rec.id, time.time()))
         return rec
 
     def _write(self) -> None:
@@ -256,19 +302,19 @@ def merge_spans(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float
     return out
 
 
-def to_nab_windows(labels: Iterable[dict[str, Any]], key: str) -> dict[str, list[list[str]]]:
+def to_nab_windows(labels: Iterable[Label], key: str) -> dict[str, list[list[str]]]:
     """NAB windows (``{"file": [["start", "end"], ...]}``) from the anomaly labels in force.
 
     NAB windows belong to a file, not a channel, so the anomaly spans of every channel are
     joined; false-positive labels are not windows and are left out.
     """
-    spans = [(lab["start"], lab["end"]) for lab in labels if lab["label"] == "anomaly"]
+    spans = [(lab.start, lab.end) for lab in labels if lab.kind is LabelKind.ANOMALY]
     return {key: [[_nab_time(s), _nab_time(e)] for s, e in merge_spans(spans)]}
 
 
 def from_nab_windows(
     windows: dict[str, list[tuple[float, float]]], key: str, channel: str = "value"
-) -> list[dict[str, Any]]:
+) -> list[Label]:
     """Label records for one file's NAB windows (NAB series have one channel, ``value``)."""
     if key not in windows:
         raise UserError(f"no windows for {key!r} (the file has: {', '.join(sorted(windows))})")

@@ -1,7 +1,7 @@
 """The records every part of sensorscope passes to every other: one light module.
 
-Frames from sources, readings from the parser, alerts, reasons, scored batches, snapshots
-and settings. It imports nothing of the project (and not numpy at import time, so a
+Frames from sources, readings from the parser, alerts, labels, reasons, scored batches,
+snapshots and settings. It imports nothing of the project (and not numpy at import time, so a
 command that opens a port first is not slowed by it), so anything may import it.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from enum import IntEnum
+from enum import Enum, IntEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -144,6 +144,83 @@ class Alert:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def overlaps(start: float, end: float, other_start: float, other_end: float) -> bool:
+    """Whether two spans of time share a moment; both ends count (the one overlap rule).
+
+    >>> overlaps(0, 10, 10, 20), overlaps(0, 10, 10.5, 20), overlaps(5, 6, 0, 10)
+    (True, False, True)
+    """
+    return start <= other_end and end >= other_start
+
+
+class LabelKind(str, Enum):
+    """What a person (or a generator) says a span is; its value is what the file holds."""
+
+    ANOMALY = "anomaly"
+    FALSE_POSITIVE = "false_positive"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """One act of labeling: ``kind`` is said of ``channel`` from ``start`` to ``end``.
+
+    ``alert`` is the id of the alert labeled, None for a span labeled on its own (a missed
+    anomaly, ground truth); ``at`` the wall time it was made. ``extra`` holds what
+    generators add, in the order they wrote it (``source``: who generated it; ``file``:
+    the data file it belongs to; ``kind``: the simulator's fault), so a label read is
+    written back the same.
+    """
+
+    id: str
+    channel: str
+    start: float
+    end: float
+    kind: LabelKind
+    alert: int | None = None
+    at: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def source(self) -> str | None:
+        """The tool that generated the label (``simulator``, ``nab``); None if a person."""
+        return self.extra.get("source") or None
+
+    @property
+    def file(self) -> str | None:
+        """The data file the label belongs to, when it names one (NAB windows do)."""
+        target = self.extra.get("file")
+        return None if target is None else str(target)
+
+    @property
+    def fault(self) -> str | None:
+        """The simulator's name for the fault labeled (``spike``, ``stuck``, ...)."""
+        return self.extra.get("kind")
+
+    def overlaps(self, start: float, end: float) -> bool:
+        """Whether the label's span shares a moment with ``start``..``end`` (ends count)."""
+        return overlaps(self.start, self.end, start, end)
+
+    def covers(self, alert: Alert) -> bool:
+        """Whether this label speaks of ``alert``: by its id, or as a span of the alert's
+        channel that overlaps the episode (a label naming another alert does not)."""
+        if self.channel != alert.channel:
+            return False
+        if self.alert is not None:
+            return self.alert == alert.id
+        return self.overlaps(alert.start, alert.until)
+
+
+@dataclass(frozen=True, slots=True)
+class Retract:
+    """Undo of a label: the file appends ``{"retract": id}`` and never rewrites a line."""
+
+    label: str
+    at: float | None = None
 
 
 @dataclass
@@ -284,7 +361,8 @@ class Snapshot:
     errors: list[str]
     done: bool
     replay: ReplayState | None = None
-    labels: list[dict[str, Any]] = field(default_factory=list)
+    #: The labels in force, in the order they were made; each alert's ``label`` is joined.
+    labels: list[Label] = field(default_factory=list)
     lines_per_s: float = 0.0
     data_t: float | None = None
     # "Now" on the receive clock: wall time when a live source is watched, the replay's

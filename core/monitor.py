@@ -1,9 +1,10 @@
 """What an interactive monitor asks of the core: one object over runner, labels and replay.
 
 The UI holds a :class:`Monitor`, polls :meth:`Monitor.snapshot` on a timer and calls its
-methods on key presses. Every method returns at once: labels go to a writer thread,
-replay controls set flags the replaying thread reads, thresholds take the pipeline's lock
-for a moment.
+methods on key presses. Every method returns at once: labels go to a writer thread and to
+the pipeline (whose snapshots carry them, joined to their alerts), replay controls set
+flags the replaying thread reads, thresholds are queued for the scoring worker. The
+monitor asks the pipeline through its methods only; it never takes its lock.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from sensorscope.errors import UserError
 from sensorscope.labels import LabelStore, is_ground_truth, new_label
-from sensorscope.model import ReplayState, Settings, Snapshot
-from sensorscope.pipeline import Pipeline, Runner
+from sensorscope.model import Label, LabelKind, ReplayState, Settings, Snapshot
+from sensorscope.pipeline import Pipeline
 from sensorscope.recording import RecordingWriter
+from sensorscope.runner import Runner
 from sensorscope.sources.base import DEFAULT_MAX_LINE, Source
 from sensorscope.sources.open import describe_sources, make_source
 from sensorscope.sources.replay import FollowSource, RecordingSource, ReplaySource
@@ -78,7 +80,7 @@ class Monitor:
         self.store = LabelStore(labels_path, ground_truth_ok)
         # False positives labelled before (a replay of a recording labelled earlier) act as
         # they did then: each teaches its channel when the episode it covers closes.
-        self.pipeline.learn_labels(self.store.labels(), provider=self.store.labels)
+        self.pipeline.show_labels(self.store.labels())
         self.replays = [s for s in self.sources if isinstance(s, ReplaySource)]
         self.is_replay = bool(self.replays) and len(self.replays) == len(self.sources)
         for src in self.replays:
@@ -117,10 +119,6 @@ class Monitor:
 
     def snapshot(self, detail: str | None = None, points: int = 200) -> Snapshot:
         snap = self.runner.snapshot(points, detail)
-        labels = self.store.labels()
-        snap.labels = labels
-        for alert in snap.alerts:
-            alert.label = _label_for(alert, labels)
         if self.store.error:
             snap.errors.append(self.store.error)
         if self.store.notice:
@@ -180,15 +178,9 @@ class Monitor:
         snap = snap or self.snapshot(points=0)
         missed: dict[str, int] = {}
         for lab in snap.labels:
-            if lab["label"] == "anomaly" and lab.get("alert") is None:
-                overlapping = any(
-                    a.channel == lab["channel"]
-                    and a.start <= lab["end"]
-                    and (a.until) >= lab["start"]
-                    for a in snap.alerts
-                )
-                if not overlapping:
-                    missed[lab["channel"]] = missed.get(lab["channel"], 0) + 1
+            if lab.kind is LabelKind.ANOMALY and lab.alert is None:
+                if not any(lab.covers(a) for a in snap.alerts):
+                    missed[lab.channel] = missed.get(lab.channel, 0) + 1
         rows: dict[str, dict[str, Any]] = {}
         channels = sorted({*snap.channels, *missed})
         for name in [*channels, "all"]:
@@ -211,35 +203,31 @@ class Monitor:
         return rows
 
     def alert_total(self) -> int:
-        return self.pipeline.counters.alerts
+        return self.pipeline.alert_total()
 
     # -- labels ---------------------------------------------------------------------------
 
-    def label_alert(self, alert_id: int, kind: str) -> dict[str, Any]:
+    def label_alert(self, alert_id: int, kind: str) -> Label:
         """Label an alert; a false positive also teaches the channel (the scoring worker
         learns the episode and stops alerting on repeats of it at its next batch)."""
-        with self.pipeline.lock:
-            alert = next((a for a in self.pipeline.alerts if a.id == alert_id), None)
-            if alert is None:
-                raise KeyError(alert_id)
-            end = alert.until
-            channel, start = alert.channel, alert.start
-        rec = self.store.add(new_label(channel, start, end, kind, alert=alert_id))
-        if kind == "false_positive":
-            self.pipeline.request_feedback(alert_id, kind)
-        else:
-            self.pipeline.request_retract(alert_id)
+        alert = self.pipeline.alert(alert_id)
+        if alert is None:
+            raise KeyError(alert_id)
+        rec = self.store.add(
+            new_label(alert.channel, alert.start, alert.until, kind, alert=alert_id)
+        )
+        self.pipeline.add_label(rec)
         return rec
 
-    def label_span(
-        self, channel: str, start: float, end: float, kind: str = "anomaly"
-    ) -> dict[str, Any]:
-        return self.store.add(new_label(channel, start, end, kind))
+    def label_span(self, channel: str, start: float, end: float, kind: str = "anomaly") -> Label:
+        rec = self.store.add(new_label(channel, start, end, kind))
+        self.pipeline.add_label(rec)
+        return rec
 
-    def undo(self) -> dict[str, Any] | None:
+    def undo(self) -> Label | None:
         rec = self.store.undo()
-        if rec is not None and rec.get("label") == "false_positive" and rec.get("alert"):
-            self.pipeline.request_retract(int(rec["alert"]))
+        if rec is not None:
+            self.pipeline.retract_label(rec)
         return rec
 
     # -- thresholds ------------------------------------------------------------------------
@@ -285,21 +273,6 @@ class Monitor:
     def restart(self) -> None:
         for src in self.replays:
             src.pacer.restart()
-
-
-def _label_for(alert, labels: list[dict[str, Any]]) -> str | None:
-    """The newest label on this alert: by its id, or by an overlapping span on its channel."""
-    end = alert.until
-    found = None
-    for lab in labels:
-        if lab.get("label") not in ("anomaly", "false_positive"):
-            continue
-        if lab.get("alert") == alert.id and lab["channel"] == alert.channel:
-            found = lab
-        elif lab.get("alert") is None and lab["channel"] == alert.channel:
-            if lab["start"] <= end and lab["end"] >= alert.start:
-                found = lab
-    return found["label"] if found else None
 
 
 def build_monitor(

@@ -22,7 +22,7 @@ from sensorscope.episodes import alerts_of, spans
 from sensorscope.errors import UserError
 from sensorscope.evaluate import read_score_csv
 from sensorscope.labels import read_labels
-from sensorscope.model import Alert, ScoredBatch, Settings
+from sensorscope.model import Alert, Label, LabelKind, ScoredBatch, Settings, overlaps
 from sensorscope.pipeline import Pipeline
 from sensorscope.sources.csv import CsvSource
 from sensorscope.sources.replay import RecordingSource
@@ -44,9 +44,7 @@ class ChannelSeries:
         return float(self.t[-1] - self.t[0]) if len(self.t) > 1 else 0.0
 
 
-def score_file(
-    path: str, settings: Settings, labels: Sequence[dict[str, Any]] = ()
-) -> list[ChannelSeries]:
+def score_file(path: str, settings: Settings, labels: Sequence[Label] = ()) -> list[ChannelSeries]:
     """Run the pipeline over a recording or CSV series, as fast as it goes.
 
     False-positive ``labels`` act as they would have in the monitor (see
@@ -171,12 +169,12 @@ def load_windows(path: str, series: Sequence[ChannelSeries]) -> Windows:
                             anomaly[(key, s.channel)].extend(wins)
         return Windows(dict(anomaly), {})
     for rec in read_labels(path):
-        target = rec.get("file")
+        target = rec.file
         for key in keys:
-            if target is not None and not matches(key, str(target)):
+            if target is not None and not matches(key, target):
                 continue
-            bucket = anomaly if rec["label"] == "anomaly" else false_pos
-            bucket[(key, str(rec["channel"]))].append((float(rec["start"]), float(rec["end"])))
+            bucket = anomaly if rec.kind is LabelKind.ANOMALY else false_pos
+            bucket[(key, rec.channel)].append((float(rec.start), float(rec.end)))
     return Windows(dict(anomaly), dict(false_pos))
 
 
@@ -185,8 +183,7 @@ def apply_false_positive_labels(series: Sequence[ChannelSeries], windows: Window
     for s in series:
         spans = windows.false_positive.get((s.key, s.channel), [])
         for alert in s.alerts:
-            end = alert.until
-            if any(a <= end and b >= alert.start for a, b in spans):
+            if any(overlaps(a, b, alert.start, alert.until) for a, b in spans):
                 alert.label = "false_positive"
 
 
@@ -205,7 +202,7 @@ def load_series(
     labels = read_labels(feedback_labels) if feedback_labels else []
     out: list[ChannelSeries] = []
     for src in sources:
-        mine = [lab for lab in labels if lab.get("file") is None or matches(src, lab["file"])]
+        mine = [lab for lab in labels if lab.file is None or matches(src, lab.file)]
         got = read_scores(paired[src], src) if src in paired else score_file(src, settings, mine)
         for s in got:
             s.key = src

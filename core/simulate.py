@@ -27,6 +27,7 @@ from types import FrameType
 
 from sensorscope.errors import UserError
 from sensorscope.labels import append_labels
+from sensorscope.model import Label, LabelKind
 
 FAULT_KINDS = ("spike", "stuck", "drift", "noise", "missing")
 FORMATS = ("plotter", "kv", "csv", "json")
@@ -338,33 +339,25 @@ class Board:
 
 def label_records(
     faults: Iterable[Fault], t0: float, until: float | None = None, at: float | None = None
-) -> list[dict[str, object]]:
-    """Ground-truth label objects for the anomalous faults (missing data is not an anomaly).
+) -> list[Label]:
+    """Ground-truth labels for the anomalous faults (missing data is not an anomaly).
 
     Times become epoch seconds (``t0`` + offset); ``until`` (seconds since sample 0) drops
     faults that had not started and clips the ends of the ones still going.
     """
     at = time.time() if at is None else at
-    records: list[dict[str, object]] = []
+    records: list[Label] = []
     for fault in faults:
         if fault.kind == "missing":
             continue
         if until is not None and fault.start >= until:
             continue
         end = fault.end if until is None else min(fault.end, until)
+        extra = {"source": "simulator", "kind": fault.kind}
         records.append(
-            {
-                "id": uuid.uuid4().hex,
-                "channel": fault.channel,
-                "start": t0 + fault.start,
-                "end": t0 + end,
-                "label": "anomaly",
-                "alert": None,
-                "at": at,
-                "source": "simulator",
-                "kind": fault.kind,
-            }
-        )
+            Label(uuid.uuid4().hex, fault.channel, t0 + fault.start, t0 + end,
+                  LabelKind.ANOMALY, None, at, extra)
+        )  # fmt: skip
     return records
 
 

@@ -9,9 +9,10 @@ UI only asks and shows.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import numpy as np
+
+from sensorscope.model import Alert, Label
 
 #: The smallest span proposed, in samples: one sample is not an episode.
 MIN_SAMPLES = 5
@@ -31,15 +32,17 @@ STEP_SHARE = 0.01
 BIG_STEP_SHARE = 0.1
 
 
-def covered_spans(channel: str, alerts: Iterable[Any], labels: Iterable[dict[str, Any]]):
+def covered_spans(
+    channel: str, alerts: Iterable[Alert], labels: Iterable[Label]
+) -> list[tuple[float, float]]:
     """``(start, end)`` of every alert episode and labelled span on ``channel``."""
     spans = []
     for a in alerts:
         if a.channel == channel:
             spans.append((a.start, a.until))
     for lab in labels:
-        if lab.get("channel") == channel and "start" in lab and "end" in lab:
-            spans.append((float(lab["start"]), float(lab["end"])))
+        if lab.channel == channel:
+            spans.append((float(lab.start), float(lab.end)))
     return spans
 
 

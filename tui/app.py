@@ -341,9 +341,9 @@ class SensorscopeApp(App[int]):
         if undone is None:
             self.say("nothing to undo", "warning")
             return
-        what = LABEL_WORDS.get(undone.get("label"), str(undone.get("label")))
-        on = f"alert #{undone['alert']}" if undone.get("alert") is not None else "span"
-        self.say(f"undone: {what} on {undone['channel']} ({on})")
+        what = LABEL_WORDS.get(undone.kind.value, undone.kind.value)
+        on = f"alert #{undone.alert}" if undone.alert is not None else "span"
+        self.say(f"undone: {what} on {undone.channel} ({on})")
         self._labels_changed()
 
     def action_threshold(self, step: int) -> None:

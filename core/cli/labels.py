@@ -46,8 +46,8 @@ def labels_show(path):
         return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
     for r in recs:
-        alert = "" if r.get("alert") is None else str(r["alert"])
-        table.add_row(r["id"], r["channel"], when(r["start"]), when(r["end"]), r["label"], alert)
+        alert = "" if r.alert is None else str(r.alert)
+        table.add_row(r.id, r.channel, when(r.start), when(r.end), r.kind.value, alert)
     console().print(table)
     return 0
 

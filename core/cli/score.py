@@ -106,8 +106,9 @@ def score(
     """
     from sensorscope.hooks import stderr_log
     from sensorscope.monitor import broker_of
-    from sensorscope.pipeline import Pipeline, Runner
+    from sensorscope.pipeline import Pipeline
     from sensorscope.recording import RecordingWriter
+    from sensorscope.runner import Runner
     from sensorscope.sources.open import describe_sources
 
     srcs = open_sources(sources, baud, parse_speed(speed, None), max_line, mqtt)
@@ -191,8 +192,8 @@ def record(sources, output, duration, baud, max_line, mqtt):
     # output before the open may be gone, and the open itself keeps what the tty holds.
     srcs = open_sources(sources, baud, None, max_line, mqtt)
 
-    from sensorscope.pipeline import Runner
     from sensorscope.recording import RecordingWriter
+    from sensorscope.runner import Runner
     from sensorscope.sources.open import describe_sources
 
     if not all(s.live for s in srcs):

@@ -23,7 +23,7 @@ __all__ = [
 
 #: The score at or above which an alert opens: p = 10**-5.5 on the likelihood's log scale.
 DEFAULT_THRESHOLD = 0.55
-#: Samples below the threshold that close an alert episode (as ``sensorscope.alerts`` ships).
+#: Samples below the threshold that close an alert episode (as ``sensorscope.episodes`` ships).
 DEFAULT_HYSTERESIS = 10
 
 

@@ -386,6 +386,7 @@ def test_record_needs_a_live_source(cli, tmp_path):
 
 def test_labels_export_to_nab_windows_and_import_back_round_trips(cli, tmp_path):
     from sensorscope.labels import append_labels, new_label, read_labels
+    from sensorscope.model import Retract
 
     labels = tmp_path / "series.labels.jsonl"
     (tmp_path / "series.csv").write_text("timestamp,value\n")
@@ -393,7 +394,7 @@ def test_labels_export_to_nab_windows_and_import_back_round_trips(cli, tmp_path)
     first = new_label("value", t0, t0 + 3600)
     fp = new_label("value", t0 + 7200, t0 + 7300, "false_positive")
     gone = new_label("value", t0 + 9000, t0 + 9100)
-    append_labels(str(labels), [first, fp, gone, {"retract": gone["id"]}])
+    append_labels(str(labels), [first, fp, gone, Retract(gone.id)])
     out = tmp_path / "windows.json"
     proc = cli("labels", "export", str(labels), "--nab", str(out))
     assert proc.returncode == 0, proc.stderr.decode()
@@ -403,7 +404,7 @@ def test_labels_export_to_nab_windows_and_import_back_round_trips(cli, tmp_path)
     back = tmp_path / "back.labels.jsonl"
     assert cli("labels", "import", str(out), "-o", str(back)).returncode == 0
     (rec,) = read_labels(str(back))
-    assert (rec["channel"], rec["start"], rec["end"], rec["label"]) == (
+    assert (rec.channel, rec.start, rec.end, rec.kind) == (
         "value",
         t0,
         t0 + 3600,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from sensorscope.labels import read_labels
-from sensorscope.pipeline import Pipeline, Runner
+from sensorscope.pipeline import Pipeline
+from sensorscope.runner import Runner
 from sensorscope.sources import RecordingSource
 
 RECORDINGS = Path(__file__).resolve().parent.parent.parent / "recordings"
@@ -15,7 +16,7 @@ def test_demo_recording_is_small_and_labeled():
     rec = RECORDINGS / "demo.jsonl"
     assert rec.stat().st_size < 2_000_000
     labels = read_labels(str(RECORDINGS / "demo.labels.jsonl"))
-    assert {lab["kind"] for lab in labels} == {"spike", "stuck", "drift", "noise"}
+    assert {lab.fault for lab in labels} == {"spike", "stuck", "drift", "noise"}
 
 
 def test_every_fault_in_the_demo_is_caught_with_at_most_one_false_alert():
@@ -27,15 +28,11 @@ def test_every_fault_in_the_demo_is_caught_with_at_most_one_false_alert():
     labels = read_labels(str(RECORDINGS / "demo.labels.jsonl"))
 
     def overlaps(alert, lab):
-        return (
-            alert.channel == lab["channel"]
-            and alert.start <= lab["end"] + 1.0
-            and alert.end >= lab["start"] - 1.0
-        )
+        return alert.channel == lab.channel and lab.overlaps(alert.start - 1.0, alert.end + 1.0)
 
-    missed = [lab["kind"] for lab in labels if not any(overlaps(a, lab) for a in pipeline.alerts)]
+    missed = [lab.fault for lab in labels if not any(overlaps(a, lab) for a in pipeline.alerts)]
     false = [a for a in pipeline.alerts if not any(overlaps(a, lab) for lab in labels)]
     assert missed == []
     assert len(false) <= 1
     stuck = [a for a in pipeline.alerts if a.reason.startswith("stuck at")]
-    assert len(stuck) == sum(lab["kind"] == "stuck" for lab in labels)
+    assert len(stuck) == sum(lab.fault == "stuck" for lab in labels)

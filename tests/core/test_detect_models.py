@@ -44,8 +44,8 @@ def test_every_model_by_name_is_a_channel_model_the_pipeline_scores(name):
     pipeline.process(frames)
     assert len(rows) == 5 * sum(f.line is not None for f in frames)
     assert all(0.0 <= r.score <= 1.0 for r in rows)
-    assert len(pipeline.engines) == 5
-    for engine in pipeline.engines.values():
+    assert len(pipeline.registry.engines) == 5
+    for engine in pipeline.registry.engines.values():
         assert isinstance(engine.model, ChannelModel)
         assert not engine.warming_up, "40 s at 10 Hz is past every warm-up"
 

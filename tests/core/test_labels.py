@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from sensorscope.labels import LabelStore, append_labels, new_label, read_labels
+from sensorscope.labels import (
+    LabelStore,
+    append_labels,
+    new_label,
+    read_acts,
+    read_labels,
+    to_record,
+)
+from sensorscope.model import Alert, Label, LabelKind, overlaps
 from sensorscope.simulate import Board, write_board_recording
 
 T0 = 1_763_884_800.0
+DATA = Path(__file__).parent / "data"
 
 
-def line(rec: dict) -> bytes:
-    return json.dumps(rec, ensure_ascii=False).encode("utf-8") + b"\n"
+def line(rec: Label) -> bytes:
+    return json.dumps(to_record(rec), ensure_ascii=False).encode("utf-8") + b"\n"
 
 
-def with_torn_tail(path, n: int = 3) -> list[dict]:
+def with_torn_tail(path, n: int = 3) -> list[Label]:
     """A labels file of ``n`` complete labels and the start of one more (a crash)."""
     complete = [new_label("temp", T0 + 60 * i, T0 + 60 * i + 5) for i in range(n)]
     torn = line(new_label("temp", T0 + 900, T0 + 905))[:30]
@@ -23,7 +33,7 @@ def with_torn_tail(path, n: int = 3) -> list[dict]:
 
 
 def ids(labels) -> list[str]:
-    return [lab["id"] for lab in labels]
+    return [lab.id for lab in labels]
 
 
 def test_labels_made_after_a_torn_last_line_are_kept_and_every_command_reads_the_file(
@@ -105,3 +115,41 @@ def test_a_label_once_glued_onto_a_torn_line_is_recovered(tmp_path):
     reports: list[str] = []
     assert ids(read_labels(str(path), report=reports.append)) == ids([a, glued])
     assert reports == [f"{path}: kept the record after a torn one on line 2"]
+
+
+def test_a_labels_file_written_before_labels_were_records_is_read_and_written_back_the_same(
+    tmp_path,
+):
+    """Labels of every kind (a person's, on an alert or a span; the simulator's and NAB's
+    with their own fields; whole-second times) and retractions with and without a time."""
+    old = DATA / "old.labels.jsonl"
+    again = tmp_path / "again.labels.jsonl"
+    append_labels(str(again), read_acts(str(old)))
+    assert again.read_bytes() == old.read_bytes()
+    kept = read_labels(str(old))
+    assert [(lab.kind, lab.alert, lab.source) for lab in kept] == [
+        (LabelKind.ANOMALY, None, None),
+        (LabelKind.FALSE_POSITIVE, 7, None),
+        (LabelKind.ANOMALY, None, "simulator"),
+        (LabelKind.FALSE_POSITIVE, None, None),
+    ]
+
+
+def test_a_label_speaks_of_an_alert_by_its_id_or_by_a_span_sharing_a_moment_with_it():
+    """The one overlap rule: spans that touch overlap; an open alert reaches its last high
+    sample; a label naming an alert speaks of that one only, on its channel."""
+    closed = Alert(3, "temp", T0 + 10, T0 + 20, 0.9, 30.0, T0 + 15, T0 + 20)
+    still_open = Alert(4, "temp", T0 + 30, None, 0.9, 30.0, T0 + 31, T0 + 32)
+
+    def span(start, end, channel="temp", alert=None):
+        return new_label(channel, T0 + start, T0 + end, alert=alert)
+
+    assert span(20, 25).covers(closed) and span(5, 10).covers(closed)  # ends touch
+    assert span(12, 13).covers(closed) and span(0, 40).covers(closed)  # inside, around
+    assert not span(20.001, 25).covers(closed) and not span(0, 9.999).covers(closed)
+    assert span(32, 33).covers(still_open) and not span(32.5, 33).covers(still_open)
+    assert not span(12, 13, channel="hum").covers(closed)
+    assert span(100, 101, alert=3).covers(closed)  # by id, wherever its span
+    assert not span(12, 13, alert=4).covers(closed)  # names another alert
+    assert not span(12, 13, channel="hum", alert=3).covers(closed)
+    assert overlaps(0, 1, 1, 2) and not overlaps(0, 1, 1.5, 2) and overlaps(1, 1, 0, 2)

@@ -75,9 +75,9 @@ def test_undo_appends_a_retraction_and_never_rewrites(rec):
         assert m.undo() == second
         m.stop()
         lines = [json.loads(x) for x in m.labels_path and open(m.labels_path)]
-        assert lines[-1]["retract"] == second["id"]
+        assert lines[-1]["retract"] == second.id
         assert len(lines) == 3
-        assert [lab["id"] for lab in read_labels(m.labels_path)] == [first["id"]]
+        assert [lab.id for lab in read_labels(m.labels_path)] == [first.id]
     finally:
         m.stop()
 
@@ -314,7 +314,7 @@ def test_labelling_an_alert_a_false_positive_stops_its_repeats(tmp_path):
         w.close()
         m.stop()
     (label,) = read_labels(str(tmp_path / "l.jsonl"))
-    assert label["label"] == "false_positive" and label["alert"] == alert.id
+    assert label.kind == "false_positive" and label.alert == alert.id
 
 
 def test_a_ground_truth_file_is_written_only_when_named(tmp_path):
@@ -335,3 +335,44 @@ def test_a_ground_truth_file_is_written_only_when_named(tmp_path):
     named.label_span("temp", T0 + 1, T0 + 2)
     named.stop()
     assert truth.read_bytes().startswith(before) and len(truth.read_bytes()) > len(before)
+
+
+def test_the_monitor_asks_the_pipeline_through_its_methods_and_never_takes_its_lock():
+    """What the UI shows comes from one snapshot the pipeline assembles; the monitor never
+    takes the pipeline's lock nor reads its alerts, channels or state behind its back."""
+    import ast
+    import inspect
+
+    from sensorscope import monitor
+
+    tree = ast.parse(inspect.getsource(monitor))
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    reads = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and ast.unparse(node.value).endswith("pipeline"):
+            called = isinstance(parents.get(node), ast.Call) and parents[node].func is node
+            if not called:
+                reads.append(node.attr)
+    assert set(reads) <= {"default_threshold"}, reads
+    assert "lock" not in {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+
+
+def test_labels_join_their_alerts_as_they_are_made_and_undone(rec):
+    m = build_monitor([str(rec)], Settings(), labels=str(rec.parent / "l.jsonl"), speed=None)
+    try:
+        alert = finished(m).alerts[0]
+        m.label_span(alert.channel, alert.until, alert.until + 0.05, "false_positive")  # touches
+        m.label_alert(alert.id, "anomaly")  # the newest label on it wins
+
+        def shown():
+            return [(a.id == alert.id, a.label) for a in m.snapshot().alerts]
+
+        others = len(shown()) - 1
+        assert sorted(shown()) == [(False, None)] * others + [(True, "anomaly")]
+        m.undo()
+        assert sorted(shown()) == [(False, None)] * others + [(True, "false_positive")]
+        m.undo()
+        assert sorted(shown()) == [(False, None)] * others + [(True, None)]
+        assert m.snapshot().labels == []
+    finally:
+        m.stop()

@@ -9,9 +9,11 @@ import threading
 import time
 import tty
 
+from sensorscope.labels import new_label
 from sensorscope.model import Frame, Settings
-from sensorscope.pipeline import Pipeline, Runner
+from sensorscope.pipeline import Pipeline
 from sensorscope.recording import RecordingWriter
+from sensorscope.runner import Runner
 from sensorscope.sources import RecordingSource, SerialSource
 
 
@@ -193,7 +195,7 @@ def test_labels_given_up_front_act_when_their_episode_closes():
     plain = Pipeline(Settings(), ["dev"])
     plain.process(lines_frames(lines))
     first = plain.alerts[0]
-    label = {"channel": "temp", "start": first.start, "end": first.end, "label": "false_positive"}
+    label = new_label("temp", first.start, first.end, "false_positive")
     taught = Pipeline(Settings(), ["dev"])
     taught.learn_labels([label])
     taught.process(lines_frames(lines))

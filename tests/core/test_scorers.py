@@ -426,18 +426,14 @@ def test_demo_faults_are_caught_with_at_most_one_false_alert():
     labels = read_labels(str(RECORDINGS / "demo.labels.jsonl"))
 
     def overlaps(alert, lab):
-        return (
-            alert.channel == lab["channel"]
-            and alert.start <= lab["end"] + 1.0
-            and alert.end >= lab["start"] - 1.0
-        )
+        return alert.channel == lab.channel and lab.overlaps(alert.start - 1.0, alert.end + 1.0)
 
-    missed = [lab["kind"] for lab in labels if not any(overlaps(a, lab) for a in alerts)]
+    missed = [lab.fault for lab in labels if not any(overlaps(a, lab) for a in alerts)]
     false = [a for a in alerts if not any(overlaps(a, lab) for lab in labels)]
     assert missed == []
     assert len(false) <= 1
     stuck = [a for a in alerts if a.reason.startswith("stuck at")]
-    assert len(stuck) == sum(lab["kind"] == "stuck" for lab in labels)
+    assert len(stuck) == sum(lab.fault == "stuck" for lab in labels)
 
 
 def test_a_sensor_stuck_again_much_later_is_flagged_again():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sensorscope.labels import new_label
 from sensorscope.model import Alert
 from sensorscope.spans import covered_spans, edge_step, move_edge, propose_span
 
@@ -32,7 +33,7 @@ def test_a_stretch_an_alert_or_label_covers_is_not_proposed_again():
     alert = Alert(1, "temp", T0 + 199.9, None, 0.9, 30.0, T0 + 200.0, T0 + 200.6)
     covered = covered_spans("temp", [alert], [])
     assert propose_span(t, s, covered) == (1000, 1029)
-    labels = [{"channel": "temp", "start": T0 + 99, "end": T0 + 104}]
+    labels = [new_label("temp", T0 + 99, T0 + 104)]
     covered += covered_spans("temp", [], labels)
     assert covered_spans("hum", [alert], labels) == []
     lo, hi = propose_span(t, s, covered)

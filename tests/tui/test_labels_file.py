@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tui_support import wait_for
 
-from sensorscope.labels import new_label, read_labels
+from sensorscope.labels import new_label, read_labels, to_record
 from sensorscope.tui.app import make_app
 
 RECORDINGS = Path(__file__).resolve().parents[2] / "recordings"
@@ -57,7 +57,7 @@ async def test_labels_made_on_the_demo_never_touch_its_ground_truth_and_go_where
     # The next session on the demo shows the label made in this one.
     again = monitors([demo])
     assert again.labels_path == str(mine)
-    assert [lab["id"] for lab in again.snapshot().labels] == [made["id"]]
+    assert [lab.id for lab in again.snapshot().labels] == [made["id"]]
 
 
 async def test_a_torn_labels_file_is_reported_once_and_the_next_label_gets_a_line_of_its_own(
@@ -65,8 +65,8 @@ async def test_a_torn_labels_file_is_reported_once_and_the_next_label_gets_a_lin
 ):
     path = tmp_path / "board.labels.jsonl"
     kept = new_label("hum", T0 + 5, T0 + 6)
-    torn = json.dumps(new_label("hum", T0 + 8, T0 + 9)).encode()[:30]
-    path.write_bytes(json.dumps(kept).encode() + b"\n" + torn)
+    torn = json.dumps(to_record(new_label("hum", T0 + 8, T0 + 9))).encode()[:30]
+    path.write_bytes(json.dumps(to_record(kept)).encode() + b"\n" + torn)
     monitor = monitors([board_rec], labels=str(path))
     app = make_app(monitor)
     async with app.run_test(size=(100, 40)) as pilot:
@@ -79,7 +79,7 @@ async def test_a_torn_labels_file_is_reported_once_and_the_next_label_gets_a_lin
     first, torn_line, made = lines(path)
     assert torn_line == torn
     assert json.loads(made)["label"] == "false_positive"
-    assert [lab["id"] for lab in read_labels(str(path))] == [kept["id"], json.loads(made)["id"]]
+    assert [lab.id for lab in read_labels(str(path))] == [kept.id, json.loads(made)["id"]]
 
 
 async def test_a_recording_with_a_torn_last_line_replays_and_says_so_once(

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 from textual.app import App, ComposeResult
 
-from sensorscope.model import Alert, ChannelSnapshot, Counters, ReplayState, Snapshot, SourceStatus
+from sensorscope.model import (
+    Alert,
+    ChannelSnapshot,
+    Counters,
+    Label,
+    LabelKind,
+    ReplayState,
+    Snapshot,
+    SourceStatus,
+)
 from sensorscope.tui.widgets.alert_log import AlertLog
 from sensorscope.tui.widgets.channel_table import STALE_MIN, channel_state, score_cell
 from sensorscope.tui.widgets.detail_chart import DetailChart
@@ -142,7 +151,7 @@ async def test_the_chart_draws_nan_and_imputed_values_and_redraws_only_on_change
         await pilot.pause()
         assert chart.span == (T0, T0 + 29.9)
         assert not chart.show(ch, alerts(2), [])  # same data: nothing to do
-        label = {"id": "x", "channel": "temp", "start": T0 + 5, "end": T0 + 9, "label": "anomaly"}
+        label = Label("x", "temp", T0 + 5, T0 + 9, LabelKind.ANOMALY)
         assert chart.show(ch, alerts(2), [label], force=True)
         assert chart.show(channel([np.nan] * 10), [], [], force=True)
         assert chart.show(None, [], [], force=True)

@@ -20,7 +20,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from sensorscope.model import Alert, ChannelSnapshot
+from sensorscope.model import Alert, ChannelSnapshot, Label, overlaps
 from sensorscope.tui.timefmt import fmt_duration, fmt_value, printable, utc_clock
 
 LABEL_W = 9  # y tick labels of both plots are this wide, so their time axes line up
@@ -47,10 +47,6 @@ def minmax_points(
     ys = np.empty(2 * len(starts))
     ys[0::2], ys[1::2] = lo, hi
     return xs.tolist(), ys.tolist()
-
-
-def _overlaps(start: float, end: float, t0: float, t1: float) -> bool:
-    return start <= t1 and end >= t0
 
 
 class DetailChart(Vertical):
@@ -81,7 +77,7 @@ class DetailChart(Vertical):
         self,
         ch: ChannelSnapshot | None,
         alerts: list[Alert],
-        labels: list[dict[str, Any]],
+        labels: list[Label],
         *,
         force: bool = False,
     ) -> bool:
@@ -90,12 +86,12 @@ class DetailChart(Vertical):
         score_plot = self.query_one("#score-plot", PlotextPlot)
         name = ch.name if ch is not None else None
         mine = [a for a in alerts if a.channel == name]
-        my_labels = [lab for lab in labels if lab.get("channel") == name]
+        my_labels = [lab for lab in labels if lab.channel == name]
         key = (
             name,
             None if ch is None else (ch.samples, ch.last_t, ch.threshold, len(ch.history["t"])),
             tuple((a.id, a.start, a.end, a.last_above, a.label) for a in mine),
-            tuple((lab.get("id"), lab.get("label")) for lab in my_labels),
+            tuple((lab.id, lab.kind) for lab in my_labels),
             self.pending,
             value_plot.size,
             score_plot.size,
@@ -122,7 +118,7 @@ class DetailChart(Vertical):
         self,
         ch: ChannelSnapshot | None,
         alerts: list[Alert],
-        labels: list[dict[str, Any]],
+        labels: list[Label],
         value_plot: PlotextPlot,
         score_plot: PlotextPlot,
     ) -> None:
@@ -180,19 +176,19 @@ class DetailChart(Vertical):
 
         for alert in alerts:
             end = alert.until
-            if not _overlaps(alert.start, end, t0, t1):
+            if not overlaps(alert.start, end, t0, t1):
                 continue
             xa = max(alert.start, t0) - t1
             vp.vline(xa, "red")
             sp.vline(xa, "red")
             vp.text(f"!{alert.id}", x=xa, y=lo, color="red")
         for lab in labels:
-            mark = LABEL_MARKS.get(lab.get("label", ""))
-            if mark is None or not _overlaps(lab["start"], lab["end"], t0, t1):
+            mark = LABEL_MARKS.get(lab.kind.value)
+            if mark is None or not lab.overlaps(t0, t1):
                 continue
-            xs = [max(lab["start"], t0) - t1, min(lab["end"], t1) - t1]
+            xs = [max(lab.start, t0) - t1, min(lab.end, t1) - t1]
             vp.plot(xs, [hi, hi], marker=mark[0], color=mark[1])
-        if self.pending is not None and _overlaps(*self.pending, t0, t1):
+        if self.pending is not None and overlaps(*self.pending, t0, t1):
             xs = [max(self.pending[0], t0) - t1, min(self.pending[1], t1) - t1]
             for xp in xs:
                 vp.vline(xp, PENDING_MARK[1])
