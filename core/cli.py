@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from sensorscope.errors import UserError
+from sensorscope.formats import FORMATS
 from sensorscope.output import ScoreFileWriter, ScoreWriter, iso
 
 EXIT_USAGE = 2
@@ -82,7 +83,7 @@ detect_options = [
         "fmt",
         default="auto",
         show_default=True,
-        help="line format: auto, plotter, kv, csv, prose, teleplot, json, influx, nmea",
+        help="line format: " + ", ".join(("auto", *FORMATS)),
     ),
     click.option(
         "--detector",

@@ -23,6 +23,7 @@ import numpy as np
 from sensorscope.detect import factory_for
 from sensorscope.engine import ChannelEngine, limits_for
 from sensorscope.errors import UserError
+from sensorscope.formats import LineParser
 from sensorscope.impute import Imputer
 from sensorscope.model import (
     Alert,
@@ -35,7 +36,6 @@ from sensorscope.model import (
     Snapshot,
     SourceStatus,
 )
-from sensorscope.parse import LineParser
 from sensorscope.recording import RecordingWriter
 from sensorscope.sources.base import READ_TIMEOUT, Source
 from sensorscope.sources.open import several_sources
