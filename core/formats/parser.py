@@ -14,7 +14,6 @@ values). :meth:`LineParser.feed_many` runs whole batches of lines through it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 
 from sensorscope.formats import registry
@@ -30,11 +29,8 @@ from sensorscope.formats.base import (
 from sensorscope.formats.channels import Channels
 from sensorscope.formats.columns import Columns, header_like
 from sensorscope.formats.detection import Detection
-from sensorscope.formats.fast import REBUILD_BACKOFF_MAX, REVIEW_EVERY, Floats, template_for
-from sensorscope.formats.fast import timed_run as _timed_run
+from sensorscope.formats.fast import TemplatePath
 from sensorscope.formats.prefix import ANSI, is_noise, strip_prefix
-from sensorscope.formats.template import Template
-from sensorscope.formats.times import parse_time
 from sensorscope.model import Reading
 
 # A locked format that yields this many non-empty non-data lines in a row is dropped: the
@@ -42,7 +38,7 @@ from sensorscope.model import Reading
 REDETECT_AFTER = 50
 
 
-class LineParser:
+class LineParser(TemplatePath):
     """Turns one source's text lines into :class:`Reading` objects.
 
     ``fmt="auto"`` finds the format from the lines themselves and re-detects after
@@ -66,6 +62,7 @@ class LineParser:
         if fmt != "auto" and forced is None:
             choices = ", ".join(("auto", *registry.names(), *registry.ALIASES))
             raise ParseError(f"unknown format {fmt!r} (choose from: {choices})")
+        super().__init__()
         self.source = source
         self.format: str | None = None
         self.last_kind = "empty"
@@ -80,15 +77,6 @@ class LineParser:
         self._fn: Callable[[str, bool, Columns], Parsed] | None = None
         self._forced = forced is not None
         self._miss = 0
-        # The template of the last clean data line (see the module docstring), the number
-        # cache, and the bookkeeping that stops rebuilding templates nobody uses.
-        self._fast: Template | None = None
-        self._floats = Floats()
-        self._number: Callable[[str], float] = self._floats.__getitem__
-        self._fast_from = 0
-        self._fast_wait = 0
-        self._backoff = 0
-        self._reviewed = (0, 0)
         self._line = ""
         if forced is not None:
             self._lock(forced)
@@ -172,89 +160,6 @@ class LineParser:
         out, self._channels.released = self._channels.released, []
         return out
 
-    # -- the template path ----------------------------------------------------------------
-
-    def _run(
-        self,
-        lines: Sequence[str],
-        ts: Sequence[float],
-        i: int,
-        stop: int,
-        add: Callable[[Reading], None],
-    ) -> int:
-        """Readings of the lines from ``i`` on (before ``stop``) that fit the template, and
-        their count; returns where the run ended. The loop is inlined: it is the hot path."""
-        fast = self._fast
-        assert fast is not None
-        match = fast.match
-        keys = fast.keys
-        number = self._number
-        plain = fast.plain
-        source = self.source
-        j = i
-        for j in range(i, stop):  # noqa: B007 - j is where the run ends
-            m = match(lines[j])
-            if m is None:
-                break
-            if plain:
-                try:
-                    # As many groups as keys: zip need not check.
-                    values = dict(zip(keys, map(number, m.groups())))  # noqa: B905
-                except ValueError:
-                    break
-                add(Reading(ts[j], source, values))
-            elif fast.times:
-                j = _timed_run(fast, number, source, lines, ts, j, stop, add)
-                break
-            else:
-                r = self._fast_reading(fast, m, ts[j], count=False)
-                if r is None:
-                    break
-                add(r)
-        else:
-            j = stop
-        if j > i:
-            c = self.counters
-            done = j - i
-            c.lines += done
-            before = c.data
-            c.data += done
-            self.last_errors = 0
-            self.last_kind = "data"
-            if (before ^ c.data) & -REVIEW_EVERY:
-                self._review()
-        return j
-
-    def _fast_reading(
-        self, fast: Template, m: re.Match[str], t: float, count: bool = True
-    ) -> Reading | None:
-        """The Reading of a line that matched the template; None if a number in it is not
-        one after all (the line then takes the full path)."""
-        dt = None
-        try:
-            if fast.numbers is None:
-                values = dict(zip(fast.keys, map(self._number, m.groups())))  # noqa: B905
-            else:
-                groups = m.groups()
-                values = dict(zip(fast.keys, map(self._number, fast.numbers(groups))))  # noqa: B905
-                for k in fast.times:
-                    d = parse_time(groups[k])
-                    if d is not None:
-                        dt = d
-        except ValueError:
-            return None
-        for name in fast.rest:
-            values[name] = None
-        if count:
-            c = self.counters
-            c.lines += 1
-            c.data += 1
-            self.last_errors = 0
-            self.last_kind = "data"
-            if not c.data & (REVIEW_EVERY - 1):
-                self._review()
-        return Reading(t if dt is None else dt, self.source, values)
-
     def _feed_slow(self, line: str, t: float, first: bool, cut: bool) -> Reading | None:
         self._line = line
         reading = self._feed_full(line, t, first=first, cut=cut)
@@ -266,42 +171,6 @@ class LineParser:
             if reading is not None and not self.last_errors:
                 self._learn_template(line, t, reading)
         return reading
-
-    def _drop_template(self) -> None:
-        used = self.counters.data - self._fast_from
-        self._backoff = 0 if used >= 4 else min(max(1, 2 * self._backoff), REBUILD_BACKOFF_MAX)
-        self._fast_wait = self._backoff
-        self._fast = None
-
-    def _learn_template(self, line: str, t: float, reading: Reading) -> None:
-        if self._fast_wait:
-            self._fast_wait -= 1
-            return
-        fmt = self._locked
-        tmpl = None if fmt is None else template_for(fmt, line, self._cols)
-        if tmpl is None:
-            return
-        m = tmpl.match(line)
-        # The template must give back exactly what the full parse just gave.
-        if m is None or not set(reading.values) <= self._chset:
-            return
-        check = self._fast_reading(tmpl, m, t, count=False)
-        if check is None or check.values != reading.values or check.t != reading.t:
-            return
-        if list(check.values) != list(reading.values):
-            return
-        self._fast = tmpl
-        self._fast_from = self.counters.data
-
-    def _review(self) -> None:
-        """Stop caching numbers for a stream whose values hardly ever repeat."""
-        data, misses = self._reviewed
-        self._reviewed = (self.counters.data, self._floats.misses)
-        fast = self._fast
-        values = (self.counters.data - data) * (len(fast.keys) if fast is not None else 1)
-        if 2 * (self._floats.misses - misses) > values and self._number is not float:
-            self._number = float
-            self._floats.clear()
 
     # -- the full path ----------------------------------------------------------------------
 
