@@ -7,7 +7,7 @@ leaves a ghost (counted) rather than a channel.
 
 from __future__ import annotations
 
-from sensorscope.formats.base import ParseCounters
+from sensorscope.formats.base import LineFormat, ParseCounters
 from sensorscope.formats.columns import Columns
 from sensorscope.model import Reading
 
@@ -41,14 +41,14 @@ class Channels:
         t: float,
         line: str,
         vouched: bool,
-        self_describing: bool,
+        fmt: LineFormat | None,
     ) -> dict[str, float | None] | None:
         """The values of a line that names channels not yet known, with the names that do
         not become channels (yet) taken out; None if nothing is left.
 
         A name becomes a channel at once from a line that vouches for it: the first data a
         source prints, a header that announced it, a clean line beside known channels, a
-        clean line of a format whose syntax leaves no doubt (``self_describing``), or the
+        clean line of a format whose syntax leaves no doubt (`fmt` self-describing), or the
         line that (re)locks a format (``vouched``). A name without a value on a line with
         bad fields waits (a CSV text column never gets one). Any other name is on
         probation: its readings are held until it has been named on ``BIRTH_SEEN`` lines
@@ -61,7 +61,12 @@ class Channels:
         line_no = counters.lines
         clean = not errors
         vouched = (
-            vouched or not chset or (clean and (self_describing or any(k in chset for k in values)))
+            vouched
+            or not chset
+            or (
+                clean
+                and ((fmt is not None and fmt.self_describing) or any(k in chset for k in values))
+            )
         )
         kept: dict[str, float | None] = {}
         for k, v in values.items():

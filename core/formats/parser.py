@@ -276,9 +276,8 @@ class LineParser(TemplatePath):
         values, _good, errors, _hit, dt = r
         cols = self._cols
         if not values.keys() <= self._chset:
-            describing = self._locked is not None and self._locked.self_describing
             admitted = self._channels.admit(
-                values, errors, t if dt is None else dt, self._line, vouched, describing
+                values, errors, t if dt is None else dt, self._line, vouched, self._locked
             )
             if admitted is None:
                 cols.shape = None

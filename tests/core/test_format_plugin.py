@@ -115,3 +115,13 @@ def test_without_the_registration_the_name_is_unknown_and_at_lines_are_kv():
     p = LineParser("dev")
     p.feed("@temp=21.5;hum=40", 1.0)
     assert p.format == "kv" and p.channels == ["@temp", "hum"]
+
+
+def test_a_format_name_is_taken_once(at_format):
+    with pytest.raises(ValueError, match="exists already"):
+        formats.register(AtFormat())
+    clash = AtFormat()
+    clash.name = "csv"
+    with pytest.raises(ValueError, match="exists already"):
+        formats.register(clash)
+    assert formats.registry.names()[-1] == "at" and formats.FORMATS[-1] == "nmea"
