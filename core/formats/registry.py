@@ -1,5 +1,5 @@
-"""The line formats, in order: adding a format is one new module and one line in
-``_BUILTIN``.
+"""The line formats, in order: adding a format is one new module (a class and its
+``FORMAT`` instance) and its line in ``_BUILTIN`` (with its name in the import).
 
 :data:`FORMATS` (the ``--format`` names) follows this order; detection order comes from
 each format's ``leads`` and ``priority`` (see :mod:`sensorscope.formats.base`). Code
