@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from throughput import CHANNELS, make_recording  # noqa: E402
 
+from sensorscope.formats import LineParser  # noqa: E402
 from sensorscope.model import ScoredBatch, Settings  # noqa: E402
-from sensorscope.parse import LineParser  # noqa: E402
 from sensorscope.pipeline import Pipeline  # noqa: E402
 from sensorscope.simulate import Board  # noqa: E402
 from sensorscope.sources import FILE_BATCH, CsvSource, RecordingSource  # noqa: E402

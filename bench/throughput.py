@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sensorscope.formats import LineParser  # noqa: E402
 from sensorscope.model import Frame  # noqa: E402
-from sensorscope.parse import LineParser  # noqa: E402
 from sensorscope.recording import RecordingWriter  # noqa: E402
 from sensorscope.simulate import Board  # noqa: E402
 

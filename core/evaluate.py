@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 
 from sensorscope.errors import UserError
+from sensorscope.formats import parse_time
 from sensorscope.labels import merge_spans, parse_nab_windows, read_nab_windows
 from sensorscope.model import Label, overlaps
-from sensorscope.parse import parse_time
 
 # --------------------------------------------------------------------------- NAB
 

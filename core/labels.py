@@ -326,7 +326,7 @@ def from_nab_windows(
 
 def parse_nab_windows(data: dict[str, Any], path: str) -> dict[str, list[tuple[float, float]]]:
     """NAB windows as epoch seconds; NAB's timestamps have no zone and are read as UTC."""
-    from sensorscope.parse import parse_time
+    from sensorscope.formats import parse_time
 
     out: dict[str, list[tuple[float, float]]] = {}
     for key, pairs in data.items():

@@ -19,6 +19,7 @@ import numpy as np
 from sensorscope.channels import ChannelRegistry, Feedback
 from sensorscope.detect.factory import factory_for
 from sensorscope.errors import UserError
+from sensorscope.formats import LineParser
 from sensorscope.impute import Imputer
 from sensorscope.model import (
     Alert,
@@ -32,7 +33,6 @@ from sensorscope.model import (
     Snapshot,
     SourceStatus,
 )
-from sensorscope.parse import LineParser
 from sensorscope.sources.open import several_sources
 from sensorscope.state import AlertEvent, ChannelState, State
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sensorscope.errors import UserError
+from sensorscope.formats import FORMATS
 from sensorscope.model import Settings
 
 # --------------------------------------------------------------------------- kinds of value
@@ -260,7 +261,7 @@ def _load_limits(limits: Any, path: str) -> dict[str, tuple[float, float]]:
 SETTINGS: tuple[Setting, ...] = (
     Setting("fmt", Option(
         "--format", Text(), default="auto", show_default=True,
-        help="line format: auto, plotter, kv, csv, prose, teleplot, json, influx, nmea",
+        help="line format: " + ", ".join(("auto", *FORMATS)),
     ), Key(rank=None, name="format")),
     Setting("detector", Option(
         "--detector", Text(), default="default", show_default=True,

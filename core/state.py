@@ -29,7 +29,7 @@ from sensorscope.model import (
 
 if TYPE_CHECKING:
     from sensorscope.engine import ChannelEngine
-    from sensorscope.parse import LineParser
+    from sensorscope.formats import LineParser
 
 RAW_LINES = 500
 SNAPSHOT_ALERTS = 1000

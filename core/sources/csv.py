@@ -57,7 +57,7 @@ class CsvSource(ReplaySource):
         place in the series at the last good time."""
         # Not at the top: choosing a source (sensorscope.sources.open) imports this module, and
         # the parser's regular expressions would delay `record` opening its port.
-        from sensorscope.parse import parse_times
+        from sensorscope.formats import parse_times
 
         rows: list[tuple[str, bytes | None]]
         try:

@@ -1,11 +1,10 @@
-"""sensorscope.parse: what each kind of device line becomes."""
+"""sensorscope.formats: what each kind of device line becomes."""
 
 from __future__ import annotations
 
 import pytest
 
-from sensorscope.model import Reading
-from sensorscope.parse import (
+from sensorscope.formats import (
     FORMATS,
     REDETECT_AFTER,
     LineParser,
@@ -13,6 +12,7 @@ from sensorscope.parse import (
     ParseError,
     parse_time,
 )
+from sensorscope.model import Reading
 
 T = 1000.0  # receive time used throughout; far from any plausible device clock
 

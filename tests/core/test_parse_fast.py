@@ -7,7 +7,7 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sensorscope.parse import LineParser
+from sensorscope.formats import LineParser
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -25,7 +25,17 @@ def outcome(p: LineParser, r) -> tuple:
 
 
 def state(p: LineParser) -> tuple:
-    return (p.counters, p.channels, p.format, p._names, p._width, p._wdelim, p._cand, p._miss)
+    cols = p._cols  # headers and positional names live in formats.columns
+    return (
+        p.counters,
+        p.channels,
+        p.format,
+        cols.names,
+        cols.width,
+        cols.wdelim,
+        cols.cand,
+        p._miss,
+    )
 
 
 def assert_same(lines, fmt="auto", header=None) -> LineParser:

@@ -1,4 +1,4 @@
-"""sensorscope.parse under any input: never raises, counts every line, yields sane Readings."""
+"""sensorscope.formats under any input: never raises, counts every line, yields sane Readings."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sensorscope.parse import FORMATS, LineParser
+from sensorscope.formats import FORMATS, LineParser
 
 KINDS = {"data", "header", "text", "garbage", "empty", "partial", "overlong"}
 

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sensorscope.recording
+from sensorscope.formats import parse_time, parse_times
 from sensorscope.model import Frame
-from sensorscope.parse import parse_time, parse_times
 from sensorscope.recording import RecordingReader, RecordingWriter, decode_record
 from sensorscope.sources import FILE_BATCH, CsvSource, RecordingSource, decode_line
 
