@@ -126,8 +126,8 @@ class Pipeline:
     rules, the detector, alert episodes), so the scoring itself runs in numpy over the whole
     batch. Alert ids follow the order of the samples that opened them. Other threads read
     :meth:`snapshot` and send labels and thresholds through methods; none takes a lock.
-    (A little over 300 lines: the scoring path and those thread-safe doorways, which are
-    one-line hand-offs to the state and the feedback queue.)
+    Size: a little over 300 lines: the scoring path and those thread-safe doorways, which
+    are one-line hand-offs to the state and the feedback queue.
     """
 
     def __init__(

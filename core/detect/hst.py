@@ -33,6 +33,8 @@ deeper nodes with binary searches.
 0.107 0.071 0.107 0.107 0.107 0.071 0.853
 >>> hst.features
 ('x',)
+
+Size: over 600 lines, as one class: see :class:`HalfSpaceTrees`.
 """
 
 from __future__ import annotations
@@ -106,13 +108,12 @@ class HalfSpaceTrees:
     ``score_learn_many``) from that sample's features, sorted. Scores are 0 until the first
     window is complete and then ``1 - mass score / max score``, high for anomalies.
 
-    One class of some 570 lines, in a module over the usual 600, on purpose: every path (one
-    sample, batches in chunks, checkpoints, pickling) reads and writes the same window state
-    (the leaves of two windows, their counts at the table depth, the lookup tables and the
+    Size: one class of some 570 lines, in a module over the usual 600, on purpose: every path
+    (one sample, batches in chunks, checkpoints, pickling) reads and writes the same window
+    state (the leaves of two windows, their counts at the table depth, the lookup tables and the
     caches over them), and each step of the batch path is tuned to it (buffers reused across
     chunks, integer widths, the order of the tables' nodes); split into parts that pass that
-    state between them, the parts would be the same code with its invariants spread apart.
-    """
+    state between them, the parts would be the same code with its invariants spread apart."""
 
     def __init__(
         self,

@@ -30,8 +30,10 @@ class Plotter:
     positional = True
 
     def parse(self, s: str, strict: bool, cols: Columns) -> Parsed:
-        """Labeled and bare tokens in one loop: it is the hot path of the most common
-        format, so the value rules are inlined rather than split into helpers."""
+        """Labeled and bare tokens in one loop.
+
+        Size: it is the hot path of the most common format, so the value rules are
+        inlined rather than split into helpers."""
         cols.shape = None
         if ":" in s and (": " in s or ":\t" in s or " :" in s or "\t:" in s):
             s = _COLON_JOIN.sub(":", s)
