@@ -21,16 +21,15 @@ beyond that false positive's shape.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-from sensorscope.detect.base import Scored
+from sensorscope.detect.base import ChannelModel, Scored
 from sensorscope.episodes import Change, EpisodeRule, Event, event
 from sensorscope.faults import Dropouts, FaultRules
-from sensorscope.feedback import FalsePositiveMemory, OpenEpisode, Pattern, learn_late
+from sensorscope.feedback import FalsePositiveMemory, OpenEpisode, learn_late
 from sensorscope.impute import Imputer
 from sensorscope.model import (
     DEFAULT_DROPOUT,
@@ -72,7 +71,7 @@ class ChannelEngine:
     def __init__(
         self,
         name: str,
-        model: Any,
+        model: ChannelModel,
         *,
         threshold: float,
         hysteresis: int,
@@ -127,10 +126,6 @@ class ChannelEngine:
     def dropout_alert(self) -> Alert | None:
         """The dropout a live tick opened, while no sample has come."""
         return self.dropouts.alert
-
-    @property
-    def patterns(self) -> deque[Pattern]:
-        return self.memory.patterns
 
     @property
     def feedback_count(self) -> int:

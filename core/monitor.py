@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sensorscope.errors import UserError
+from sensorscope.faults import unmatched_limits_message
 from sensorscope.labels import LabelStore, is_ground_truth, new_label
 from sensorscope.model import Label, LabelKind, ReplayState, Settings, Snapshot
 from sensorscope.pipeline import Pipeline
@@ -239,6 +240,10 @@ class Monitor:
 
     def threshold(self, channel: str) -> float:
         return self.pipeline.threshold_for(channel)
+
+    def unmatched_ranges(self, channels: Sequence[str]) -> str:
+        """What to say about --range names that match none of ``channels`` ("" if all do)."""
+        return unmatched_limits_message(self.settings.limits, channels)
 
     # -- replay controls -------------------------------------------------------------------
 

@@ -23,10 +23,10 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from sensorscope.errors import UserError
-from sensorscope.faults import unmatched_limits_message
-from sensorscope.model import Alert, Snapshot
+from sensorscope.model import Snapshot
 from sensorscope.monitor import Monitor
 from sensorscope.spans import covered_spans, propose_span
+from sensorscope.tui.announcer import Announcer
 from sensorscope.tui.commands import SensorscopeCommands
 from sensorscope.tui.keys import bindings
 from sensorscope.tui.screens.help import HelpScreen
@@ -44,12 +44,15 @@ from sensorscope.tui.widgets.status_bar import StatusBar, StatusView
 UI_SWITCH_INTERVAL = 0.0005  # seconds
 WIDE = 120  # columns from which the chart and the alert log sit side by side
 FULL_HISTORY = 4096  # samples per channel kept for browsing a paused display
-MAX_ALERT_NOTICES = 3  # more new alerts than this in one tick get one summary notice
-RANGE_CHECK_TICKS = 48  # about 4 s of ticks with channels
 
 
 class SensorscopeApp(App[int]):
-    """Status line, channel table, detail chart, alert log, raw lines, footer."""
+    """Status line, channel table, detail chart, alert log, raw lines, footer.
+
+    Size: over 300 lines because every action the one key table binds is a method here
+    (Textual finds a binding's action on the app), one short hand-off each; what they do is
+    the monitor's, the widgets' and the announcer's.
+    """
 
     CSS_PATH = "app.tcss"
     TITLE = "sensorscope"
@@ -75,11 +78,9 @@ class SensorscopeApp(App[int]):
         self.live_paused = False
         self.notices: deque[tuple[str, str]] = deque(maxlen=200)
         self._pause_base = 0
-        self._errors_seen: set[str] = set()
-        self._alerts_seen: dict[int, float] = {}
+        self.announcer = Announcer(monitor.unmatched_ranges)
         self._view = StatusView(labels_path=monitor.labels_path)
         self._stopped = False
-        self._ranges_ticks = 0  # ticks with channels before --range names are checked
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -148,10 +149,11 @@ class SensorscopeApp(App[int]):
 
     def apply(self, snap: Snapshot, *, force_chart: bool = False) -> None:
         self.snapshot = snap
-        self._report_errors(snap.errors)
-        self._report_notices(snap.notices)
-        self._announce(snap.alerts)
-        self._check_ranges(snap)
+        notices, new_alerts = self.announcer.news(snap)
+        for n in notices:
+            self.say(n.message, n.severity, title=n.title, timeout=n.timeout)
+        if new_alerts and self.ring_bell:
+            self.bell()
         table = self.channel_table
         table.update_from(snap)
         if self.selected is None or self.selected not in snap.channels:
@@ -167,58 +169,6 @@ class SensorscopeApp(App[int]):
             return
         ch = snap.channels.get(self.selected) if self.selected is not None else None
         self.detail.show(ch, snap.alerts, snap.labels, force=force)
-
-    def _report_errors(self, errors: Iterable[str]) -> None:
-        for error in errors:
-            if error not in self._errors_seen:
-                self._errors_seen.add(error)
-                self.say(error, "error", title="error", timeout=15)
-
-    def _report_notices(self, notices: Iterable[str]) -> None:
-        for notice in notices:
-            if notice not in self._errors_seen:
-                self._errors_seen.add(notice)
-                self.say(notice, "warning", title="damaged file", timeout=15)
-
-    def _check_ranges(self, snap: Snapshot) -> None:
-        """Once the channels are known (a few seconds of them, or the replay's end), say
-        which --range names match none; checked once, so a tick's work does not grow."""
-        if self._ranges_ticks < 0 or not snap.channels:
-            return
-        self._ranges_ticks += 1
-        ended = snap.done or (snap.replay is not None and snap.replay.done)
-        if self._ranges_ticks < RANGE_CHECK_TICKS and not ended:
-            return
-        self._ranges_ticks = -1
-        message = unmatched_limits_message(self.monitor.settings.limits, snap.channels)
-        if message:
-            self.say(message, "warning", title="--range", timeout=10)
-
-    def _announce(self, alerts: list[Alert]) -> None:
-        """A notification (and the bell, if asked for) for each new alert episode."""
-        new = [a for a in alerts if self._alerts_seen.get(a.id) != a.start]
-        if not new:
-            return
-        for a in new:
-            self._alerts_seen[a.id] = a.start
-        if len(new) > MAX_ALERT_NOTICES:
-            last = new[-1]
-            self.say(
-                f"{len(new)} new alerts, the newest #{last.id} on {last.channel}",
-                "warning",
-                title="alerts",
-            )
-        else:
-            for a in new:
-                why = f" ({a.reason})" if a.reason else ""
-                self.say(
-                    f"#{a.id} on {a.channel} at {utc_clock(a.start)}: "
-                    f"score {a.peak_score:.3f}{why}",
-                    "warning",
-                    title="alert",
-                )
-        if self.ring_bell:
-            self.bell()
 
     def notify(
         self,

@@ -145,6 +145,12 @@ def score(
     if progress is None:
         progress = sys.stderr.isatty() and not any(s.live for s in srcs)
     interrupted = run_until_done(runner, duration, progress)
+    return _finish(runner, srcs, writer, alert_hooks, output, settings, interrupted)
+
+
+def _finish(runner, srcs, writer, alert_hooks, output, settings, interrupted: bool) -> int:
+    """After a ``score`` run: close what it wrote, print its summary, and give the exit
+    status (a scores file that could not be written, or a --range of no channel, is 2)."""
     if writer is not None:
         try:
             writer.close()

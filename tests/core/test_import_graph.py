@@ -77,7 +77,10 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> list[Edge]:
                 parts = target.split(".")
                 for i in range(1, len(parts) + 1):
                     mod = ".".join(parts[:i])
-                    if mod in modules and mod not in (name, "sensorscope"):
+                    # A module's own packages run before it whatever it imports: reaching
+                    # a sibling through them is no dependency on their code.
+                    own = i < len(parts) and name.startswith(mod + ".")
+                    if mod in modules and mod not in (name, "sensorscope") and not own:
                         edges.append(Edge(name, mod, function, node.lineno))
             return
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -175,3 +178,63 @@ def test_only_the_commands_that_show_the_ui_import_it():
         ("sensorscope.cli.monitor", "run_monitor"),
         ("sensorscope.cli.monitor", "serve"),
     }
+
+
+# The layers: records <- core packages <- the command line and the UI.
+# What the UI may ask the core for: the records, the errors it shows, the monitor (its one
+# doorway to sources, scoring and the label store) and the span arithmetic of `m`.
+FILE_WRITES = {"write_text", "write_bytes", "unlink", "rename", "mkdir", "touch"}
+UI_DOORWAYS = {
+    "sensorscope",
+    "sensorscope.errors",
+    "sensorscope.model",
+    "sensorscope.monitor",
+    "sensorscope.spans",
+}
+
+
+def _is_ui(module: str) -> bool:
+    return module == "sensorscope.tui" or module.startswith("sensorscope.tui.")
+
+
+def _is_cli(module: str) -> bool:
+    return module == "sensorscope.cli" or module.startswith("sensorscope.cli.")
+
+
+def test_no_import_cycle_anywhere_in_the_package():
+    assert _cycles(_graph()) == []
+
+
+def test_the_core_never_imports_the_command_line():
+    """The command line composes the core; nothing below it may reach back up."""
+    up = [
+        e for e in _graph() if _is_cli(e.target) and not (_is_cli(e.importer) or _is_ui(e.importer))
+    ]
+    assert up == []
+
+
+def test_the_ui_asks_the_core_only_through_its_doorways():
+    """The UI never parses, scores or keeps files itself: it imports no parser, detector,
+    engine, recording or label store, only the records and the monitor that runs them."""
+    asked = {e.target for e in _graph() if _is_ui(e.importer) and not _is_ui(e.target)}
+    assert "sensorscope.monitor" in asked
+    assert asked <= UI_DOORWAYS
+
+
+def test_the_ui_writes_no_files():
+    """Recordings, labels and settings are written by the core; a widget that opened a file
+    would block the UI thread and bypass the core's writers (fsync, torn-line recovery). The
+    one exception is `serve`, which hands textual-serve a copy of its page templates."""
+    writes = []
+    for name, path in _modules().items():
+        if not _is_ui(name) or name == "sensorscope.tui.serve":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            f = node.func
+            if isinstance(f, ast.Name) and f.id == "open":
+                writes.append(f"{name}:{node.lineno} open()")
+            elif isinstance(f, ast.Attribute) and f.attr in FILE_WRITES:
+                writes.append(f"{name}:{node.lineno} .{f.attr}()")
+    assert writes == []

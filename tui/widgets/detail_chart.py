@@ -151,14 +151,7 @@ class DetailChart(Vertical):
         buckets = 2 * max(10, (value_plot.size.width or 80) - LABEL_W - 1)
 
         finite = np.isfinite(v)
-        if finite.any():
-            lo, hi = float(np.min(v[finite])), float(np.max(v[finite]))
-        else:
-            lo, hi = 0.0, 1.0
-        if hi - lo < 1e-9 * max(1.0, abs(hi)):
-            lo, hi = lo - 1.0, hi + 1.0
-        margin = 0.06 * (hi - lo)
-        lo, hi = lo - margin, hi + margin
+        lo, hi, margin = _value_range(v[finite])
 
         normal = finite & ~imputed
         if normal.any():
@@ -174,6 +167,36 @@ class DetailChart(Vertical):
         sp.plot(*minmax_points(x, np.nan_to_num(score), buckets, x0, 0.0), marker="braille")
         sp.hline(ch.threshold, "red")
 
+        self._marks(vp, sp, alerts, labels, (t0, t1), (lo, hi))
+
+        vp.xlim(x0, 0.0)
+        sp.xlim(x0, 0.0)
+        vp.ylim(lo, hi)
+        sp.ylim(0.0, 1.0)
+        ticks = [lo + margin, hi - margin]
+        vp.yticks(ticks, [fmt_value(y).rjust(LABEL_W) for y in ticks])
+        score_ticks = sorted({0.0, round(ch.threshold, 2)})
+        sp.yticks(
+            score_ticks,
+            [f"{y:.2f}".rjust(LABEL_W) if y else "0".rjust(LABEL_W) for y in score_ticks],
+        )
+
+        head = self._head(ch.name, t0, t1)
+        title.update(head, layout=False)  # one fixed line
+        value_plot.refresh()
+        score_plot.refresh()
+
+    def _marks(
+        self,
+        vp,
+        sp,
+        alerts: list[Alert],
+        labels: list[Label],
+        shown: tuple[float, float],
+        ys: tuple[float, float],
+    ) -> None:
+        """Alert starts, labelled spans and the pending span, where they fall in ``shown``."""
+        (t0, t1), (lo, hi) = shown, ys
         for alert in alerts:
             end = alert.until
             if not overlaps(alert.start, end, t0, t1):
@@ -194,20 +217,10 @@ class DetailChart(Vertical):
                 vp.vline(xp, PENDING_MARK[1])
             vp.plot(xs, [hi, hi], marker=PENDING_MARK[0], color=PENDING_MARK[1])
 
-        vp.xlim(x0, 0.0)
-        sp.xlim(x0, 0.0)
-        vp.ylim(lo, hi)
-        sp.ylim(0.0, 1.0)
-        ticks = [lo + margin, hi - margin]
-        vp.yticks(ticks, [fmt_value(y).rjust(LABEL_W) for y in ticks])
-        score_ticks = sorted({0.0, round(ch.threshold, 2)})
-        sp.yticks(
-            score_ticks,
-            [f"{y:.2f}".rjust(LABEL_W) if y else "0".rjust(LABEL_W) for y in score_ticks],
-        )
-
+    def _head(self, name: str, t0: float, t1: float) -> Text:
+        """The chart's one title line: the channel, the span shown and the legend."""
         head = Text()
-        head.append(printable(ch.name), style="bold")
+        head.append(printable(name), style="bold")
         head.append(f"  {utc_clock(t0)}–{utc_clock(t1)} UTC ({fmt_duration(t1 - t0)})")
         head.append("  ")
         head.append("!n", style="red")
@@ -219,6 +232,16 @@ class DetailChart(Vertical):
         head.append("F", style="green")
         head.append(" false pos")
         head.truncate(max(1, self.size.width or 80), overflow="ellipsis")
-        title.update(head, layout=False)  # one fixed line
-        value_plot.refresh()
-        score_plot.refresh()
+        return head
+
+
+def _value_range(values: np.ndarray) -> tuple[float, float, float]:
+    """The value axis for ``values`` (finite): their span with a margin, and the margin."""
+    if len(values):
+        lo, hi = float(np.min(values)), float(np.max(values))
+    else:
+        lo, hi = 0.0, 1.0
+    if hi - lo < 1e-9 * max(1.0, abs(hi)):
+        lo, hi = lo - 1.0, hi + 1.0
+    margin = 0.06 * (hi - lo)
+    return lo - margin, hi + margin, margin
