@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from sensorscope.labels import append_labels, new_label, read_labels  # noqa: E402
 from sensorscope.model import Frame, Settings  # noqa: E402
 from sensorscope.recording import RecordingWriter  # noqa: E402
-from sensorscope.scored import score_file  # noqa: E402
+from sensorscope.series import score_file  # noqa: E402
 from sensorscope.simulate import Board, label_records  # noqa: E402
 
 T0 = 1_763_884_800.0

@@ -6,8 +6,8 @@ the hold, the dropout rule). Every figure goes through the path users run, so wh
 does around the scorer (imputation, fault rules, alert episodes with hysteresis, the hold,
 the dropout rule) counts:
 
-- NAB: each file of the subset is scored by ``sensorscope.scored.load_series`` with the variant's
-  ``Settings`` and measured by ``sensorscope.scored.evaluate_series``, which is exactly what
+- NAB: each file of the subset is scored by ``sensorscope.series.load_series`` with the variant's
+  ``Settings`` and measured by ``sensorscope.series.evaluate_series``, which is exactly what
   ``sensorscope evaluate FILES --labels combined_windows.json`` runs. Printed: NAB standard /
   reward_low_FP / reward_low_FN of the raw score at its best threshold over all files (NAB's
   rule) and of the alerts as shipped (episode onsets); NAB standard of both, per half of the
@@ -63,7 +63,7 @@ from sensorscope.evaluate import PROFILES, load_nab_windows  # noqa: E402
 from sensorscope.faults import limits_for  # noqa: E402
 from sensorscope.model import Label, Settings  # noqa: E402
 from sensorscope.pipeline import Pipeline  # noqa: E402
-from sensorscope.scored import evaluate_series, load_series, load_windows  # noqa: E402
+from sensorscope.series import evaluate_series, load_series, load_windows  # noqa: E402
 
 DEMO = ROOT / "recordings" / "demo.jsonl"
 DEMO_LABELS = ROOT / "recordings" / "demo.labels.jsonl"
@@ -425,7 +425,7 @@ def main() -> int:
         return 2
     halves = ["art", "real"]
     print(
-        f"NAB: {len(files)} files from {args.nab}, through sensorscope.scored.load_series; noise: "
+        f"NAB: {len(files)} files from {args.nab}, through sensorscope.series.load_series; noise: "
         f"{args.noise_seeds} seeds x {args.noise_hours:g} h at {args.noise_hz:g} Hz; demo: "
         f"{DEMO.name}; "
         f"speed: score_many, {BATCH}-sample batches at 50 Hz"

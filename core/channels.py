@@ -23,7 +23,7 @@ from sensorscope.state import AlertEvent, ChannelState, Ring
 
 
 @dataclass
-class Scored:
+class BatchScores:
     """A batch's samples as the engines scored them, in input order, with the alert events
     and, per channel, what its state takes in."""
 
@@ -173,10 +173,12 @@ class ChannelRegistry:
 
     def score(
         self, ch: np.ndarray, raw: np.ndarray, t: np.ndarray, published: dict[str, ChannelState]
-    ) -> Scored:
+    ) -> BatchScores:
         """Each channel's samples of a batch through its engine (``ch`` indexes ``names``)."""
         n = len(ch)
-        out = Scored(np.empty(n), np.empty(n, dtype=bool), np.empty(n), np.empty(n, dtype=bool))
+        out = BatchScores(
+            np.empty(n), np.empty(n, dtype=bool), np.empty(n), np.empty(n, dtype=bool)
+        )
         order = np.argsort(ch, kind="stable")
         cuts = np.flatnonzero(np.diff(ch[order])) + 1
         for sel in np.split(order, cuts):

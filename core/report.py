@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from sensorscope.errors import UserError
-from sensorscope.scored import ChannelSeries, Windows
+from sensorscope.series import ChannelSeries, Windows
 
 # Longer series are thinned for drawing, keeping each bucket's min and max so that a
 # one-sample spike still shows.

@@ -19,7 +19,7 @@ from sensorscope.detect.factory import factory_for
 from sensorscope.episodes import episodes
 from sensorscope.errors import UserError
 from sensorscope.model import Settings
-from sensorscope.scored import ChannelSeries, Windows, evaluate_series, load_series
+from sensorscope.series import ChannelSeries, Windows, evaluate_series, load_series
 
 METRICS = ("f1", "nab")
 # Thresholds tried for the default scorer (a log scale of p-values: 0.5 is p = 1e-5) and for

@@ -115,7 +115,7 @@ def evaluate(sources, labels_path, scores, as_json, report_path, feedback, setti
     --scores gives their score files (`sensorscope score` output or NAB result files).
     LABELS is a labels file (.jsonl) or NAB windows (.json, matched by relative path or name).
     """
-    from sensorscope.scored import evaluate_series, load_series, load_windows
+    from sensorscope.series import evaluate_series, load_series, load_windows
 
     score_files = []
     for path in scores:
@@ -182,7 +182,7 @@ def tune(sources, labels_path, metric, trials, output, progress, settings):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from rich.table import Table
 
-    from sensorscope.scored import load_windows
+    from sensorscope.series import load_windows
     from sensorscope.settings import to_toml
     from sensorscope.tune import tune as run_tune
 

@@ -9,7 +9,7 @@ channel's recent behaviour under what it has learned, per :attr:`ScorerConfig.sc
 p = 1e-5 and the shipped threshold 0.55 is p = 10**-5.5.
 
 The parts, and why each is there. Figures are from ``bench/nab_quality.py``, which runs every
-variant through the pipeline as shipped (``sensorscope.scored.load_series``, what ``sensorscope
+variant through the pipeline as shipped (``sensorscope.series.load_series``, what ``sensorscope
 evaluate`` runs): NAB standard raw (best threshold) / shipped (alerts as shipped) on the 18 files
 of the NAB subset, and alerts per channel-hour on a healthy 10 Hz channel (gaussian noise on a
 slow wave). The default: 83.0 / 79.2, 0.03 alerts per channel-hour; the default before
