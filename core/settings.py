@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sensorscope.errors import UserError
-from sensorscope.formats import FORMATS
 from sensorscope.model import Settings
 
 # --------------------------------------------------------------------------- kinds of value
@@ -136,7 +135,8 @@ class Option:
 
     flag: str
     kind: Kind
-    help: str
+    #: Or a function giving it when it is shown (what it lists is loaded only then).
+    help: str | Callable[[], str]
     #: Its parameter name in a command function (default: the field's name).
     dest: str = ""
     #: The option's value when it is not given (None: the ``Settings`` default stands).
@@ -258,10 +258,18 @@ def _load_limits(limits: Any, path: str) -> dict[str, tuple[float, float]]:
 
 # In the order ``--help`` shows the options; each Key's rank is its place in the file, which
 # holds the plain keys first and the tables after them.
+def _format_help() -> str:
+    # The names come from the format registry, which loads every format: a command that
+    # parses nothing (--help of another, ports, simulate) need not pay for it.
+    from sensorscope.formats.registry import FORMATS
+
+    return "line format: " + ", ".join(("auto", *FORMATS))
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("fmt", Option(
         "--format", Text(), default="auto", show_default=True,
-        help="line format: " + ", ".join(("auto", *FORMATS)),
+        help=_format_help,
     ), Key(rank=None, name="format")),
     Setting("detector", Option(
         "--detector", Text(), default="default", show_default=True,

@@ -61,9 +61,25 @@ def _click_type(kind: Kind) -> click.ParamType | type | None:
     return None  # a string, click's own default
 
 
+class _LateHelp(click.Option):
+    """An option whose help text is worked out when it is shown."""
+
+    def __init__(self, *args: Any, late_help: Callable[[], str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._late_help = late_help
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        self.help = self._late_help()
+        return super().get_help_record(ctx)
+
+
 def _option(setting: Setting) -> Decorator:
     opt = setting.option
-    kwargs: dict[str, Any] = {"help": opt.help}
+    kwargs: dict[str, Any] = {}
+    if callable(opt.help):
+        kwargs.update(cls=_LateHelp, late_help=opt.help)
+    else:
+        kwargs["help"] = opt.help
     if opt.multiple:
         kwargs["multiple"] = True
     else:

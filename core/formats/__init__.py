@@ -11,22 +11,30 @@ learns templates for the fast path (:mod:`.template`, :mod:`.fast`); channel bir
 
 from __future__ import annotations
 
-from sensorscope.formats.base import LineFormat, ParseCounters, ParsedLines, ParseError
-from sensorscope.formats.parser import REDETECT_AFTER, LineParser
-from sensorscope.formats.registry import FORMATS, formats, register, unregister
-from sensorscope.formats.times import parse_time, parse_times
+import importlib
+from typing import Any
 
-__all__ = [
-    "FORMATS",
-    "REDETECT_AFTER",
-    "LineFormat",
-    "LineParser",
-    "ParseCounters",
-    "ParseError",
-    "ParsedLines",
-    "formats",
-    "parse_time",
-    "parse_times",
-    "register",
-    "unregister",
-]
+# Where each name lives. Looked up when first asked for: a command that only needs the
+# format names (the --format help) does not load the parser and its fast path.
+_HOME = {
+    "sensorscope.formats.base": ("LineFormat", "ParseCounters", "ParsedLines", "ParseError"),
+    "sensorscope.formats.parser": ("REDETECT_AFTER", "LineParser"),
+    "sensorscope.formats.registry": ("FORMATS", "formats", "register", "unregister"),
+    "sensorscope.formats.times": ("parse_time", "parse_times"),
+}
+_WHERE = {name: module for module, names in _HOME.items() for name in names}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})
