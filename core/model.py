@@ -321,6 +321,34 @@ class Counters:
     alerts: int = 0
 
 
+@dataclass(slots=True)
+class History:
+    """A channel's kept samples, oldest first, as columns (copies: safe to read anywhere)."""
+
+    t: np.ndarray  # float64: the samples' times
+    value: np.ndarray  # float64; NaN where there was nothing to impute from
+    score: np.ndarray  # float64 in [0, 1]
+    imputed: np.ndarray  # bool
+    alert: np.ndarray  # bool: inside an alert episode
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelMetrics:
+    """What the labels made so far say about one channel's alerts (or all of them)."""
+
+    alerts: int
+    labeled: int
+    true: int
+    false: int
+    missed: int
+    precision: float | None  # over the labelled alerts
+    recall: float | None  # confirmed alerts against them and the missed anomalies
+    false_per_hour: float | None  # of data time watched
+
+
 @dataclass
 class ChannelSnapshot:
     name: str
@@ -335,7 +363,7 @@ class ChannelSnapshot:
     in_alert: bool
     warming_up: bool
     interval: float | None
-    history: dict[str, np.ndarray]
+    history: History
     rx_t: float = 0.0
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sensorscope.errors import UserError
 from sensorscope.faults import unmatched_limits_message
 from sensorscope.labels import LabelStore, is_ground_truth, new_label
-from sensorscope.model import Label, LabelKind, ReplayState, Settings, Snapshot
+from sensorscope.model import ChannelMetrics, Label, LabelKind, ReplayState, Settings, Snapshot
 from sensorscope.pipeline import Pipeline
 from sensorscope.recording import RecordingWriter
 from sensorscope.runner import Runner
@@ -169,7 +169,7 @@ class Monitor:
             self._rate = (now, lines)
         return self._lines_per_s
 
-    def live_metrics(self, snap: Snapshot | None = None) -> dict[str, dict[str, Any]]:
+    def live_metrics(self, snap: Snapshot | None = None) -> dict[str, ChannelMetrics]:
         """What the labels made so far say about the alerts seen, per channel and in all.
 
         Precision is over the alerts that have a label (true anomaly vs false positive);
@@ -182,7 +182,7 @@ class Monitor:
             if lab.kind is LabelKind.ANOMALY and lab.alert is None:
                 if not any(lab.covers(a) for a in snap.alerts):
                     missed[lab.channel] = missed.get(lab.channel, 0) + 1
-        rows: dict[str, dict[str, Any]] = {}
+        rows: dict[str, ChannelMetrics] = {}
         channels = sorted({*snap.channels, *missed})
         for name in [*channels, "all"]:
             alerts = [a for a in snap.alerts if name in ("all", a.channel)]
@@ -191,16 +191,16 @@ class Monitor:
             miss = sum(missed.values()) if name == "all" else missed.get(name, 0)
             watched = [c for c in snap.channels.values() if name in ("all", c.name)]
             hours = max((c.last_t - c.first_t for c in watched), default=0.0) / 3600.0
-            rows[name] = {
-                "alerts": len(alerts),
-                "labeled": true + false,
-                "true": true,
-                "false": false,
-                "missed": miss,
-                "precision": true / (true + false) if true + false else None,
-                "recall": true / (true + miss) if true + miss else None,
-                "false_per_hour": false / hours if hours > 0 else None,
-            }
+            rows[name] = ChannelMetrics(
+                alerts=len(alerts),
+                labeled=true + false,
+                true=true,
+                false=false,
+                missed=miss,
+                precision=true / (true + false) if true + false else None,
+                recall=true / (true + miss) if true + miss else None,
+                false_per_hour=false / hours if hours > 0 else None,
+            )
         return rows
 
     def alert_total(self) -> int:

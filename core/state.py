@@ -22,6 +22,7 @@ from sensorscope.model import (
     Alert,
     ChannelSnapshot,
     Counters,
+    History,
     Label,
     Snapshot,
     SourceStatus,
@@ -71,18 +72,18 @@ class Ring:
         self.flags[idx] = flags
         self.total += n
 
-    def ordered(self, last: int | None = None) -> dict[str, np.ndarray]:
+    def ordered(self, last: int | None = None) -> History:
         """Copies of the kept samples (or of the ``last`` ones), oldest first."""
         n = min(self.total, self.capacity, self.capacity if last is None else max(0, last))
         start = self.total - n
         idx = (np.arange(start, self.total) % self.capacity) if n else np.arange(0)
-        return {
-            "t": self.t[idx],
-            "value": self.value[idx],
-            "score": self.score[idx],
-            "imputed": (self.flags[idx] & self.IMPUTED) > 0,
-            "alert": (self.flags[idx] & self.ALERT) > 0,
-        }
+        return History(
+            self.t[idx],
+            self.value[idx],
+            self.score[idx],
+            (self.flags[idx] & self.IMPUTED) > 0,
+            (self.flags[idx] & self.ALERT) > 0,
+        )
 
 
 @dataclass

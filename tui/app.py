@@ -264,10 +264,10 @@ class SensorscopeApp(App[int]):
         channel = self.selected
         snap = self.snapshot
         ch = snap.channels.get(channel) if snap is not None and channel is not None else None
-        if snap is None or ch is None or len(ch.history["t"]) == 0:
+        if snap is None or ch is None or len(ch.history.t) == 0:
             self.say("no channel with data selected", "warning")
             return
-        t, score = ch.history["t"], ch.history["score"]
+        t, score = ch.history.t, ch.history.score
         # The core proposes the stretch a person most likely means; the dialog edits it.
         span = propose_span(t, score, covered_spans(ch.name, snap.alerts, snap.labels))
         if span is None:

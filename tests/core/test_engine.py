@@ -176,7 +176,7 @@ def test_a_door_left_open_is_announced_when_it_lasts_longer_than_the_labelled_on
     # Announced once it had lasted twice the labelled episode (its closing run included)
     # plus the hysteresis, counted from where it opened.
     opened_at = round(start / DT) - 2000
-    assert k - opened_at == 2 * e.patterns[0].length + e.hysteresis
+    assert k - opened_at == 2 * e.memory.patterns[0].length + e.hysteresis
 
 
 def test_something_bigger_than_the_labelled_one_is_announced_at_once():

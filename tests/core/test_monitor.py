@@ -270,11 +270,11 @@ def test_live_metrics_count_the_labels_made_so_far(rec):
         m.label_span(a.channel, T0 + 1, T0 + 2)  # a missed anomaly, away from every alert
         rows = m.live_metrics()
         total = rows["all"]
-        assert (total["true"], total["false"], total["missed"]) == (1, 1, 1)
-        assert total["precision"] == 0.5 and total["recall"] == 0.5
+        assert (total.true, total.false, total.missed) == (1, 1, 1)
+        assert total.precision == 0.5 and total.recall == 0.5
         hours = (snap.channels["temp"].last_t - snap.channels["temp"].first_t) / 3600
-        assert total["false_per_hour"] == pytest.approx(1 / hours)
-        assert rows[a.channel]["true"] == 1
+        assert total.false_per_hour == pytest.approx(1 / hours)
+        assert rows[a.channel].true == 1
     finally:
         m.stop()
 

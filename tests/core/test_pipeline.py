@@ -100,11 +100,11 @@ def test_snapshot_is_a_bounded_copy():
     p.process(lines_frames([f"temp:{i % 10}" for i in range(200)]))
     snap = p.snapshot()
     hist = snap.channels["temp"].history
-    assert len(hist["value"]) == 64
-    assert list(hist["value"][-3:]) == [7.0, 8.0, 9.0]
+    assert len(hist.value) == 64
+    assert list(hist.value[-3:]) == [7.0, 8.0, 9.0]
     assert snap.channels["temp"].samples == 200
     p.process(lines_frames(["temp:99"], t0=5000))
-    assert hist["value"][-1] == 9.0  # the copy did not change under the reader
+    assert hist.value[-1] == 9.0  # the copy did not change under the reader
 
 
 def test_record_then_replay_gives_the_same_readings(tmp_path):

@@ -246,8 +246,8 @@ async def test_m_proposes_the_most_anomalous_stretch_no_alert_covers(replay):
         assert end < alert.start or start > (alert.end or alert.last_above)
         # The highest score outside the alert lies in the span.
         h = app.snapshot.channels["pressure"].history
-        free = (h["t"] < alert.start) | (h["t"] > (alert.end or alert.last_above))
-        peak_t = h["t"][free][h["score"][free].argmax()]
+        free = (h.t < alert.start) | (h.t > (alert.end or alert.last_above))
+        peak_t = h.t[free][h.score[free].argmax()]
         assert start <= peak_t <= end
         assert dialog.query_one("#missed-start", Input).value == utc_stamp(start)
         assert dialog.query_one("#missed-end", Input).value == utc_stamp(end)

@@ -9,6 +9,7 @@ from sensorscope.model import (
     Alert,
     ChannelSnapshot,
     Counters,
+    History,
     Label,
     LabelKind,
     ReplayState,
@@ -49,13 +50,13 @@ def channel(values, *, imputed=None, name="temp") -> ChannelSnapshot:
         warming_up=False,
         interval=0.1,
         rx_t=T0 + (n - 1) * 0.1,
-        history={
-            "t": T0 + 0.1 * np.arange(n),
-            "value": v,
-            "score": np.linspace(0, 1, n),
-            "imputed": np.zeros(n, bool) if imputed is None else np.asarray(imputed),
-            "alert": np.zeros(n, bool),
-        },
+        history=History(
+            t=T0 + 0.1 * np.arange(n),
+            value=v,
+            score=np.linspace(0, 1, n),
+            imputed=np.zeros(n, bool) if imputed is None else np.asarray(imputed),
+            alert=np.zeros(n, bool),
+        ),
     )
 
 

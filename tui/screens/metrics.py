@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from rich.table import Table
 from textual.app import ComposeResult
@@ -11,6 +10,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from sensorscope.model import ChannelMetrics
 from sensorscope.tui.screens.panel import Panel
 
 COLUMNS = (
@@ -25,7 +25,7 @@ COLUMNS = (
 )
 
 
-def metrics_table(rows: dict[str, dict[str, Any]]) -> Table:
+def metrics_table(rows: dict[str, ChannelMetrics]) -> Table:
     table = Table(box=None, padding=(0, 1), expand=False)
     table.add_column("channel", no_wrap=True)
     for head, _, _ in COLUMNS:
@@ -33,7 +33,7 @@ def metrics_table(rows: dict[str, dict[str, Any]]) -> Table:
     for name, row in rows.items():
         cells = []
         for _, key, digits in COLUMNS:
-            v = row[key]
+            v = getattr(row, key)
             cells.append("–" if v is None else f"{v:.{digits}f}" if digits else str(v))
         table.add_row(name, *cells, style="bold" if name == "all" else "")
     return table
@@ -49,7 +49,7 @@ class MetricsScreen(Panel):
     MetricsScreen > VerticalScroll { width: 92; }
     """
 
-    def __init__(self, compute: Callable[[], dict[str, dict[str, Any]]]) -> None:
+    def __init__(self, compute: Callable[[], dict[str, ChannelMetrics]]) -> None:
         super().__init__()
         self.compute = compute
 

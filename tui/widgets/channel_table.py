@@ -86,7 +86,7 @@ def row_cells(
     return {
         "name": Text(printable(ch.name)),
         "value": Text(fmt_value(ch.last_value), justify="right"),
-        "spark": Text(spark_text(ch.history["value"][-spark_points(spark_width) :], spark_width)),
+        "spark": Text(spark_text(ch.history.value[-spark_points(spark_width) :], spark_width)),
         "score": score_cell(ch.last_score, thr, ch.warming_up),
         "thr": Text(f"{thr:.2f}", justify="right"),
         "alerts": Text(str(ch.alerts), justify="right"),

@@ -89,7 +89,7 @@ class DetailChart(Vertical):
         my_labels = [lab for lab in labels if lab.channel == name]
         key = (
             name,
-            None if ch is None else (ch.samples, ch.last_t, ch.threshold, len(ch.history["t"])),
+            None if ch is None else (ch.samples, ch.last_t, ch.threshold, len(ch.history.t)),
             tuple((a.id, a.start, a.end, a.last_above, a.label) for a in mine),
             tuple((lab.id, lab.kind) for lab in my_labels),
             self.pending,
@@ -129,7 +129,7 @@ class DetailChart(Vertical):
             p.frame(False)
             p.xticks([])
         self.channel = ch.name if ch is not None else None
-        n = 0 if ch is None else len(ch.history["t"])
+        n = 0 if ch is None else len(ch.history.t)
         if ch is None or n == 0:
             self.span = None
             title.update(
@@ -139,11 +139,11 @@ class DetailChart(Vertical):
             score_plot.refresh()
             return
         h = ch.history
-        t = h["t"].astype(float)
-        v = h["value"].astype(float)
-        score = h["score"].astype(float)
-        imputed = h["imputed"].astype(bool)
-        in_alert = h["alert"].astype(bool)
+        t = h.t.astype(float)
+        v = h.value.astype(float)
+        score = h.score.astype(float)
+        imputed = h.imputed.astype(bool)
+        in_alert = h.alert.astype(bool)
         t0, t1 = float(t[0]), float(t[-1])
         self.span = (t0, t1)
         x0 = min(t0 - t1, -1e-3)
