@@ -28,10 +28,13 @@ the ``Pipeline``), with the helpers of ``bench/nab_quality.py``.
    its faults): boards of 4 channels at 10 Hz with a spike, stuck, drift, noise or missing fault
    (missing data is not an anomaly and is not scored as one) every
    :data:`FAULT_EVERY` s after :data:`FIRST_FAULT` s, over several seeds, written as recordings and
-   scored through the pipeline. Per kind: faults caught (an alert on the fault's channel that
-   overlaps the fault or the :data:`GRACE` s after it) / faults; false alerts per channel-hour on
-   those runs (alerts that overlap no fault, missing data included, +- grace), and per
-   channel-hour on healthy boards (``faults=()``: no fault at all).
+   scored through the pipeline, at each of :data:`SEVERITIES` (``Board(severity=)`` scales a
+   spike's excursion, a drift's peak and a noise burst's extra noise; 1 is the classic board,
+   whose faults are all far out, so the smaller severities are where detectors differ). Per
+   severity and kind: faults caught (an alert on the fault's channel that overlaps the fault or
+   the :data:`GRACE` s after it) / faults, and false alerts per channel-hour on those runs
+   (alerts that overlap no fault, missing data included, +- grace); then false alerts per
+   channel-hour on healthy boards (``faults=()``: no fault at all, first minute included).
 3. The demo recording (``recordings/demo.jsonl`` with its labels): faults caught / total and
    false alerts, as ``bench/nab_quality.py`` and ``tests/core/test_demo.py`` count them.
 
@@ -84,6 +87,8 @@ SIM_RATE = 10.0
 FIRST_FAULT = 300.0  # s: past the warm-up and a few cycles of the board's fastest wander
 FAULT_EVERY = 30.0  # s: each fault (6 s at most) well over before the next
 GRACE = 2.0  # s after a fault in which an alert still counts as caught
+# Board severities: 1 is the classic board (every fault far out); below, subtle faults.
+SEVERITIES = (1.0, 0.5, 0.25)
 T0 = 1_763_884_800.0
 
 
@@ -194,50 +199,53 @@ def _near(a: Any, channel: str, start: float, end: float) -> bool:
 
 
 def _board_run(settings: Settings, board: Board, seconds: float, tmp: Path) -> list[Any]:
-    path = tmp / f"board-{board.seed}-{len(board.faults)}.jsonl"
+    path = tmp / f"board-{board.seed}-{len(board.faults)}-{board.severity:g}.jsonl"
     write_board_recording(str(path), board, seconds, T0)
     return [a for s in score_file(str(path), settings) for a in s.alerts]
 
 
-def sim_protocol(v: Variant, seeds: int, minutes: float, healthy_minutes: float) -> dict[str, Any]:
+def fault_runs(
+    v: Variant, seeds: int, minutes: float, severity: float, tmp: Path
+) -> dict[str, Any]:
+    """Boards with faults at ``severity``: faults caught per kind, false alerts per ch-hour."""
     settings = settings_for(v)
     caught = dict.fromkeys(SIM_KINDS, 0)
     total = dict.fromkeys(SIM_KINDS, 0)
-    false_fault_runs = 0
-    false_healthy = 0
+    false = 0
+    seconds = minutes * 60.0
+    for seed in range(seeds):
+        kinds = (*SIM_KINDS, "missing")
+        board = Board(SIM_CHANNELS, SIM_RATE, seed, fault_every=FAULT_EVERY,
+                      first_fault=FIRST_FAULT, faults=kinds, severity=severity)  # fmt: skip
+        alerts = _board_run(settings, board, seconds, tmp)
+        faults: list[Fault] = board.faults_until(seconds)
+        for f in faults:
+            # A fault counts once its grace is inside the run.
+            if f.kind in caught and f.end + GRACE < seconds:
+                total[f.kind] += 1
+                caught[f.kind] += any(_near(a, f.channel, T0 + f.start, T0 + f.end) for a in alerts)
+        false += sum(
+            not any(_near(a, f.channel, T0 + f.start, T0 + f.end) for f in faults) for a in alerts
+        )
+    return {"caught": caught, "faults": total,
+            "false_per_ch_hour": false / (seeds * SIM_CHANNELS * minutes / 60.0)}  # fmt: skip
+
+
+def sim_protocol(
+    v: Variant, seeds: int, minutes: float, healthy_minutes: float, severities: tuple[float, ...]
+) -> dict[str, Any]:
+    settings = settings_for(v)
+    out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
+        out["severities"] = {sev: fault_runs(v, seeds, minutes, sev, tmp) for sev in severities}
+        false = 0
         for seed in range(seeds):
-            board = Board(SIM_CHANNELS, SIM_RATE, seed, fault_every=FAULT_EVERY,
-                          first_fault=FIRST_FAULT, faults=SIM_KINDS + ("missing",))  # fmt: skip
-            seconds = minutes * 60.0
-            alerts = _board_run(settings, board, seconds, tmp)
-            # A fault must have had its grace inside the run to count.
-            faults: list[Fault] = [
-                f for f in board.faults_until(seconds) if f.end + GRACE < seconds
-            ]
-            for f in faults:
-                if f.kind in caught:
-                    total[f.kind] += 1
-                    caught[f.kind] += any(
-                        _near(a, f.channel, T0 + f.start, T0 + f.end) for a in alerts
-                    )
-            false_fault_runs += sum(
-                not any(_near(a, f.channel, T0 + f.start, T0 + f.end) for f in faults)
-                for a in alerts
-            )
             healthy = Board(SIM_CHANNELS, SIM_RATE, 1000 + seed, faults=())
-            false_healthy += len(_board_run(settings, healthy, healthy_minutes * 60.0, tmp))
-    ch_hours = seeds * SIM_CHANNELS * minutes / 60.0
-    healthy_hours = seeds * SIM_CHANNELS * healthy_minutes / 60.0
-    return {
-        "caught": caught,
-        "faults": total,
-        "false_per_ch_hour_fault_runs": false_fault_runs / ch_hours,
-        "false_per_ch_hour_healthy": false_healthy / healthy_hours,
-        "false_healthy": false_healthy,
-        "healthy_ch_hours": healthy_hours,
-    }
+            false += len(_board_run(settings, healthy, healthy_minutes * 60.0, tmp))
+    hours = seeds * SIM_CHANNELS * healthy_minutes / 60.0
+    out["healthy"] = {"false": false, "ch_hours": hours, "false_per_ch_hour": false / hours}
+    return out
 
 
 # --------------------------------------------------------------------------- table
@@ -271,15 +279,15 @@ def table_rows(results: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
         [f"{n['shipped_threshold']:.2f} / {n['hysteresis']}" for n in nab])  # fmt: skip
     if all("sim" in r for r in results):
         sims = [r["sim"] for r in results]
-        for kind in SIM_KINDS:
-            add(
-                f"simulator {kind}: caught",
-                [f"{m['caught'][kind]}/{m['faults'][kind]}" for m in sims],
-            )
-        add("simulator false alerts / ch-hour, fault runs",
-            [_f(m["false_per_ch_hour_fault_runs"], ".2f") for m in sims])  # fmt: skip
-        add("simulator false alerts / ch-hour, healthy",
-            [_f(m["false_per_ch_hour_healthy"], ".2f") for m in sims])  # fmt: skip
+        for sev in sims[0]["severities"]:
+            runs = [m["severities"][sev] for m in sims]
+            for kind in SIM_KINDS:
+                add(f"simulator severity {sev:g}: {kind} caught",
+                    [f"{m['caught'][kind]}/{m['faults'][kind]}" for m in runs])  # fmt: skip
+            add("    false alerts / ch-hour on these runs",
+                [_f(m["false_per_ch_hour"], ".2f") for m in runs])  # fmt: skip
+        add("simulator healthy: false alerts / ch-hour",
+            [_f(m["healthy"]["false_per_ch_hour"], ".2f") for m in sims])  # fmt: skip
     if all("demo" in r for r in results):
         add(
             "demo: faults caught", [f"{r['demo']['caught']}/{r['demo']['faults']}" for r in results]
@@ -352,7 +360,7 @@ def main() -> int:
         r: dict[str, Any] = {"config": v.name, "detector": v.detector, "settings": v.settings}
         r["nab"] = nab_protocol(v, files, labels, args.exact)
         if seeds > 0:
-            r["sim"] = sim_protocol(v, seeds, minutes, healthy)
+            r["sim"] = sim_protocol(v, seeds, minutes, healthy, SEVERITIES)
         if not args.no_demo:
             demo = demo_figures(v)
             r["demo"] = {k: demo[k] for k in ("caught", "faults", "false", "per_10min")}
