@@ -136,6 +136,12 @@ class Board:
         The fault schedule, in seconds.
     faults
         Kinds to cycle through; empty for a clean signal.
+    severity
+        Scales how far each fault takes the signal away from normal: a spike's excursion, a
+        drift's peak and a noise burst's extra noise (its noise is ``1 + (NOISE_GAIN - 1) *
+        severity`` times the normal noise); 1 is the classic board, below 1 the faults get
+        subtle (a bench measures how small a fault the detector still sees). A stuck sensor
+        and missing data are what they are at any severity.
 
     Examples
     --------
@@ -157,6 +163,7 @@ class Board:
         fault_every: float = 10.0,
         first_fault: float = 10.0,
         faults: Sequence[str] = FAULT_KINDS,
+        severity: float = 1.0,
     ) -> None:
         if not 1 <= channels <= len(CHANNEL_NAMES):
             raise ValueError(f"channels must be 1..{len(CHANNEL_NAMES)}, not {channels}")
@@ -168,6 +175,8 @@ class Board:
             raise ValueError(f"fault_every must be positive, not {fault_every}")
         if first_fault < 0:
             raise ValueError(f"first_fault must be >= 0, not {first_fault}")
+        if not severity > 0:
+            raise ValueError(f"severity must be positive, not {severity}")
         unknown = [k for k in faults if k not in FAULT_KINDS]
         if unknown:
             raise ValueError(f"unknown fault kinds {unknown}; expected {FAULT_KINDS}")
@@ -178,6 +187,7 @@ class Board:
         self.fault_every = float(fault_every)
         self.first_fault = float(first_fault)
         self.faults = tuple(faults)
+        self.severity = float(severity)
         self.names = CHANNEL_NAMES[:channels]
         self._specs = [_CHANNELS[name] for name in self.names]
         self._wander = [self._wander_terms(c) for c in range(channels)]
@@ -248,12 +258,12 @@ class Board:
         offset = 0.0
         if kind == "spike":
             end = (first + rng.randint(*SPIKE_SAMPLES)) / self.rate
-            offset = sign * rng.uniform(*SPIKE_GAIN) * spec.typical
+            offset = sign * rng.uniform(*SPIKE_GAIN) * spec.typical * self.severity
         elif kind == "stuck":
             end = start + STUCK_SECONDS
         elif kind == "drift":
             end = start + DRIFT_SECONDS
-            offset = sign * rng.uniform(*DRIFT_GAIN) * spec.span
+            offset = sign * rng.uniform(*DRIFT_GAIN) * spec.span * self.severity
         elif kind == "noise":
             end = start + NOISE_SECONDS
         else:
@@ -291,7 +301,8 @@ class Board:
             if kind == "missing":
                 return None
             if kind == "noise":
-                gain = NOISE_GAIN
+                # At severity 1 this is exactly NOISE_GAIN: the classic board is unchanged.
+                gain = 1.0 + (NOISE_GAIN - 1.0) * self.severity
             elif kind == "spike":
                 offset += plan.offset
             elif kind == "drift":

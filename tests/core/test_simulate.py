@@ -604,3 +604,49 @@ def test_run_simulator_says_how_many_lines_the_port_took(tmp_path):
     assert match, said
     assert int(match[1]) + int(match[2]) == len(got) > 40
     assert int(match[2]) == 1 and int(match[3]) == 0
+
+
+# Board: fault severity (bench/protocol.py measures how small a fault is still caught)
+
+
+def excursion(kind: str, severity: float, seed: int) -> tuple[Fault, list[float]]:
+    """A fault's values minus what the same board prints without it, sample by sample."""
+    shape = {"rate": 10.0, "seed": seed, "fmt": "json", "first_fault": 20.0, "fault_every": 100.0}
+    board = Board(**shape, faults=(kind,), severity=severity)
+    clean = Board(**shape, faults=())
+    (fault,) = board.faults_until(21.0)
+    hit = samples_of(board, fault)
+    got = [json.loads(board.line(i))[fault.channel] for i in hit]
+    normal = [json.loads(clean.line(i))[fault.channel] for i in hit]
+    return fault, [g - n for g, n in zip(got, normal, strict=True)]
+
+
+@pytest.mark.parametrize("kind", ["spike", "drift", "noise"])
+@pytest.mark.parametrize("seed", range(3))
+def test_severity_scales_how_far_a_fault_takes_the_signal(kind, seed):
+    fault, full = excursion(kind, 1.0, seed)
+    same, part = excursion(kind, 0.25, seed)
+    assert same == fault  # the schedule does not depend on the severity
+    # Values print with two decimals: allow their rounding on both boards.
+    for f, p in zip(full, part, strict=True):
+        assert abs(p - 0.25 * f) <= 0.011, (f, p)
+    assert max(abs(p) for p in part) < 0.3 * max(abs(f) for f in full)
+
+
+def test_a_stuck_sensor_is_stuck_at_any_severity():
+    shape = {"rate": 10.0, "fmt": "json", "first_fault": 5.0, "fault_every": 100.0}
+    full = Board(**shape, faults=("stuck",))
+    mild = Board(**shape, faults=("stuck",), severity=0.2)
+    assert [full.line(i) for i in range(200)] == [mild.line(i) for i in range(200)]
+
+
+def test_severity_one_is_the_classic_board():
+    classic = Board(channels=6, rate=10.0, seed=5, fault_every=2.0, first_fault=1.0)
+    same = Board(channels=6, rate=10.0, seed=5, fault_every=2.0, first_fault=1.0, severity=1.0)
+    assert [classic.line(i) for i in range(600)] == [same.line(i) for i in range(600)]
+
+
+@pytest.mark.parametrize("severity", [0.0, -1.0, math.nan])
+def test_a_severity_that_is_not_positive_is_refused(severity):
+    with pytest.raises(ValueError, match="severity"):
+        Board(severity=severity)
