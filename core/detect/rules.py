@@ -12,13 +12,24 @@ from sensorscope.detect.numeric import count_before, ewma_states
 
 __all__ = ["RangeRule", "StuckRule"]
 
+# The range is trusted once the range of the first 1/HELD of the learned values covers,
+# within the tolerance, everything learned since: a rhythm slower than the warm-up has then
+# been seen through its cycle, whatever its period.
+HELD = 3
+# Past this many learned samples a range that still grows is trusted anyway (a drifting
+# channel), so what is kept until then stays bounded.
+HELD_MAX = 100_000
+
 
 class RangeRule:
     """A value beyond everything learned, by more than a tolerance.
 
     The tolerance is the larger of ``tolerance`` times the learned range (NAB's Numenta
     detector uses 5%) and ``steps`` typical sample-to-sample changes, so that a noisy channel
-    whose baseline wanders does not fire on every new noise extreme. Silent during the warm-up.
+    whose baseline wanders does not fire on every new noise extreme. Silent until the range
+    is known: past the warm-up, and once the range of the first third of the learned values
+    covers, within the tolerance, all learned since (a slow rhythm seen through its cycle);
+    from then on it stays armed.
     With a ``delay``, the learned range is that of the values learned at least ``delay`` learned
     samples before: a drift that moves by less than the tolerance per sample would otherwise
     widen the range step by step and never leave it.
@@ -39,6 +50,11 @@ class RangeRule:
         self.step_size: float | None = None
         self.prev: float | None = None
         self.n = 0
+        # Until armed: the range after each learned sample (index = samples learned); None after.
+        self.early: tuple[np.ndarray, np.ndarray] | None = (
+            np.array([math.inf]),
+            np.array([-math.inf]),
+        )
 
     def run(self, values: np.ndarray, learn: np.ndarray) -> np.ndarray:
         xl = values[learn]
@@ -66,7 +82,7 @@ class RangeRule:
         step = np.nan_to_num(steps[n_steps], nan=0.0)
         tol = np.maximum(self.tolerance * (hi - lo), self.steps * step)
         with np.errstate(invalid="ignore"):
-            fired = ((self.n + c) >= self.warmup) & (hi > lo)
+            fired = self._armed(xl, c, tol) & (hi > lo)
             fired &= (values > hi + tol) | (values < lo - tol)
         if len(xl):
             end = max(0, len(E) - self.delay)
@@ -79,16 +95,36 @@ class RangeRule:
             self.step_size = float(steps[-1])
         return fired
 
+    def _armed(self, xl: np.ndarray, c: np.ndarray, tol: np.ndarray) -> np.ndarray:
+        """Per sample, whether the range is known well enough to judge by (see the class)."""
+        seen = self.n + c  # learned samples before each sample
+        if self.early is None:
+            return seen >= self.warmup
+        los, his = self.early
+        los = np.concatenate((los, np.minimum.accumulate(np.concatenate((los[-1:], xl)))[1:]))
+        his = np.concatenate((his, np.maximum.accumulate(np.concatenate((his[-1:], xl)))[1:]))
+        first = seen // HELD
+        with np.errstate(invalid="ignore"):
+            armed = (seen >= self.warmup) & (first > 0)
+            armed &= (los[first] - tol <= los[seen]) & (his[seen] <= his[first] + tol)
+        armed |= seen >= HELD_MAX
+        if armed.any():
+            self.early = None
+            armed[int(np.argmax(armed)) :] = True
+        else:
+            self.early = (los, his)
+        return armed
+
     def widen(self, values: np.ndarray) -> None:
         """Take ``values`` into the range at once (samples learned late)."""
         self.lo = min(self.lo, float(values.min()))
         self.hi = max(self.hi, float(values.max()))
 
     def checkpoint(self) -> tuple[Any, ...]:
-        return (self.lo, self.hi, self.recent, self.step_size, self.prev, self.n)
+        return (self.lo, self.hi, self.recent, self.step_size, self.prev, self.n, self.early)
 
     def restore(self, state: tuple[Any, ...]) -> None:
-        self.lo, self.hi, self.recent, self.step_size, self.prev, self.n = state
+        self.lo, self.hi, self.recent, self.step_size, self.prev, self.n, self.early = state
 
 
 class StuckRule:

@@ -64,11 +64,12 @@ SPIKE_SAMPLES = (1, 3)
 SPIKE_GAIN = (8.0, 15.0)  # x the channel's typical deviation
 DRIFT_GAIN = (3.0, 5.0)  # x the channel's normal half-range, at the peak of the ramp
 NOISE_GAIN = 10.0  # x the channel's normal noise
+RHYTHM_GAIN = 3.0  # x the channel's normal wander, the amplitude of a board's slow rhythm
 _DRIFT_RISE = 0.75  # share of the drift spent ramping away; the rest ramps back
 
 _MASK = (1 << 64) - 1
 # Separate random streams so that adding one kind of randomness never shifts another.
-_NOISE, _WANDER, _FAULT = 1, 2, 3
+_NOISE, _WANDER, _FAULT, _RHYTHM = 1, 2, 3, 4
 
 
 def _splitmix(x: int) -> int:
@@ -142,6 +143,10 @@ class Board:
         severity`` times the normal noise); 1 is the classic board, below 1 the faults get
         subtle (a bench measures how small a fault the detector still sees). A stuck sensor
         and missing data are what they are at any severity.
+    rhythm
+        A slow cycle of this period (s) on every channel, RHYTHM_GAIN times its usual wander
+        (a compressor, a day): a fresh board shows only part of it at first, so a range
+        learned over the first seconds is not yet its range. None: no rhythm.
 
     Examples
     --------
@@ -164,6 +169,7 @@ class Board:
         first_fault: float = 10.0,
         faults: Sequence[str] = FAULT_KINDS,
         severity: float = 1.0,
+        rhythm: float | None = None,
     ) -> None:
         if not 1 <= channels <= len(CHANNEL_NAMES):
             raise ValueError(f"channels must be 1..{len(CHANNEL_NAMES)}, not {channels}")
@@ -177,6 +183,8 @@ class Board:
             raise ValueError(f"first_fault must be >= 0, not {first_fault}")
         if not severity > 0:
             raise ValueError(f"severity must be positive, not {severity}")
+        if rhythm is not None and not rhythm > 0:
+            raise ValueError(f"rhythm must be a positive period in seconds, not {rhythm}")
         unknown = [k for k in faults if k not in FAULT_KINDS]
         if unknown:
             raise ValueError(f"unknown fault kinds {unknown}; expected {FAULT_KINDS}")
@@ -188,6 +196,7 @@ class Board:
         self.first_fault = float(first_fault)
         self.faults = tuple(faults)
         self.severity = float(severity)
+        self.rhythm = rhythm
         self.names = CHANNEL_NAMES[:channels]
         self._specs = [_CHANNELS[name] for name in self.names]
         self._wander = [self._wander_terms(c) for c in range(channels)]
@@ -199,10 +208,14 @@ class Board:
         amp = self._specs[c].wander
         # Weights sum to 1 so the wander never exceeds the channel's stated amplitude.
         bands = ((0.6, 300.0, 900.0), (0.3, 60.0, 180.0), (0.1, 15.0, 40.0))
-        return [
+        terms = [
             (amp * w, 2.0 * math.pi / rng.uniform(lo, hi), rng.uniform(0.0, 2.0 * math.pi))
             for w, lo, hi in bands
         ]
+        if self.rhythm is not None:
+            phase = random.Random(_hash(self.seed, _RHYTHM, c)).uniform(0.0, 2.0 * math.pi)
+            terms.append((amp * RHYTHM_GAIN, 2.0 * math.pi / self.rhythm, phase))
+        return terms
 
     def header(self) -> str | None:
         """The csv header line, or None for formats that name fields on every line."""
