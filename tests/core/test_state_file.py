@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
 
 from sensorscope.model import Settings
+from sensorscope.monitor import build_monitor
 from sensorscope.pipeline import Pipeline
 from sensorscope.recording import decode_record
 from sensorscope.state_file import MAGIC, StateFile
@@ -209,3 +211,50 @@ def test_state_auto_goes_beside_the_recording(cli, tmp_path):
     assert proc.stderr.decode().strip() == (
         "sensorscope: error: --state auto needs --record or a recording to put it beside"
     )
+
+
+def _replayed(monitor) -> None:
+    monitor.start()
+    deadline = time.monotonic() + 60
+    while not monitor.snapshot().replay.done:
+        assert time.monotonic() < deadline, "the replay did not end"
+        time.sleep(0.02)
+
+
+def test_watch_saves_when_it_stops_and_the_next_goes_on_from_it(tmp_path):
+    first, second = _halves(tmp_path, 3000)
+    state = tmp_path / "s.state"
+    labels = str(tmp_path / "l.jsonl")
+    m = build_monitor([str(first)], Settings(), labels=labels, speed=None, state=str(state))
+    _replayed(m)
+    m.stop()  # what quitting the UI does
+    assert StateFile(str(state), Settings()).load(Pipeline(Settings())) is None
+    again = build_monitor([str(second)], Settings(), labels=labels, speed=None, state="auto")
+    assert again.state_file is not None and again.state_file.path == str(tmp_path / "second.state")
+    again.stop()
+    m2 = build_monitor([str(second)], Settings(), labels=labels, speed=None, state=str(state))
+    engines = m2.pipeline.registry.engines
+    assert len(engines) == 5 and not any(e.warming_up for e in engines.values())
+    _replayed(m2)
+    snap = m2.snapshot()
+    m2.stop()
+    assert snap.notices == [] and snap.errors == []
+    assert not any(ch.warming_up for ch in snap.channels.values())
+
+
+def test_watch_with_a_damaged_state_says_so_in_the_monitor_and_starts_fresh(tmp_path):
+    first, _ = _halves(tmp_path, 3000)
+    state = tmp_path / "s.state"
+    state.write_bytes(b"\x80\x05garbage")
+    m = build_monitor(
+        [str(first)], Settings(), labels=str(tmp_path / "l.jsonl"), speed=None, state=str(state)
+    )
+    assert not m.pipeline.registry.engines
+    _replayed(m)
+    snap = m.snapshot()
+    m.stop()
+    assert snap.notices == [
+        f"state file {state} is not a sensorscope state file (it is left as it is, "
+        "unwritten): starting fresh"
+    ]
+    assert state.read_bytes() == b"\x80\x05garbage"
