@@ -258,3 +258,28 @@ def test_watch_with_a_damaged_state_says_so_in_the_monitor_and_starts_fresh(tmp_
         "unwritten): starting fresh"
     ]
     assert state.read_bytes() == b"\x80\x05garbage"
+
+
+def test_agent_restores_and_saves_so_a_later_score_goes_on_as_one_run(
+    mosquitto, cli, tmp_path, whole
+):
+    broker = mosquitto()
+    lines = DEMO.read_bytes().splitlines(keepends=True)
+    head, body = lines[0], lines[1:]
+    parts = []
+    for k, (a, b) in enumerate([(0, 3000), (3000, 3790), (3790, len(body))]):
+        parts.append(tmp_path / f"part{k}.jsonl")
+        parts[-1].write_bytes(head + b"".join(body[a:b]))
+    state = tmp_path / "s.state"
+    # Two agents one after the other (the second restores the first's detectors and saves
+    # its own, mid-episode), then a score of the rest from their state.
+    for part in parts[:2]:
+        proc = cli("agent", str(part), "--speed", "max", "--mqtt", f"{broker.url}/lab",
+                   "--state", str(state))  # fmt: skip
+        assert proc.returncode == 0, proc.stderr.decode()
+        assert "warning" not in proc.stderr.decode() and "error" not in proc.stderr.decode()
+    out = tmp_path / "rest.csv"
+    proc = cli("score", str(parts[2]), "-o", str(out), "--state", str(state))
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
+    rows = _rows(out)
+    assert rows == whole[len(whole) - len(rows) :]
