@@ -174,8 +174,9 @@ class StateFile:
     """A run's state file: :meth:`load` into a pipeline before it starts, :meth:`save` from
     the scoring worker (the engines' only user) at the end and now and then."""
 
-    def __init__(self, path: str, settings: Settings) -> None:
+    def __init__(self, path: str, settings: Settings, every: float = SAVE_EVERY) -> None:
         self.path = path
+        self.every = every
         self.fields = state_fields(settings)
         self.fingerprint = _fingerprint(self.fields)
         self.saves = 0
@@ -249,7 +250,7 @@ class StateFile:
 
     def due(self) -> bool:
         """Time for a periodic save (live runs)."""
-        return time.monotonic() - self._last_save >= SAVE_EVERY
+        return time.monotonic() - self._last_save >= self.every
 
     def save(self, pipeline: _Keeps) -> None:
         """Write the pipeline's channels to the file atomically; UserError if it cannot (the

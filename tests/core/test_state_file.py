@@ -283,3 +283,28 @@ def test_agent_restores_and_saves_so_a_later_score_goes_on_as_one_run(
     assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
     rows = _rows(out)
     assert rows == whole[len(whole) - len(rows) :]
+
+
+def test_a_running_monitor_saves_between_batches_before_it_stops(tmp_path):
+    from sensorscope.state_file import StateFile as Kept
+
+    first, _ = _halves(tmp_path, 3000)
+    state = tmp_path / "s.state"
+    m = build_monitor(
+        [str(first)], Settings(), labels=str(tmp_path / "l.jsonl"), speed=None, state=str(state)
+    )
+    assert m.state_file is not None
+    # A save due after every batch (a minute in a real run): the scoring worker saves while
+    # the replay still holds at its end, before anything stops it.
+    m.state_file.every = 0.0
+    m.runner.state_file = m.state_file
+    _replayed(m)
+    deadline = time.monotonic() + 30
+    while not state.exists():
+        assert time.monotonic() < deadline, "no save while running"
+        time.sleep(0.02)
+    assert m.state_file.saves >= 1
+    saved = Pipeline(Settings())
+    assert Kept(str(state), Settings()).load(saved) is None
+    assert len(saved.registry.engines) == 5
+    m.stop()
