@@ -97,6 +97,33 @@ def _fingerprint(fields: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+# The modules whose objects a state file holds: what their code is decides whether a saved
+# engine still fits (an attribute added in any of them would be missing from an old one).
+_STATE_CODE = (
+    "engine.py", "episodes.py", "faults.py", "feedback.py", "impute.py", "model.py",
+    "state_file.py", "detect",
+)  # fmt: skip
+
+
+def code_fingerprint() -> str:
+    """A digest of the code that defines what a state file holds (a release or an edit of
+    it changes it; "unknown" where the sources cannot be read)."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    try:
+        for name in _STATE_CODE:
+            p = root / name
+            for f in sorted(p.glob("*.py")) if p.is_dir() else [p]:
+                h.update(f.name.encode() + b"\0" + f.read_bytes())
+    except OSError:
+        return "unknown"
+    try:  # river's detectors are pickled as river's code has them
+        h.update(b"river " + metadata.version("river").encode())
+    except metadata.PackageNotFoundError:
+        pass
+    return h.hexdigest()[:16]
+
+
 def _version() -> str:
     try:
         return metadata.version("sensorscope")
@@ -221,6 +248,8 @@ class StateFile:
             raise _Fresh(
                 f"was made by sensorscope {header.get('sensorscope')!r}, this is {_version()!r}"
             )
+        if header.get("code") != code_fingerprint():
+            raise _Fresh("was made by another build of sensorscope (its detector code differs)")
         if header.get("fingerprint") != self.fingerprint:
             theirs = header.get("settings")
             diff = []
@@ -260,6 +289,7 @@ class StateFile:
             "magic": MAGIC,
             "format": VERSION,
             "sensorscope": _version(),
+            "code": code_fingerprint(),
             "settings": self.fields,
             "fingerprint": self.fingerprint,
             "saved": time.time(),

@@ -125,7 +125,9 @@ def _saved(cli, tmp_path: Path, *opts: str) -> Path:
     return state
 
 
-@pytest.mark.parametrize("damage", ["truncated", "flipped", "other-format", "other-version"])
+@pytest.mark.parametrize(
+    "damage", ["truncated", "flipped", "other-format", "other-version", "other-code"]
+)
 def test_a_damaged_or_other_version_file_is_one_line_and_a_fresh_start(cli, tmp_path, damage):
     state = _saved(cli, tmp_path)
     data = state.read_bytes()
@@ -138,9 +140,12 @@ def test_a_damaged_or_other_version_file_is_one_line_and_a_fresh_start(cli, tmp_
         body[len(body) // 3 : len(body) // 3 + 64] = os.urandom(64)
         state.write_bytes(data[: nl + 1] + bytes(body))
     else:
-        header["format" if damage == "other-format" else "sensorscope"] = (
-            99 if damage == "other-format" else "0.0.0-old"
-        )
+        key, value = {
+            "other-format": ("format", 99),
+            "other-version": ("sensorscope", "0.0.0-old"),
+            "other-code": ("code", "0123456789abcdef"),  # an edit of the detector code
+        }[damage]
+        header[key] = value
         state.write_bytes(json.dumps(header).encode() + data[nl:])
     _, second = _halves(tmp_path, 3000)
     plain, kept = tmp_path / "plain.csv", tmp_path / "kept.csv"
