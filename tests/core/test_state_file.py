@@ -313,3 +313,16 @@ def test_a_running_monitor_saves_between_batches_before_it_stops(tmp_path):
     assert Kept(str(state), Settings()).load(saved) is None
     assert len(saved.registry.engines) == 5
     m.stop()
+
+
+def test_a_river_detector_goes_on_after_a_restart_too(cli, tmp_path):
+    first, second = _halves(tmp_path, 3790)
+    state, whole, b = tmp_path / "s.state", tmp_path / "whole.csv", tmp_path / "b.csv"
+    opts = ("--detector", "hst")  # river's HalfSpaceTrees: river's classes in the file
+    assert cli("score", str(DEMO), "-o", str(whole), *opts).returncode == 0
+    p1 = cli("score", str(first), "-o", str(tmp_path / "a.csv"), "--state", str(state), *opts)
+    assert p1.returncode == 0, p1.stderr
+    proc = cli("score", str(second), "-o", str(b), "--state", str(state), *opts)
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
+    rows, all_rows = _rows(b), _rows(whole)
+    assert rows == all_rows[len(all_rows) - len(rows) :]
