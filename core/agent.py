@@ -388,9 +388,11 @@ class Agent:
         recorder: RecordingWriter | None = None,
         hooks: AlertHooks | None = None,
         log: Callable[[str], None] | None = None,
+        state: str | None = None,
     ) -> None:
         from sensorscope.pipeline import Pipeline
         from sensorscope.runner import Runner
+        from sensorscope.state_file import StateFile
 
         self.sources = list(sources)
         self.names = [n for s in self.sources for n in s.names]
@@ -405,7 +407,11 @@ class Agent:
             settings, self.names, on_alert=self._on_alert, on_batch=self.publisher.on_batch
         )
         self.tap = FrameTap(recorder, self.publisher.on_frames)
-        self.runner = Runner(self.sources, self.pipeline, self.tap)
+        # The detectors' state (--state): restored before any data, saved by the scoring
+        # worker every minute and when the agent stops; ``state_notice`` says why not used.
+        self.state_file = None if state is None else StateFile(state, settings)
+        self.state_notice = None if self.state_file is None else self.state_file.load(self.pipeline)
+        self.runner = Runner(self.sources, self.pipeline, self.tap, state_file=self.state_file)
         self._stopped = False
 
     def _on_alert(self, alert: Alert, event: str) -> None:

@@ -131,10 +131,29 @@ class ChannelRegistry:
         self._prefix_of[channel] = prefix
         return ci
 
+    def prefixes(self) -> dict[str, str]:
+        return dict(self._prefix_of)
+
     def restart(self) -> None:
         """Forget what every channel learned; their numbers stay."""
         self.engines.clear()
         self.unpublished.clear()
+
+    def restore(
+        self, engines: dict[str, ChannelEngine], names: list[str], prefixes: dict[str, str]
+    ) -> None:
+        """Take the engines of a state file: each goes on as it was, with this run's
+        threshold and labels; channels are numbered in the order they were first seen."""
+        for name in names:
+            if name not in self._index:
+                self._add(name, prefixes.get(name, ""))
+        for name, engine in engines.items():
+            engine.labelled_false = self.labelled_false
+            engine.threshold = self.threshold_for(name)
+            self.engines[name] = engine
+            state = ChannelState(name, Ring(self.settings.capacity))
+            state.warming_up = engine.warming_up
+            self.unpublished[name] = state
 
     def engine(
         self, channel: str, published: dict[str, ChannelState]

@@ -26,6 +26,7 @@ from sensorscope.sources.base import DEFAULT_MAX_LINE, Source
 from sensorscope.sources.open import describe_sources, make_source
 from sensorscope.sources.replay import FollowSource, RecordingSource, ReplaySource
 from sensorscope.sources.serial import DEFAULT_BAUD
+from sensorscope.state_file import StateFile, state_path
 
 if TYPE_CHECKING:
     from sensorscope.hooks import AlertHooks, HookSpec
@@ -66,6 +67,7 @@ class Monitor:
         recorder: RecordingWriter | None = None,
         hooks: AlertHooks | None = None,
         ground_truth_ok: bool = False,
+        state_path: str | None = None,
     ) -> None:
         self.sources = list(sources)
         self.settings = settings
@@ -75,7 +77,13 @@ class Monitor:
             [n for s in self.sources for n in s.names],
             on_alert=hooks.on_alert if hooks is not None else None,
         )
-        self.runner = Runner(self.sources, self.pipeline, recorder)
+        # The detectors' state (--state): restored now, before any data; saved by the
+        # scoring worker every minute and when the monitor stops (the UI never writes it).
+        self.state_file = None if state_path is None else StateFile(state_path, settings)
+        self.state_notice = (
+            self.state_file.load(self.pipeline) if self.state_file is not None else None
+        )
+        self.runner = Runner(self.sources, self.pipeline, recorder, state_file=self.state_file)
         self.runner.share_with_ui = True
         self.labels_path = labels_path
         self.store = LabelStore(labels_path, ground_truth_ok)
@@ -124,6 +132,8 @@ class Monitor:
             snap.errors.append(self.store.error)
         if self.store.notice:
             snap.notices.append(self.store.notice)
+        if self.state_notice:
+            snap.notices.append(self.state_notice)
         for src in self.sources:
             skipped = getattr(src, "skipped", 0)
             if skipped:
@@ -293,12 +303,14 @@ def build_monitor(
     mqtt: Any = None,
     hooks: HookSpec | None = None,
     stdin: int | None = None,
+    state: str | None = None,
 ) -> Monitor:
     """Open the sources and files a ``watch`` asks for; a UserError says what is wrong.
 
     ``mqtt`` (a :class:`sensorscope.mqtt.MqttOptions`) holds broker credentials and TLS files;
     ``hooks`` the alert hooks to run, checked here and started with the monitor;
-    ``stdin`` the descriptor ``-`` reads, when the data was moved off descriptor 0.
+    ``stdin`` the descriptor ``-`` reads, when the data was moved off descriptor 0;
+    ``state`` the ``--state`` asked for (a file, ``auto`` or None).
     """
     if list(specs).count("-") > 1:
         raise UserError("standard input ('-') can be read only once")
@@ -320,6 +332,8 @@ def build_monitor(
     # Build the pipeline's parts before opening ports, so a bad option leaves nothing open.
     Pipeline(settings, [])
     labels_path = labels or default_labels_path(sources, record)
+    files = [s.path for s in sources if isinstance(s, (ReplaySource, FollowSource))]
+    state_at = None if state is None else state_path(state, record, files)
     if os.path.isdir(labels_path):
         raise UserError(f"--labels {labels_path} is a directory")
     names = [n for s in sources for n in s.names]
@@ -332,7 +346,9 @@ def build_monitor(
             recorder = RecordingWriter(record, describe_sources(sources))
         # A path the user named is written whatever it holds; only a default is kept off
         # ground truth (default_labels_path does not choose one).
-        return Monitor(sources, settings, labels_path, recorder, alert_hooks, labels is not None)
+        return Monitor(
+            sources, settings, labels_path, recorder, alert_hooks, labels is not None, state_at
+        )
     except UserError:
         # A labels file that cannot be used: leave no port or recording open behind.
         if recorder is not None:

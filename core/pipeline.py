@@ -35,6 +35,7 @@ from sensorscope.model import (
 )
 from sensorscope.sources.open import several_sources
 from sensorscope.state import AlertEvent, ChannelState, State
+from sensorscope.state_file import SavedState
 
 SHOWN_AS_PARSED = frozenset({"data", "empty", "header"})
 
@@ -358,8 +359,8 @@ class Pipeline:
             self.feedback.apply(self.registry, self.state.alerts, self.threshold_for)
         events: list[AlertEvent] = []
         for name, engine in list(self.registry.engines.items()):
-            st = self.state.channels[name]
-            if not st.samples:
+            st = self.state.channels.get(name)
+            if st is None or not st.samples:
                 continue
             for _, kind, a, snap in engine.tick(st.last_t + (now - st.seen_wall)):
                 events.append((-1, 0 if kind == "open" else 1, kind, a, snap))
@@ -408,13 +409,30 @@ class Pipeline:
                 for a in engine.finish():
                     closed.append(a)
                     events.append((-1, 1, "close", a, replace(a)))
-                self.state.channels[name].in_alert = False
+                st = self.state.channels.get(name)
+                if st is not None:  # a channel restored from a state file may not have come
+                    st.in_alert = False
             self._events(events)
             self.state.version += 1
             out = self._outbox
             self._outbox = []
         self._deliver(out)
         return closed
+
+    # -- the state file ------------------------------------------------------------------
+
+    def saved_channels(self) -> SavedState:
+        """What a state file keeps (the scoring worker's call, between batches)."""
+        r = self.registry
+        return SavedState(dict(r.engines), list(r.names), r.prefixes(), self.state.next_id)
+
+    def restore_channels(self, saved: SavedState) -> None:
+        """Go on from a state file, before any data: each channel as it was, its open
+        episode too, and alert ids from where they were."""
+        with self.state.lock:
+            self.registry.restore(saved.engines, saved.names, saved.prefixes)
+            opened = [e.open for e in saved.engines.values() if e.open is not None]
+            self.state.go_on(saved.next_id, [a for a in opened if a.id])
 
     # -- reading the state ---------------------------------------------------------------
 

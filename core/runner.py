@@ -21,6 +21,7 @@ from sensorscope.sources.base import READ_TIMEOUT, Source
 
 if TYPE_CHECKING:
     from sensorscope.pipeline import Pipeline
+    from sensorscope.state_file import StateFile
 
 # Batches queued at most from sources that can wait (files, stdin): their reader waits
 # for room, so a fast file or pipe cannot pile up in memory ahead of the scorer (a pipe
@@ -51,12 +52,16 @@ class Runner:
         pipeline: Pipeline | None,
         recorder: RecordingWriter | None = None,
         live_backlog: int = MAX_LIVE_BACKLOG,
+        state_file: StateFile | None = None,
     ) -> None:
         self.sources = list(sources)
         self.live_backlog = live_backlog
         self._live_queued = 0
         self.pipeline = pipeline
         self.recorder = recorder
+        # Saved by the scoring worker (the engines' only user): now and then, and at the end.
+        self.state_file = state_file
+        self._crashed = False
         self.stop_event = threading.Event()
         self.errors: list[str] = []
         # Each batch with what it holds while queued (_ROOM, _BACKLOG or _NOTHING).
@@ -118,16 +123,19 @@ class Runner:
                 if self.share_with_ui:
                     self._step_aside(time.monotonic() - started)
                 self._batches_done += 1
+                self._keep_state(final=False)
         except UserError as exc:
             self.errors.append(str(exc))
         except Exception as exc:  # noqa: BLE001 - kept as data, shown by the caller
             self.errors.append(f"scoring stopped: {type(exc).__name__}: {exc}")
+            self._crashed = True
             self.stop_event.set()
         finally:
             for src in files:
                 src.close()
             with self._left_lock:
                 self._readers_left = 0
+            self._keep_state(final=True)
             self.pipeline.finish()
             self.done.set()
 
@@ -222,6 +230,7 @@ class Runner:
                     if self.share_with_ui:
                         self._step_aside(time.monotonic() - started)
                 self._batches_done += batches
+                self._keep_state(final=False)
                 if live and self.pipeline is not None and time.monotonic() >= next_tick:
                     self.pipeline.tick(time.time())
                     next_tick = time.monotonic() + TICK
@@ -229,11 +238,28 @@ class Runner:
                     break
         except Exception as exc:  # noqa: BLE001 - kept as data, shown by the caller
             self.errors.append(f"scoring stopped: {type(exc).__name__}: {exc}")
+            self._crashed = True
             self.stop_event.set()
         finally:
+            self._keep_state(final=True)
             if self.pipeline is not None:
                 self.pipeline.finish()
             self.done.set()
+
+    def _keep_state(self, final: bool) -> None:
+        """Save the state file at the end (before open episodes are closed, so a restart
+        goes on inside them) or when a periodic save is due. Not after scoring failed: the
+        file from before is better than state left half-way through a batch."""
+        sf = self.state_file
+        if sf is None or self.pipeline is None or self._crashed:
+            return
+        if not final and not sf.due():
+            return
+        try:
+            sf.save(self.pipeline)
+        except UserError as exc:
+            if str(exc) not in self.errors:
+                self.errors.append(str(exc))
 
     def _step_aside(self, spent: float) -> None:
         """After a stretch of scoring, give a UI thread uncontested time for the GIL.

@@ -244,6 +244,16 @@ class State:
             out.append((snap, kind))
         return out
 
+    @property
+    def next_id(self) -> int:
+        return self._next_id
+
+    def go_on(self, next_id: int, still_open: Sequence[Alert]) -> None:
+        """Restored from a state file: ids go on from ``next_id``; the episodes still open
+        then are this run's alerts too (they close in it)."""
+        self._next_id = max(self._next_id, next_id)
+        self.alerts.extend(still_open)
+
     def restart(self) -> None:
         """A replay restarted: forget what was seen; the thresholds and labels stay."""
         self.channels.clear()

@@ -15,6 +15,7 @@ from sensorscope.cli.options import (
     SPEED_HELP,
     apply,
     source_options,
+    state_option,
     with_hooks,
     with_mqtt,
     with_settings,
@@ -48,12 +49,13 @@ from sensorscope.errors import UserError
 @click.option("--record", "record_path", default=None, help="also record the raw lines here")
 @click.option("--speed", default=None, help=SPEED_HELP + " (default 1)")
 @click.option("--duration", type=click.FloatRange(0, min_open=True), help="stop after N seconds")
+@state_option
 @apply(source_options)
 @with_mqtt
 @with_hooks
 @with_settings
-def agent(sources, mqtt_url, qos, buffer, record_path, speed, duration, baud, max_line, mqtt,
-          hooks, settings):  # fmt: skip
+def agent(sources, mqtt_url, qos, buffer, record_path, speed, duration, state, baud, max_line,
+          mqtt, hooks, settings):  # fmt: skip
     """Score SOURCES headlessly and publish readings, alerts and events to an MQTT broker.
 
     Topics: PREFIX/SOURCE/reading, PREFIX/SOURCE/alert, PREFIX/SOURCE/event (JSON). While
@@ -65,6 +67,8 @@ def agent(sources, mqtt_url, qos, buffer, record_path, speed, duration, baud, ma
     from sensorscope.mqtt import parse_url
     from sensorscope.recording import RecordingWriter
     from sensorscope.sources.open import describe_sources
+    from sensorscope.sources.replay import FollowSource, ReplaySource
+    from sensorscope.state_file import state_path
 
     url = parse_url(mqtt_url, topic="prefix")
     srcs = open_sources(sources, baud, parse_speed(speed, 1.0), max_line, mqtt)
@@ -75,13 +79,17 @@ def agent(sources, mqtt_url, qos, buffer, record_path, speed, duration, baud, ma
     log = stderr_log()
     names = [n for s in srcs for n in s.names]
     alert_hooks = hooks.build(mqtt, url, names, log) if hooks else None
+    files = [s.path for s in srcs if isinstance(s, (ReplaySource, FollowSource))]
+    state_at = None if state is None else state_path(state, record_path, files)
     recorder = None
     if record_path:
         if not any(s.live for s in srcs):
             raise UserError("--record needs a live source (a port, URL or '-')")
         recorder = RecordingWriter(record_path, describe_sources(srcs))
     fleet = Agent(srcs, settings, url, mqtt, qos=qos, buffer=buffer, recorder=recorder,
-                  hooks=alert_hooks, log=log)  # fmt: skip
+                  hooks=alert_hooks, log=log, state=state_at)  # fmt: skip
+    if fleet.state_notice:
+        log(f"warning: {fleet.state_notice}")
     try:
         fleet.start()
     except UserError:

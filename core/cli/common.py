@@ -107,3 +107,19 @@ def run_until_done(runner, duration: float | None, progress: bool) -> bool:
             bar.stop()
         signal.signal(signal.SIGTERM, old)
         runner.stop()
+
+
+def open_state(value: str | None, settings, record: str | None, sources, pipeline):
+    """The ``--state`` of a run, restored into ``pipeline`` before it starts (None: not
+    asked for). A file that cannot be used is one warning and a fresh start."""
+    if value is None:
+        return None
+    from sensorscope.sources.replay import FollowSource, ReplaySource
+    from sensorscope.state_file import StateFile, state_path
+
+    files = [s.path for s in sources if isinstance(s, (ReplaySource, FollowSource))]
+    keeper = StateFile(state_path(value, record, files), settings)
+    said = keeper.load(pipeline)
+    if said:
+        warn(said)
+    return keeper

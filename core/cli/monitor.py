@@ -13,6 +13,7 @@ from sensorscope.cli.options import (
     SPEED_HELP,
     apply,
     source_options,
+    state_option,
     with_hooks,
     with_mqtt,
     with_settings,
@@ -37,7 +38,15 @@ def run_monitor(monitor, bell: bool) -> int:
         app.run()
     finally:
         monitor.stop()
-    console(stderr=True).print(f"labels: {monitor.labels_path}")
+    err = console(stderr=True)
+    err.print(f"labels: {monitor.labels_path}", markup=False)
+    kept = monitor.state_file
+    if kept is not None:
+        failed = [e for e in monitor.runner.errors if kept.path in e]
+        for e in failed:
+            err.print(f"error: {e}", markup=False)
+        if kept.saves and not failed:
+            err.print(f"state: {kept.path}", markup=False)
     return app.return_code or 0
 
 
@@ -52,6 +61,7 @@ def run_monitor(monitor, bell: bool) -> int:
 @click.option("--loop", is_flag=True, help="start a replay again when it ends")
 @click.option("--bell", is_flag=True, help="ring the terminal bell on each new alert")
 @click.option("--check", is_flag=True, hidden=True, help="open everything, then exit (serve)")
+@state_option
 @apply(source_options)
 @with_mqtt
 @with_hooks
@@ -65,6 +75,7 @@ def watch(
     loop,
     bell,
     check,
+    state,
     baud,
     max_line,
     mqtt,
@@ -96,6 +107,7 @@ def watch(
         mqtt=mqtt,
         hooks=hooks,
         stdin=stdin,
+        state=state,
     )
     if check:
         monitor.stop()
@@ -161,6 +173,9 @@ def serve(watch_args, host, port, public_url):
     if p["record_path"]:
         raise UserError("serve runs one monitor per browser tab: record with `sensorscope "
                         "record` (or `agent --record`) beside it")  # fmt: skip
+    if p["state"]:
+        raise UserError("serve runs one monitor per browser tab, each of which would write "
+                        "the state file: keep --state in `sensorscope agent`")  # fmt: skip
     if p["on_alert_cmds"] or p["webhooks"] or p["mqtt_alerts"]:
         raise UserError("serve runs one monitor per browser tab, so hooks would fire once per "
                         "tab: run them in `sensorscope agent` instead")  # fmt: skip

@@ -50,6 +50,17 @@ source_options = [
 ]
 
 
+#: A run option, not a detection setting: where the detectors' state is kept between runs.
+state_option = click.option(
+    "--state",
+    "state",
+    default=None,
+    metavar="FILE|auto",
+    help="keep every channel's detector state in FILE: restored at the start (no new "
+    "warm-up), saved at the end and every minute; 'auto': beside the recording",
+)
+
+
 def _click_type(kind: Kind) -> click.ParamType | type | None:
     """The click type that checks an option's value as the declaration's kind says."""
     if isinstance(kind, Number):

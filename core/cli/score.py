@@ -13,6 +13,7 @@ from sensorscope.cli.common import (
     EXIT_USAGE,
     console,
     open_sources,
+    open_state,
     parse_speed,
     run_until_done,
 )
@@ -20,6 +21,7 @@ from sensorscope.cli.options import (
     SPEED_HELP,
     apply,
     source_options,
+    state_option,
     with_hooks,
     with_mqtt,
     with_settings,
@@ -82,6 +84,7 @@ def print_summary(snapshot, out) -> None:
 @click.option("--duration", type=click.FloatRange(0, min_open=True), help="stop after N seconds")
 @click.option("--record", "record_path", default=None, help="also record the raw lines here")
 @click.option("--progress/--no-progress", default=None, help="progress bar (default: on a tty)")
+@state_option
 @apply(source_options)
 @with_mqtt
 @with_hooks
@@ -93,6 +96,7 @@ def score(
     duration,
     record_path,
     progress,
+    state,
     baud,
     max_line,
     mqtt,
@@ -130,7 +134,13 @@ def score(
         if not any(s.live for s in srcs):
             raise UserError("--record needs a live source (a port, URL or '-')")
         recorder = RecordingWriter(record_path, describe_sources(srcs))
-    runner = Runner(srcs, pipeline, recorder)
+    try:
+        keeper = open_state(state, settings, record_path, srcs, pipeline)
+    except UserError:
+        if recorder is not None:
+            recorder.close()
+        raise
+    runner = Runner(srcs, pipeline, recorder, state_file=keeper)
     try:
         if alert_hooks is not None:
             alert_hooks.start()
