@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 async def wait_for(pilot, cond, timeout: float = 10.0, what: str = "the condition") -> None:
@@ -15,3 +19,26 @@ async def wait_for(pilot, cond, timeout: float = 10.0, what: str = "the conditio
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await pilot.pause(0.03)
+
+
+def terminal_env() -> dict[str, str]:
+    """The environment for a `sensorscope` run on a pty: this checkout, a real TERM, and no
+    size from the developer's own terminal."""
+    env = dict(os.environ)
+    env.pop("COLUMNS", None)
+    env.pop("LINES", None)
+    env["PYTHONPATH"] = str(ROOT)
+    env["TERM"] = "xterm-256color"
+    return env
+
+
+def drain(fd: int, sink: bytearray) -> None:
+    """Read what the monitor draws, so that it never blocks writing to its terminal."""
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            return
+        if not data:
+            return
+        sink += data

@@ -11,8 +11,7 @@ learns templates for the fast path (:mod:`.template`, :mod:`.fast`); channel bir
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from sensorscope.lazy import lazy_exports
 
 # Where each name lives. Looked up when first asked for: a command that only needs the
 # format names (the --format help) does not load the parser and its fast path.
@@ -22,19 +21,4 @@ _HOME = {
     "sensorscope.formats.registry": ("FORMATS", "formats", "register", "unregister"),
     "sensorscope.formats.times": ("parse_time", "parse_times"),
 }
-_WHERE = {name: module for module, names in _HOME.items() for name in names}
-
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_WHERE})
+__all__, __getattr__, __dir__ = lazy_exports(globals(), _HOME)

@@ -13,8 +13,7 @@ nor the MQTT client.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from sensorscope.lazy import lazy_exports
 
 # Where each name lives.
 _HOME = {
@@ -49,19 +48,4 @@ _HOME = {
         "several_sources",
     ),
 }
-_WHERE = {name: module for module, names in _HOME.items() for name in names}
-
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_WHERE})
+__all__, __getattr__, __dir__ = lazy_exports(globals(), _HOME)

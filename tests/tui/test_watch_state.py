@@ -11,31 +11,19 @@ import sys
 import termios
 import threading
 import time
-from pathlib import Path
+
+from tui_support import drain, terminal_env
 
 from sensorscope.model import Settings
 from sensorscope.pipeline import Pipeline
 from sensorscope.state_file import StateFile
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 LINE = "Humidity: 45.00 %  Temperature: 23.50 *C"
-
-
-def _drain(fd: int, sink: bytearray) -> None:
-    while True:
-        try:
-            data = os.read(fd, 65536)
-        except OSError:
-            return
-        if not data:
-            return
-        sink += data
 
 
 def test_quitting_watch_saves_the_state_beside_the_recording(tmp_path):
     recording = tmp_path / "lab1.jsonl"
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    env.update(PYTHONPATH=str(ROOT), TERM="xterm-256color")
+    env = terminal_env()
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
     data_r, data_w = os.pipe()
@@ -52,7 +40,7 @@ def test_quitting_watch_saves_the_state_beside_the_recording(tmp_path):
     os.close(data_r)
     os.close(slave)
     screen = bytearray()
-    drainer = threading.Thread(target=_drain, args=(master, screen), daemon=True)
+    drainer = threading.Thread(target=drain, args=(master, screen), daemon=True)
     drainer.start()
     try:
         with os.fdopen(data_w, "wb", buffering=0) as pipe:

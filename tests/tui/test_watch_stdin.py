@@ -19,29 +19,9 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tui_support import drain, terminal_env
+
 LINE = "Humidity: 45.00 %  Temperature: 23.50 *C"
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("COLUMNS", None)
-    env.pop("LINES", None)
-    env["PYTHONPATH"] = str(ROOT)
-    env["TERM"] = "xterm-256color"
-    return env
-
-
-def _drain(fd: int, sink: bytearray) -> None:
-    """Read what the monitor draws, so that it never blocks writing to its terminal."""
-    while True:
-        try:
-            data = os.read(fd, 65536)
-        except OSError:
-            return
-        if not data:
-            return
-        sink += data
 
 
 def _recorded(path: Path) -> list[dict]:
@@ -69,13 +49,13 @@ def test_watch_stdin_gets_every_line_and_quits_on_a_key_from_the_terminal(tmp_pa
     proc = subprocess.Popen(
         [sys.executable, "-m", "sensorscope.cli", "watch", "-", "--record", str(recording),
          "--labels", str(tmp_path / "piped.labels.jsonl")],
-        stdin=data_r, stdout=slave, stderr=slave, env=_env(), cwd=tmp_path,
+        stdin=data_r, stdout=slave, stderr=slave, env=terminal_env(), cwd=tmp_path,
         start_new_session=True, preexec_fn=own_terminal, pass_fds=(slave,),
     )  # fmt: skip
     os.close(data_r)
     os.close(slave)
     screen = bytearray()
-    drainer = threading.Thread(target=_drain, args=(master, screen), daemon=True)
+    drainer = threading.Thread(target=drain, args=(master, screen), daemon=True)
     drainer.start()
     written = 600
     try:
@@ -109,7 +89,7 @@ def test_watch_stdin_gets_every_line_and_quits_on_a_key_from_the_terminal(tmp_pa
     # The monitor's own view of the stream: only the device's two channels.
     scored = subprocess.run(
         [sys.executable, "-m", "sensorscope.cli", "score", str(recording), "-o", "-"],
-        capture_output=True, env=_env(), timeout=60,
+        capture_output=True, env=terminal_env(), timeout=60,
     )  # fmt: skip
     channels = {row.split(",")[1] for row in scored.stdout.decode().splitlines()[1:] if row}
     assert channels == {"Humidity", "Temperature"}
@@ -118,7 +98,7 @@ def test_watch_stdin_gets_every_line_and_quits_on_a_key_from_the_terminal(tmp_pa
 def test_watch_stdin_without_a_terminal_says_so_in_one_line(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "sensorscope.cli", "watch", "-"],
-        input=(LINE + "\n").encode() * 10, capture_output=True, env=_env(), cwd=tmp_path,
+        input=(LINE + "\n").encode() * 10, capture_output=True, env=terminal_env(), cwd=tmp_path,
         start_new_session=True, timeout=30,
     )  # fmt: skip
     err = proc.stderr.decode()
@@ -134,7 +114,7 @@ def test_watch_stdin_that_is_the_terminal_asks_for_a_pipe(tmp_path):
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "sensorscope.cli", "watch", "-"],
-            stdin=slave, capture_output=True, env=_env(), cwd=tmp_path, timeout=30,
+            stdin=slave, capture_output=True, env=terminal_env(), cwd=tmp_path, timeout=30,
         )  # fmt: skip
     finally:
         os.close(slave)
