@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
+from sensorscope.tui.screens.help import HelpScreen
+
 SNAPSHOT_APP = runpy.run_path(str(Path(__file__).with_name("snapshot_app.py")))
 build_app = SNAPSHOT_APP["build_app"]
 settle = SNAPSHOT_APP["settle"]
@@ -27,8 +29,16 @@ def test_main_screen_at_160x48(snap_compare):
 
 
 def test_help_screen(snap_compare):
+    async def open_help(pilot):
+        await settle(pilot)
+        await pilot.press("question_mark")
+        # Under load the pushed screen may not be drawn by the time the press returns.
+        while not isinstance(pilot.app.screen, HelpScreen):
+            await pilot.pause(0.05)
+        await pilot.pause()
+
     app = build_app()
-    assert snap_compare(app, terminal_size=(80, 24), run_before=settle, press=["question_mark"])
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_help)
 
 
 def test_missed_anomaly_dialog(snap_compare):
