@@ -46,6 +46,10 @@ class Reason(IntEnum):
     BELOW = 8
     ABOVE = 9
     DROPOUT = 10
+    #: The source's channels together (the joint view): how they move with each other.
+    JOINT = 11
+    #: The latest stretch of values against similar stretches in the channel's past.
+    LOCAL = 12
 
 
 #: One line per reason, as alerts show it (``{value}`` is the sample's value).
@@ -57,6 +61,8 @@ REASONS: dict[int, str] = {
     Reason.WEEKLY: "off weekly pattern",
     Reason.RANGE: "beyond its range",
     Reason.STUCK: "stuck at {value:g}",
+    Reason.JOINT: "channels out of step",
+    Reason.LOCAL: "unlike its recent past",
 }
 
 
@@ -132,6 +138,11 @@ class Alert:
     last_above: float
     label: str | None = None
     reason: str = ""
+    #: The band the detector expected the value in at the peak (low, high), when it knows one.
+    expected: tuple[float, float] | None = None
+    #: For an alert of the joint view: the source's channels that contributed most, first
+    #: the largest; for a channel's own alert, empty.
+    channels: tuple[str, ...] = ()
 
     @property
     def open(self) -> bool:
