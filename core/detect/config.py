@@ -151,6 +151,9 @@ VARIANTS: dict[str, ScorerConfig] = {
     "+range": _try("+range", stuck_rule=False, refractory=0),
     "+stuck": _try("+stuck", refractory=0),
     "default": DEFAULT,
+    # The default as stop 18 shipped it: each mechanism of issue 13 added since is turned off
+    # here, so bench/protocol.py prints the new default beside it (--config stop18=detector=stop18).
+    "stop18": _try("stop18"),
     # The default before fast channels were calibrated per score_period (commit ba260a8).
     "previous": _try(
         "previous", score_period=0.0, hst_likelihood_avg=0, range_delay=0, refractory=50
