@@ -29,6 +29,13 @@ class Notice:
     timeout: float | None = None
 
 
+def alert_notice(a: Alert) -> Notice:
+    """The notice one new alert gets."""
+    why = f" ({a.reason})" if a.reason else ""
+    text = f"#{a.id} on {a.channel} at {utc_clock(a.start)}: score {a.peak_score:.3f}{why}"
+    return Notice(text, "warning", "alert")
+
+
 class Announcer:
     """Turns snapshots into notices; :meth:`news` gives what is new in one."""
 
@@ -63,12 +70,7 @@ class Announcer:
             last = new[-1]
             text = f"{len(new)} new alerts, the newest #{last.id} on {last.channel}"
             return [Notice(text, "warning", "alerts")]
-        out = []
-        for a in new:
-            why = f" ({a.reason})" if a.reason else ""
-            text = f"#{a.id} on {a.channel} at {utc_clock(a.start)}: score {a.peak_score:.3f}{why}"
-            out.append(Notice(text, "warning", "alert"))
-        return out
+        return [alert_notice(a) for a in new]
 
     def _ranges(self, snap: Snapshot) -> list[Notice]:
         """Once the channels are known (a few seconds of them, or the replay's end), which

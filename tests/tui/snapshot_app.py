@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sensorscope.model import Settings
 from sensorscope.monitor import build_monitor
+from sensorscope.tui.announcer import alert_notice
 from sensorscope.tui.app import SensorscopeApp, make_app
 
 DEMO = Path(__file__).resolve().parents[2] / "recordings" / "demo.jsonl"
@@ -39,7 +40,9 @@ async def settle(pilot) -> None:
     """Wait until the end of the replay is on screen; drop what depends on the clock.
 
     lines/s is measured over windows of half a second: once the replay is over, the
-    window after the next one reads 0 for good.
+    window after the next one reads 0 for good. The notice line depends on how many alerts
+    one UI tick happened to bring (a burst gets one summary): it is set to the newest
+    alert's own notice, what a replay slow enough for one alert a tick ends with.
     """
     app = pilot.app
     deadline = time.monotonic() + 30
@@ -51,6 +54,9 @@ async def settle(pilot) -> None:
     assert app.monitor.snapshot(points=1).lines_per_s == 0
     app.apply(app.pull(), force_chart=True)
     app.clear_notifications()
+    if app.snapshot.alerts:
+        last = alert_notice(app.snapshot.alerts[-1])
+        app.say(last.message, last.severity, title=last.title, timeout=last.timeout)
     await pilot.pause()
 
 
