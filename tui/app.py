@@ -28,7 +28,7 @@ from sensorscope.monitor import Monitor
 from sensorscope.spans import covered_spans, propose_span
 from sensorscope.tui.announcer import Announcer
 from sensorscope.tui.commands import SensorscopeCommands
-from sensorscope.tui.keys import bindings
+from sensorscope.tui.keys import Keymap, bindings
 from sensorscope.tui.screens.help import HelpScreen
 from sensorscope.tui.screens.metrics import MetricsScreen
 from sensorscope.tui.screens.missed_dialog import MissedDialog, MissedSpan
@@ -68,8 +68,19 @@ class SensorscopeApp(App[int]):
     filter_input: FilterInput
     body: Vertical | None = None
 
-    def __init__(self, monitor: Monitor, *, bell: bool = False, tick: float = 1 / 12) -> None:
+    def __init__(
+        self,
+        monitor: Monitor,
+        *,
+        bell: bool = False,
+        tick: float = 1 / 12,
+        keymap: Keymap | None = None,
+    ) -> None:
         super().__init__()
+        # The user's keys (checked by the command line, tui/keymap.py): Textual rebinds
+        # them; the help and the palette read them here.
+        self.user_keys: dict[str, str] = dict(keymap or {})
+        self.set_keymap(self.user_keys)
         self.monitor = monitor
         self.ring_bell = bell
         self.tick_interval = tick
@@ -368,7 +379,7 @@ class SensorscopeApp(App[int]):
         self.push_screen(MetricsScreen(lambda: self.monitor.live_metrics()))
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.user_keys))
 
     async def action_quit(self) -> None:
         self._stop_monitor()
@@ -391,6 +402,12 @@ class SensorscopeApp(App[int]):
         self._stop_monitor()
 
 
-def make_app(monitor: Monitor, *, bell: bool = False, tick: float = 1 / 12) -> SensorscopeApp:
+def make_app(
+    monitor: Monitor,
+    *,
+    bell: bool = False,
+    tick: float = 1 / 12,
+    keymap: Keymap | None = None,
+) -> SensorscopeApp:
     """The one way to build the app: for the CLI, the Pilot tests and the snapshot app."""
-    return SensorscopeApp(monitor, bell=bell, tick=tick)
+    return SensorscopeApp(monitor, bell=bell, tick=tick, keymap=keymap)

@@ -1,27 +1,62 @@
 """Every key of the monitor, declared once: the app's bindings (and so its footer), the help
-screen's rows and the command palette's entries are all derived from ``ROWS``."""
+screen's rows and the command palette's entries are all derived from ``ROWS``.
+
+Each key has a stable id, the name a user's ``[keys]`` table remaps it by (Textual's
+keymap: ``App.set_keymap``, which replaces the key of every binding with that id, in every
+screen and widget). The help and the palette are derived with the keymap in use, so they
+name the keys the user pressed; the footer is Textual's, from the remapped bindings.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from textual.binding import Binding
+from textual.keys import Keys, format_key
+
+#: A user's keymap: key id -> Textual's key string ("f", "plus,equals_sign"), as
+#: ``App.set_keymap`` takes it.
+Keymap = Mapping[str, str]
+NO_KEYMAP: Keymap = {}
+
+#: Keys with a name of their own (not a character): written by name ("left", "space").
+NAMED_KEYS = frozenset(k.value for k in Keys if "+" not in k.value and not k.value.startswith("<"))
+
+
+def shown(key: str) -> str:
+    """How the help writes a key: a character as itself ("+" for "plus"), a named key and
+    the modifiers by their names ("left", "ctrl+x")."""
+    if len(key) == 1:
+        return key
+    mods, sep, base = key.rpartition("+")
+    base = base if base in NAMED_KEYS or len(base) == 1 else format_key(base)
+    return f"{mods}{sep}{base}"
 
 
 @dataclass(frozen=True)
 class Key:
     """One key the app binds, with its words in the footer, the help and the palette."""
 
-    key: str  # Textual's name of the key
+    id: str  # what a [keys] table calls it: stable, whatever the key or the words
+    key: str  # Textual's name of the key (the default)
     action: str
     description: str  # the footer's word (and Textual's key panel's)
     command: str  # the palette's name for the action
     command_help: str  # the palette's line under the name
     footer: bool = False
-    shown: str = ""  # how the help writes the key, when not as its name ("+" for "plus")
 
     def binding(self) -> Binding:
-        return Binding(self.key, self.action, self.description, show=self.footer)
+        return Binding(self.key, self.action, self.description, show=self.footer, id=self.id)
+
+    def keys(self, keymap: Keymap = NO_KEYMAP) -> tuple[str, ...]:
+        """The keys it is on: the keymap's, else its own."""
+        text = keymap.get(self.id, self.key)
+        return tuple(dict.fromkeys(k.strip() for k in text.split(",")))
+
+    def shown(self, keymap: Keymap = NO_KEYMAP) -> str:
+        return ", ".join(shown(k) for k in self.keys(keymap))
 
 
 @dataclass(frozen=True)
@@ -41,9 +76,8 @@ class Row:
         ):
             raise ValueError(f"palette_order {self.palette_order} does not order {self.what!r}")
 
-    @property
-    def shown(self) -> str:
-        return " / ".join([k.shown or k.key for k in self.keys] + list(self.others))
+    def shown(self, keymap: Keymap = NO_KEYMAP) -> str:
+        return " / ".join([k.shown(keymap) for k in self.keys] + list(self.others))
 
     def commands(self) -> tuple[Key, ...]:
         if self.palette_order is None:
@@ -60,6 +94,7 @@ ROWS: tuple[Row, ...] = (
         "pause / resume (live: recording goes on)",
         (
             Key(
+                "pause",
                 "space",
                 "toggle_pause",
                 "Pause",
@@ -73,6 +108,7 @@ ROWS: tuple[Row, ...] = (
         "label the alert a false positive / an anomaly",
         (
             Key(
+                "label_fp",
                 "f",
                 "label('false_positive')",
                 "False pos",
@@ -81,6 +117,7 @@ ROWS: tuple[Row, ...] = (
                 footer=True,
             ),
             Key(
+                "label_anomaly",
                 "a",
                 "label('anomaly')",
                 "Anomaly",
@@ -94,6 +131,7 @@ ROWS: tuple[Row, ...] = (
         "label a missed anomaly (span editable)",
         (
             Key(
+                "mark_missed",
                 "m",
                 "mark_missed",
                 "Missed",
@@ -105,34 +143,44 @@ ROWS: tuple[Row, ...] = (
     ),
     Row(
         "undo the last label (appends a retraction)",
-        (Key("u", "undo", "Undo", "Undo last label", "Retract the last label made", footer=True),),
+        (
+            Key(
+                "undo",
+                "u",
+                "undo",
+                "Undo",
+                "Undo last label",
+                "Retract the last label made",
+                footer=True,
+            ),
+        ),
     ),
     Row(
         "channel threshold up / down 0.01 / reset",
         (
             Key(
+                "threshold_up",
                 "plus",
                 "threshold(1)",
                 "Threshold +",
                 "Raise threshold",
                 "Selected channel's threshold +0.01",
-                shown="+",
             ),
             Key(
+                "threshold_down",
                 "minus",
                 "threshold(-1)",
                 "Threshold -",
                 "Lower threshold",
                 "Selected channel's threshold -0.01",
-                shown="-",
             ),
             Key(
+                "threshold_reset",
                 "equals_sign",
                 "reset_threshold",
                 "Threshold reset",
                 "Reset threshold",
                 "Selected channel's threshold back to the default",
-                shown="=",
             ),
         ),
     ),
@@ -140,20 +188,20 @@ ROWS: tuple[Row, ...] = (
         "replay slower / faster (0.25x to 64x, max)",
         (
             Key(
+                "slower",
                 "left_square_bracket",
                 "speed(-1)",
                 "Slower",
                 "Replay slower",
                 "Next replay speed down",
-                shown="[",
             ),
             Key(
+                "faster",
                 "right_square_bracket",
                 "speed(1)",
                 "Faster",
                 "Replay faster",
                 "Next replay speed up",
-                shown="]",
             ),
         ),
         palette_order=(1, 0),  # the palette has always offered "faster" first
@@ -161,8 +209,16 @@ ROWS: tuple[Row, ...] = (
     Row(
         "replay: seek 10 s back / forward (they add up)",
         (
-            Key("left", "seek(-10)", "Seek -10 s", "Seek back 10 s", "Replay: go back 10 seconds"),
             Key(
+                "seek_back",
+                "left",
+                "seek(-10)",
+                "Seek -10 s",
+                "Seek back 10 s",
+                "Replay: go back 10 seconds",
+            ),
+            Key(
+                "seek_forward",
                 "right",
                 "seek(10)",
                 "Seek +10 s",
@@ -173,29 +229,39 @@ ROWS: tuple[Row, ...] = (
     ),
     Row(
         "replay: restart from the beginning",
-        (Key("r", "restart", "Restart", "Restart replay", "Replay from the beginning"),),
+        (Key("restart", "r", "restart", "Restart", "Restart replay", "Replay from the beginning"),),
     ),
     Row(
         "filter channels by name (Escape clears)",
         (
             Key(
+                "filter",
                 "slash",
                 "filter",
                 "Filter",
                 "Filter channels",
                 "Show only channels whose name contains a text",
-                shown="/",
             ),
         ),
     ),
     Row(
         "sort the table by name, score or alerts",
-        (Key("s", "cycle_sort", "Sort", "Cycle sort", "Sort channels by name, score or alerts"),),
+        (
+            Key(
+                "sort",
+                "s",
+                "cycle_sort",
+                "Sort",
+                "Cycle sort",
+                "Sort channels by name, score or alerts",
+            ),
+        ),
     ),
     Row(
         "show or hide the lines that did not parse",
         (
             Key(
+                "raw_lines",
                 "l",
                 "toggle_raw",
                 "Raw lines",
@@ -208,6 +274,7 @@ ROWS: tuple[Row, ...] = (
         "metrics of the labels so far",
         (
             Key(
+                "metrics",
                 "e",
                 "metrics",
                 "Metrics",
@@ -218,13 +285,14 @@ ROWS: tuple[Row, ...] = (
     ),
     Row(
         "this help / the command palette",
-        (Key("question_mark", "help", "Help", "Help", "List every key", footer=True, shown="?"),),
+        (Key("help", "question_mark", "help", "Help", "Help", "List every key", footer=True),),
         others=("ctrl+p",),  # Textual's palette key
     ),
     Row(
         "quit (labels and recording flushed first)",
         (
             Key(
+                "quit",
                 "q",
                 "quit",
                 "Quit",
@@ -238,13 +306,33 @@ ROWS: tuple[Row, ...] = (
 
 WHAT_WIDTH = 52
 
-# What the help lists: (the keys as written, what they do), one row each.
-KEYS: tuple[tuple[str, str], ...] = tuple((row.shown, row.what) for row in ROWS)
+#: Every key by its id.
+BY_ID: dict[str, Key] = {k.id: k for row in ROWS for k in row.keys}
 
-# The palette's sensorscope commands: (name, help, app action).
-COMMANDS: tuple[tuple[str, str, str], ...] = tuple(
-    (k.command, k.command_help, k.action) for row in ROWS for k in row.commands()
-)
+
+def help_rows(keymap: Keymap = NO_KEYMAP) -> tuple[tuple[str, str], ...]:
+    """What the help lists: (the keys as written, what they do), one row each."""
+    return tuple((row.shown(keymap), row.what) for row in ROWS)
+
+
+KEYS: tuple[tuple[str, str], ...] = help_rows()  # the help with the default keys
+
+
+class Command(NamedTuple):
+    """One of the palette's sensorscope commands."""
+
+    name: str
+    help: str  # the line under the name, which ends with the keys it is on
+    action: str  # the app's action it runs
+
+
+def commands(keymap: Keymap = NO_KEYMAP) -> tuple[Command, ...]:
+    """The palette's sensorscope commands, in its order, each naming its keys."""
+    return tuple(
+        Command(k.command, f"{k.command_help} (key: {k.shown(keymap)})", k.action)
+        for row in ROWS
+        for k in row.commands()
+    )
 
 
 def bindings() -> list[Binding]:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import re
 from functools import partial
 
+import pytest
 from textual.app import App
 from textual.command import CommandList, CommandPalette
 from textual.keys import format_key
 from tui_support import wait_for
 
 from sensorscope.tui.app import make_app
+from sensorscope.tui.keymap import check_keymap
 from sensorscope.tui.screens.help import HelpScreen
 
 SIZE = (100, 40)
@@ -32,8 +34,12 @@ async def app_bindings(app, pilot) -> list:
 
 async def help_keys(app, pilot) -> set[str]:
     """The keys as the help screen writes them, one token each ("+ / - / =" is three)."""
-    await pilot.press("question_mark")
-    await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help")
+    app.action_help()  # whichever key it is on
+    await wait_for(
+        pilot,
+        lambda: isinstance(app.screen, HelpScreen) and app.screen.query("#help-keys"),
+        what="the help",
+    )
     table = app.screen.query_one("#help-keys").content
     keys, what = (list(column.cells) for column in table.columns)
     assert all(str(w).strip() for w in what), "a help row says nothing"
@@ -62,10 +68,16 @@ async def palette_actions(app, pilot) -> dict[str, str]:
     return actions
 
 
-async def test_every_key_the_app_binds_is_in_the_help_and_in_the_palette(replay):
-    app = make_app(replay)
+# The keys as they come, and a user's (checked as the command line checks them).
+KEYMAPS = [{}, {"label_fp": "x", "faster": "ctrl+f,greater_than_sign", "help": "h", "quit": "Q"}]
+
+
+@pytest.mark.parametrize("keymap", KEYMAPS, ids=["default", "remapped"])
+async def test_every_key_the_app_binds_is_in_the_help_and_in_the_palette(replay, keymap):
+    app = make_app(replay, keymap=check_keymap(keymap, "test"))
     async with app.run_test(size=SIZE) as pilot:
         bindings = await app_bindings(app, pilot)
+        assert {b.key for b in bindings} >= {k for text in keymap.values() for k in text.split(",")}
         assert len(bindings) >= 19  # the footer's keys and the hidden ones
         shown = await help_keys(app, pilot)
         actions = await palette_actions(app, pilot)

@@ -42,7 +42,8 @@ def metrics_table(rows: dict[str, ChannelMetrics]) -> Table:
 class MetricsScreen(Panel):
     """Live metrics of this session's labels; refreshed while open."""
 
-    BINDINGS = [Binding("e", "close", "Close", show=False)]
+    # The metrics key closes it too: the same id, so a keymap moves both.
+    BINDINGS = [Binding("e", "close", "Close", show=False, id="metrics")]
 
     # A VerticalScroll of auto width collapses to its border: give the table its width.
     DEFAULT_CSS = """

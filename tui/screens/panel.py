@@ -9,7 +9,7 @@ from textual.screen import ModalScreen
 class Panel(ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "close", "Close"),
-        Binding("q", "close", "Close", show=False),
+        Binding("q", "close", "Close", show=False, id="quit"),  # the quit key, as remapped
     ]
 
     DEFAULT_CSS = """

@@ -31,9 +31,10 @@ class UserMovedTable(DataTable):
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
-        # Left/right seek a replay rather than scroll the table sideways.
-        Binding("left", "app.seek(-10)", "Seek -10 s", show=False),
-        Binding("right", "app.seek(10)", "Seek +10 s", show=False),
+        # Left/right seek a replay rather than scroll the table sideways; with the app's
+        # ids (tui/keys.py), so that a keymap moves these with the app's own.
+        Binding("left", "app.seek(-10)", "Seek -10 s", show=False, id="seek_back"),
+        Binding("right", "app.seek(10)", "Seek +10 s", show=False, id="seek_forward"),
     ]
 
     def action_cursor_up(self) -> None:
