@@ -338,8 +338,7 @@ FILE_KEYS: dict[str, Setting] = {s.key: s for s in SETTINGS}
 # --------------------------------------------------------------------------- the file
 
 
-def read_config(path: str) -> dict[str, Any]:
-    """The ``[detect]`` table of a settings file, checked."""
+def _read_toml(path: str) -> dict[str, Any]:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
@@ -347,11 +346,30 @@ def read_config(path: str) -> dict[str, Any]:
 
     try:
         with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+            return tomllib.load(fh)
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: not TOML ({exc})") from None
+
+
+def read_keys(path: str) -> dict[str, str]:
+    """The ``[keys]`` table of a settings file (key id = "keys"), checked for its shape; the
+    monitor checks the ids and the keys (``sensorscope.tui.keymap``)."""
+    keys = _read_toml(path).get("keys", {})
+    if not isinstance(keys, dict):
+        raise UserError(f'{path}: [keys] must be a table of id = "key" lines')
+    for kid, value in keys.items():
+        if not isinstance(value, str):
+            raise UserError(
+                f'{path}: [keys] {kid} = {value!r}: expected keys in quotes, e.g. "f" or "plus,="'
+            )
+    return keys
+
+
+def read_config(path: str) -> dict[str, Any]:
+    """The ``[detect]`` table of a settings file, checked."""
+    data = _read_toml(path)
     detect = data.get("detect", {})
     if not isinstance(detect, dict):
         raise UserError(f"{path}: [detect] must be a table")
@@ -419,7 +437,8 @@ def build_settings(
 ) -> Settings:
     """Settings from a config file, then from the options given on the command line.
 
-    ``values`` holds each setting's option value by its :attr:`Setting.param`; ``given``
+    ``values`` holds each setting's option value by its :attr:`Setting.param` (one left
+    out is not given: ``demo --config`` passes none); ``given``
     says whether the user gave an option (an option left at its default must not undo what
     the config file says). Empty values (None, ``""``, no repeats) change nothing.
     """
@@ -432,7 +451,7 @@ def build_settings(
                 to_field = setting.file.to_field
                 setattr(s, setting.field, value if to_field is None else to_field(value))
     for setting in SETTINGS:
-        raw = values[setting.param]
+        raw = values.get(setting.param)
         if not (given(setting.param) or not config) or raw is None or raw in ("", ()):
             continue
         option = setting.option

@@ -30,10 +30,21 @@ def demo_recording() -> Path:
     return here
 
 
-def run_monitor(monitor, bell: bool) -> int:
+def user_keys(config: str | None) -> dict[str, str]:
+    """The settings file's ``[keys]`` table checked against the monitor's keys, before
+    anything opens (a problem is one line and exit 2): the keymap the app is built with."""
+    if not config:
+        return {}
+    from sensorscope.settings import read_keys
+    from sensorscope.tui.keymap import check_keymap
+
+    return check_keymap(read_keys(config), config)
+
+
+def run_monitor(monitor, bell: bool, keymap: dict[str, str]) -> int:
     from sensorscope.tui.app import make_app
 
-    app = make_app(monitor, bell=bell)
+    app = make_app(monitor, bell=bell, keymap=keymap)
     try:
         app.run()
     finally:
@@ -65,7 +76,7 @@ def run_monitor(monitor, bell: bool) -> int:
 @apply(source_options)
 @with_mqtt
 @with_hooks
-@with_settings
+@with_settings(config=True)
 def watch(
     sources,
     labels_path,
@@ -81,14 +92,16 @@ def watch(
     mqtt,
     hooks,
     settings,
+    config,
 ):
     """Open the live monitor on SOURCES (ports, URLs, recordings, CSV series or '-').
 
     Keys: up/down select, tab switches table and alert log, space pauses, f/a label the
     highlighted alert false positive/anomaly, m marks a missed anomaly, u undoes, +/-/=
     threshold, [ ] speed, left/right seek, r restart, / filter, s sort, l raw lines,
-    ? help, q quit.
+    ? help, q quit. A [keys] table in the --config file remaps them (README: "Your own keys").
     """
+    keymap = user_keys(config)
     from sensorscope.monitor import build_monitor
     from sensorscope.sources.stdin import keys_from_terminal
 
@@ -112,7 +125,7 @@ def watch(
     if check:
         monitor.stop()
         return 0
-    return run_monitor(monitor, bell)
+    return run_monitor(monitor, bell, keymap)
 
 
 @click.command()
@@ -124,17 +137,25 @@ def watch(
     show_default=True,
     help="where labels you make in the demo go",
 )
+@click.option(
+    "--config",
+    "config",
+    default=None,
+    help="settings file, as watch takes it: [detect] settings and [keys] for the keys",
+)
 @click.pass_context
-def demo(ctx, headless, labels_path):
+def demo(ctx, headless, labels_path, config):
     """Open the monitor on the bundled demo recording (looping, real time)."""
     path = demo_recording()
     if headless:
-        return ctx.invoke(score, sources=(str(path),))
-    from sensorscope.model import Settings
+        return ctx.invoke(score, sources=(str(path),), config_path=config)
+    keymap = user_keys(config)
     from sensorscope.monitor import build_monitor
+    from sensorscope.settings import build_settings
 
-    monitor = build_monitor([str(path)], Settings(), labels=labels_path, speed=1.0, loop=True)
-    return run_monitor(monitor, bell=False)
+    settings = build_settings({}, config)
+    monitor = build_monitor([str(path)], settings, labels=labels_path, speed=1.0, loop=True)
+    return run_monitor(monitor, bell=False, keymap=keymap)
 
 
 @click.command(context_settings={"ignore_unknown_options": True})

@@ -111,7 +111,8 @@ detect_options = [_option(s) for s in SETTINGS] + [
         "--config",
         "config_path",
         default=None,
-        help="settings file ([detect] table, as `sensorscope tune` writes it)",
+        help="settings file ([detect] table, as `sensorscope tune` writes it; the monitor's "
+        "[keys] too)",
     ),
 ]
 
@@ -125,14 +126,19 @@ def _given(param: str) -> bool:
     return src is not None and src != click.core.ParameterSource.DEFAULT
 
 
-def with_settings(f):
-    """Add the detection options to a command and hand it one ``settings`` object."""
+def with_settings(f=None, *, config: bool = False):
+    """Add the detection options to a command and hand it one ``settings`` object; with
+    ``config``, the settings file's path too (``config``), for its other tables (``[keys]``)."""
+    if f is None:
+        return functools.partial(with_settings, config=config)
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
         values = {s.param: kwargs.pop(s.param) for s in SETTINGS}
-        config = kwargs.pop("config_path")
-        kwargs["settings"] = build_settings(values, config, _given)
+        path = kwargs.pop("config_path")
+        kwargs["settings"] = build_settings(values, path, _given)
+        if config:
+            kwargs["config"] = path
         return f(*args, **kwargs)
 
     return apply(detect_options)(wrapper)

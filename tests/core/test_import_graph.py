@@ -177,6 +177,7 @@ def test_only_the_commands_that_show_the_ui_import_it():
     assert where <= {
         ("sensorscope.cli.monitor", "run_monitor"),
         ("sensorscope.cli.monitor", "serve"),
+        ("sensorscope.cli.monitor", "user_keys"),  # the [keys] table, checked by the UI's table
     }
 
 

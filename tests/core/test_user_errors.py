@@ -113,3 +113,39 @@ def test_evaluate_says_so_too(cli):
     proc = cli("evaluate", str(demo), "--labels", str(labels), "--range", "nosuch*=0:1")
     assert "--range nosuch* matches no channel" in one_plain_line(proc)
     assert "alerts as shipped" in proc.stdout.decode()  # the evaluation is printed first
+
+
+BAD_KEYS = [
+    ('[keys]\nzoom_in = "z"', "zoom_in"),  # no such key id
+    ('[keys]\nlabel_fp = "a"', "label_anomaly"),  # the other label's key
+    ('[keys]\nlabel_fp = "x"\nlabel_anomaly = "x"', "both label_fp and label_anomaly"),
+    ('[keys]\npause = "tab"', "'tab' is taken"),  # focus moves on tab
+    ('[keys]\nquit = "j"', "'j' is taken"),  # the tables' down
+    ('[keys]\nhelp = "ctrl+p"', "'ctrl+p' is taken"),  # the command palette
+    ('[keys]\nlabel_fp = "foo"', "'foo' is not a key"),
+    ('[keys]\nlabel_fp = "f,"', "'' is not a key"),
+    ("[keys]\nlabel_fp = 3", "label_fp = 3"),
+    ('[keys]\nlabel_fp = ["f"]', "expected keys in quotes"),
+    ('keys = "f"', "[keys] must be a table"),
+    ('[keys]\nlabel_fp = "f', "not TOML"),
+]
+
+
+@pytest.mark.parametrize(("body", "named"), BAD_KEYS, ids=[n for _, n in BAD_KEYS])
+def test_a_bad_keys_table_is_one_plain_line_before_the_monitor_opens(cli, tmp_path, body, named):
+    conf = tmp_path / "sensorscope.toml"
+    conf.write_text(body + "\n")
+    # A port that is not there: the keys are refused before anything opens.
+    line = one_plain_line(cli("watch", "/dev/ttyNOPE0", "--config", str(conf), timeout=30))
+    assert str(conf) in line and named in line
+    assert one_plain_line(cli("demo", "--config", str(conf), timeout=30)) == line
+
+
+def test_a_keys_table_changes_nothing_headless(cli, tmp_path):
+    """score and demo --headless read the same file and leave [keys] to the monitor."""
+    conf = tmp_path / "sensorscope.toml"
+    conf.write_text('[keys]\nlabel_fp = "x"\n')
+    plain = cli("demo", "--headless")
+    keyed = cli("demo", "--headless", "--config", str(conf))
+    assert keyed.returncode == plain.returncode == 0, keyed.stderr
+    assert keyed.stdout == plain.stdout

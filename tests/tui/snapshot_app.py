@@ -19,11 +19,14 @@ from sensorscope.tui.app import SensorscopeApp, make_app
 DEMO = Path(__file__).resolve().parents[2] / "recordings" / "demo.jsonl"
 
 
-def build_app(labels: str = "demo.labels.jsonl") -> SensorscopeApp:
+def build_app(
+    labels: str = "demo.labels.jsonl", keymap: dict[str, str] | None = None
+) -> SensorscopeApp:
     """The demo replayed as fast as possible, with a labels file of its own (relative, so
-    the status line reads the same wherever the test runs: chdir to an empty directory)."""
+    the status line reads the same wherever the test runs: chdir to an empty directory),
+    and the user's keys when given (as ``cli.monitor.user_keys`` reads them)."""
     monitor = build_monitor([str(DEMO)], Settings(), labels=labels, speed=None)
-    return make_app(monitor)
+    return make_app(monitor, keymap=keymap)
 
 
 def replay_over(app: SensorscopeApp) -> bool:
