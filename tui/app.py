@@ -28,7 +28,7 @@ from sensorscope.monitor import Monitor
 from sensorscope.spans import covered_spans, propose_span
 from sensorscope.tui.announcer import Announcer
 from sensorscope.tui.commands import SensorscopeCommands
-from sensorscope.tui.keys import Keymap, bindings
+from sensorscope.tui.keys import BY_ID, Keymap, bindings
 from sensorscope.tui.screens.help import HelpScreen
 from sensorscope.tui.screens.metrics import MetricsScreen
 from sensorscope.tui.screens.missed_dialog import MissedDialog, MissedSpan
@@ -78,9 +78,11 @@ class SensorscopeApp(App[int]):
     ) -> None:
         super().__init__()
         # The user's keys (checked by the command line, tui/keymap.py): Textual rebinds
-        # them; the help and the palette read them here.
+        # them; the help and the palette read them here. Textual is handed every id, the
+        # unchanged ones too: it moves a rebound key to the end of its bindings, and so of
+        # the footer, unless all of them move, in their order.
         self.user_keys: dict[str, str] = dict(keymap or {})
-        self.set_keymap(self.user_keys)
+        self.set_keymap({k.id: ",".join(k.keys(self.user_keys)) for k in BY_ID.values()})
         self.monitor = monitor
         self.ring_bell = bell
         self.tick_interval = tick

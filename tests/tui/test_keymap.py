@@ -15,6 +15,7 @@ from textual.widgets._footer import FooterKey
 from tui_support import wait_for
 
 from sensorscope.cli.monitor import user_keys
+from sensorscope.tui.app import make_app
 from sensorscope.tui.keys import BY_ID, ROWS
 from sensorscope.tui.screens.help import HelpScreen
 
@@ -127,3 +128,22 @@ async def test_the_tables_seek_keys_follow_the_keymap(remapped):
 def test_every_key_has_a_stable_id_of_its_own():
     assert len(BY_ID) == sum(len(row.keys) for row in ROWS)
     assert all(kid.isidentifier() for kid in BY_ID)
+
+
+def test_the_readme_lists_every_key_id_with_its_key():
+    """The README's list is this line (regenerate it from here when a key changes)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    listed = ", ".join(f"`{k.id}` ({k.shown()})" for row in ROWS for k in row.keys)
+    assert f"The ids, with their keys as they come: {listed}." in readme
+
+
+async def test_the_footer_keeps_its_order_with_keys_remapped(remapped, replay):
+    """Textual re-adds a rebound key after the others: the footer must not reshuffle."""
+    app, _ = remapped
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: footer_keys(app), what="the footer")
+        order = list(footer_keys(app))
+    plain = make_app(replay)
+    async with plain.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: footer_keys(plain), what="the footer")
+        assert list(footer_keys(plain)) == order
