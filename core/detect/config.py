@@ -67,6 +67,27 @@ class ScorerConfig:
     profile_rate: float = 0.2
     profile_spread_rate: float = 0.2
 
+    # The local view (sensorscope.detect.local): distance from the median of the last
+    # `local_window` learned values in robust spreads, the reference refreshed every
+    # `local_step` learned samples, scoring after `local_ready` of them. Off: measured, it
+    # changes no figure of bench/protocol.py, and until the refractory step counts only
+    # announced alerts its scores on a labelled benign repeat hide a real fault just after
+    # (tests/core/test_engine.py); "try:local" turns it on.
+    local: bool = False
+    local_window: int = 256
+    local_step: int = 32
+    local_ready: int = 64
+    #: Its likelihood's short-term average (one spike is the event it is there for).
+    local_likelihood_avg: int = 1
+    #: Means its likelihood needs before it speaks (0: ``likelihood_min_history``).
+    local_min_history: int = 0
+    #: Its likelihood's upper tail ("": ``likelihood_tail``).
+    local_likelihood_tail: str = "expo"
+    #: ...fitted above this quantile of its history (0: ``likelihood_tail_quantile``).
+    local_tail_quantile: float = 0.0
+    #: Its distances are squashed with 1 - exp(-z / this).
+    local_squash: float = 30.0
+
     #: Raw errors (in units of their typical size) are squashed with 1 - exp(-z / this).
     squash: float = 6.0
     #: The likelihoods of the forecaster and profiles see ``squash(z ** error_power,
@@ -153,7 +174,7 @@ VARIANTS: dict[str, ScorerConfig] = {
     "default": DEFAULT,
     # The default as stop 18 shipped it: each mechanism of issue 13 added since is turned off
     # here, so bench/protocol.py prints the new default beside it (--config stop18=detector=stop18).
-    "stop18": _try("stop18"),
+    "stop18": _try("stop18", local=False),
     # The default before fast channels were calibrated per score_period (commit ba260a8).
     "previous": _try(
         "previous", score_period=0.0, hst_likelihood_avg=0, range_delay=0, refractory=50
@@ -195,6 +216,22 @@ VARIANTS: dict[str, ScorerConfig] = {
     "try:refractory-200": _try("try:refractory-200", refractory=200),
     "try:threshold-0.5": _try("try:threshold-0.5", threshold=0.5),
     "try:threshold-0.65": _try("try:threshold-0.65", threshold=0.65),
+    # The local view on, as sensorscope.detect.local describes it; then calibrated otherwise:
+    # a generalised Pareto tail; averaged over 10 samples with the Gaussian tail, as the other
+    # views are; speaking after 100 means; an exponential tail over the top 1% only.
+    "try:local": _try("try:local", local=True),
+    "try:local-gpd": _try(
+        "try:local-gpd", local=True, local_likelihood_tail="gpd", local_squash=6.0
+    ),  # fmt: skip
+    "try:local-avg-10": _try(
+        "try:local-avg-10",
+        local=True,
+        local_likelihood_avg=10,
+        local_likelihood_tail="gauss",
+        local_squash=6.0,
+    ),
+    "try:local-early": _try("try:local-early", local=True, local_min_history=100),
+    "try:local-q99": _try("try:local-q99", local=True, local_tail_quantile=0.99),
     "try:daily-12-slots": _try("try:daily-12-slots", profiles=((86400.0, 12), DEFAULT.profiles[1])),
 }
 

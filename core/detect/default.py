@@ -107,6 +107,7 @@ from sensorscope.detect.config import DEFAULT, ScorerConfig
 from sensorscope.detect.forecast import forecast_views
 from sensorscope.detect.hst_view import hst_views
 from sensorscope.detect.likelihood import Likelihood
+from sensorscope.detect.local import local_views
 from sensorscope.detect.profile import profile_views
 from sensorscope.detect.rules import RangeRule, StuckRule
 from sensorscope.model import REASONS, Reason
@@ -119,6 +120,7 @@ VIEWS: tuple[Callable[[ScorerConfig], list[CalibratedView]], ...] = (
     hst_views,
     forecast_views,
     profile_views,
+    local_views,
 )
 # Gaps between learned samples from which a channel's usual sample interval is taken.
 INTERVAL_GAPS = 32

@@ -75,11 +75,12 @@ def test_every_view_of_every_variant_is_a_view(variant):
     for cv in scorer.views:
         assert isinstance(cv.view, View)
         assert isinstance(cv.view.reason, Reason)
-        assert cv.view.part in ("hst", "forecast", "profiles")
+        assert cv.view.part in ("hst", "forecast", "profiles", "local")
     kinds = {type(cv.view).__name__ for cv in scorer.views}
     cfg = VARIANTS[variant]
     assert ("HstView" in kinds) == cfg.hst
     assert ("ForecastView" in kinds) == cfg.forecast
+    assert ("LocalView" in kinds) == cfg.local
     assert sum(type(cv.view).__name__ == "ProfileView" for cv in scorer.views) == len(cfg.profiles)
 
 
