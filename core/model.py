@@ -117,6 +117,25 @@ class SourceStatus:
     replay_t: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RawLine:
+    """One received line (or a connection event) as the raw-lines pane shows it."""
+
+    t: float  # receive time (UTC epoch seconds)
+    src: str
+    line: str  # the text, its terminator removed (bad UTF-8 decoded with replacements)
+    kind: str  # what the parser made of it: data, header, text, garbage, cut, event, ...
+    #: The bytes as received when they were not valid UTF-8 (else the text's own bytes).
+    raw: bytes | None = None
+    #: A clean data, header or empty line: the pane shows it only when showing every line.
+    parsed: bool = False
+
+    @property
+    def data(self) -> bytes:
+        """The line's bytes as the device sent them (without the terminator)."""
+        return self.raw if self.raw is not None else self.line.encode("utf-8", "surrogateescape")
+
+
 @dataclass(slots=True)
 class Reading:
     """One line's worth of values from one source."""
@@ -395,7 +414,10 @@ class Snapshot:
     counters: Counters
     channels: dict[str, ChannelSnapshot]
     alerts: list[Alert]
-    raw_lines: list[tuple[float, str, str, str]]
+    #: The latest lines that did not parse cleanly (and connection events), oldest first.
+    raw_lines: list[RawLine]
+    #: The latest received lines of every kind, parsed ones too, oldest first.
+    all_lines: list[RawLine]
     sources: dict[str, SourceStatus]
     errors: list[str]
     done: bool

@@ -27,6 +27,7 @@ from sensorscope.model import (
     Frame,
     Label,
     LabelKind,
+    RawLine,
     ScoredBatch,
     ScoredSample,
     Settings,
@@ -60,12 +61,13 @@ def parse_run(
     run: Sequence[Frame],
     prefix: str,
     channel_index: Callable[[str, str], int],
-    raw_lines: deque[tuple[float, str, str, str]],
+    raw_lines: deque[RawLine],
+    all_lines: deque[RawLine],
     rows: _Rows,
 ) -> None:
     """Parse a run of lines from one source into ``rows``; ``channel_index`` numbers a
     channel (``prefix`` + the name the device printed); what did not parse cleanly goes to
-    ``raw_lines``."""
+    ``raw_lines``, and the run's last lines of every kind to ``all_lines``."""
     src = run[0].src
     lines = [f.line or "" for f in run]
     firsts = [f.first for f in run]
@@ -76,6 +78,12 @@ def parse_run(
         firsts if any(firsts) else None,
         cuts if any(cuts) else None,
     )
+    # Only the run's last lines can be on show: a flood costs no more than the pane holds.
+    kinds, errors = parsed.kinds, parsed.errors
+    for k in range(max(0, len(run) - (all_lines.maxlen or len(run))), len(run)):
+        f = run[k]
+        clean = kinds[k] in SHOWN_AS_PARSED and not errors[k]
+        all_lines.append(RawLine(f.t, src, lines[k], kinds[k], f.raw, clean))
     rows_ch, rows_val, read_n = rows.ch, rows.val, rows.n
     read_t, read_rx, readings = rows.t, rows.rx, rows.readings
     nan = math.nan
@@ -98,7 +106,7 @@ def parse_run(
         kind = parsed.kinds[k]
         if kind not in SHOWN_AS_PARSED or parsed.errors[k]:
             f = run[k]
-            raw_lines.append((f.t, src, lines[k], kind))
+            raw_lines.append(RawLine(f.t, src, lines[k], kind, f.raw))
         if reading is None:
             continue
         rx = run[k].t
@@ -185,7 +193,7 @@ class Pipeline:
         return self.state.counters
 
     @property
-    def raw_lines(self) -> deque[tuple[float, str, str, str]]:
+    def raw_lines(self) -> deque[RawLine]:
         return self.state.raw_lines
 
     def totals(self) -> Counters:
@@ -297,7 +305,9 @@ class Pipeline:
                 with state.lock:
                     parser = self.parsers[src] = LineParser(src, self.settings.fmt)
             prefix = f"{src}/" if self.multi else ""
-            parse_run(parser, run, prefix, self.registry.index, state.raw_lines, rows)
+            parse_run(
+                parser, run, prefix, self.registry.index, state.raw_lines, state.all_lines, rows
+            )
             i = j
         self._score(rows)
         with state.lock:
@@ -384,9 +394,9 @@ class Pipeline:
             self._connected.add(frame.src)
         elif frame.event == "disconnect":
             c.disconnects += 1
-        self.state.raw_lines.append(
-            (frame.t, frame.src, f"[{frame.event}] {frame.detail}", "event")
-        )
+        line = RawLine(frame.t, frame.src, f"[{frame.event}] {frame.detail}", "event")
+        self.state.raw_lines.append(line)
+        self.state.all_lines.append(line)
 
     def _reset(self) -> None:
         """A replay restarted: forget everything learned, keep the user's thresholds."""

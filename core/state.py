@@ -24,6 +24,7 @@ from sensorscope.model import (
     Counters,
     History,
     Label,
+    RawLine,
     Snapshot,
     SourceStatus,
 )
@@ -212,7 +213,9 @@ class State:
         self.thresholds: dict[str, float] = {}
         self.alerts: list[Alert] = []
         self.counters = Counters()
-        self.raw_lines: deque[tuple[float, str, str, str]] = deque(maxlen=RAW_LINES)
+        self.raw_lines: deque[RawLine] = deque(maxlen=RAW_LINES)
+        # Every kind of line, apart: a flood of data lines must not push out the garbage.
+        self.all_lines: deque[RawLine] = deque(maxlen=RAW_LINES)
         self.processed_t: float | None = None
         self.labels = AlertLabels()
         self._next_id = 1
@@ -260,6 +263,7 @@ class State:
         self.alerts = []
         self.counters = Counters()
         self.raw_lines.clear()
+        self.all_lines.clear()
         self.labels.restart()
         # A replay from the start numbers its alerts as before, so labels keep their alerts.
         self._next_id = 1
@@ -320,6 +324,7 @@ class State:
                 # one on every tick would make each tick slower than the last.
                 alerts=[replace(a, label=kind_of(a)) for a in self.alerts[-SNAPSHOT_ALERTS:]],
                 raw_lines=list(self.raw_lines),
+                all_lines=list(self.all_lines),
                 sources={k: replace(v) for k, v in (sources or {}).items()},
                 errors=list(errors),
                 done=False,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from collections import deque
 from collections.abc import Iterable
+from dataclasses import replace
 
 from rich.errors import MarkupError
 from rich.text import Text
@@ -173,7 +174,7 @@ class SensorscopeApp(App[int]):
             self.selected = table.selected if table.selected is not None else self.selected
         self.alert_log.update_alerts(snap.alerts)
         self._show_detail(force=force_chart)
-        self.raw_lines.update_lines(snap.raw_lines)
+        self.raw_lines.update_lines(snap.raw_lines, snap.all_lines)
         self.status_bar.show(snap, self._view)
 
     def _show_detail(self, force: bool = False) -> None:
@@ -375,6 +376,19 @@ class SensorscopeApp(App[int]):
     def action_toggle_raw(self) -> None:
         if self.body is not None:
             self.body.toggle_class("-raw")
+
+    def action_raw_mode(self, what: str) -> None:
+        """Switch one of the raw pane's modes (``every``, ``hex``, ``delta``), showing the
+        pane if it was hidden."""
+        mode = self.raw_lines.mode
+        mode = replace(mode, **{what: not getattr(mode, what)})
+        snap = self.snapshot
+        self.raw_lines.set_mode(
+            mode, snap.all_lines if snap else [], snap.raw_lines if snap else []
+        )
+        if self.body is not None and not self.body.has_class("-raw"):
+            self.body.add_class("-raw")
+        self.say(mode.describe())
 
     def action_metrics(self) -> None:
         # The labels and alerts of the monitor now, not of a frozen (paused) display.

@@ -271,6 +271,35 @@ ROWS: tuple[Row, ...] = (
         ),
     ),
     Row(
+        "raw lines: all lines / hex / time since the one before",
+        (
+            Key(
+                "raw_every",
+                "L",
+                "raw_mode('every')",
+                "All lines",
+                "Raw lines: every line",
+                "Show every received line, or only those that did not parse",
+            ),
+            Key(
+                "raw_hex",
+                "X",
+                "raw_mode('hex')",
+                "Hex",
+                "Raw lines: hex",
+                "Show the raw lines' bytes in hex, or as text",
+            ),
+            Key(
+                "raw_delta",
+                "D",
+                "raw_mode('delta')",
+                "Line times",
+                "Raw lines: time between lines",
+                "Show each raw line's time since the one before, or its receive time",
+            ),
+        ),
+    ),
+    Row(
         "metrics of the labels so far",
         (
             Key(

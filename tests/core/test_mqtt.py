@@ -206,7 +206,7 @@ def test_one_watch_shows_two_agents_boards_with_the_alerts_their_agents_raise(
     assert sorted(snap.channels) == ["board1/hum", "board1/temp", "board2/hum", "board2/temp"]
     status = snap.sources["mqtt:lab/#"]
     assert (status.kind, status.state) == ("mqtt", "connected")
-    events = [line for _, src, line, kind in snap.raw_lines if kind == "event"]
+    events = [r.line for r in snap.raw_lines if r.kind == "event"]
     assert any("agent stopped" in line for line in events)
     assert any("[alert] alert #1 open on temp" in line for line in events)
     # The watch scores each board as its agent does: the same episodes, and the agents'

@@ -77,8 +77,30 @@ def test_text_garbage_and_events_reach_the_raw_lines_and_counters():
     c = p.totals()
     assert (c.lines, c.parsed, c.text, c.garbage) == (3, 1, 1, 1)
     assert (c.connects, c.disconnects, c.reconnects) == (2, 1, 1)
-    kinds = [k for *_, k in p.raw_lines]
+    kinds = [line.kind for line in p.raw_lines]
     assert kinds == ["event", "text", "garbage", "event", "event"]
+    # The garbage keeps the bytes as they came, for the pane's hex view.
+    assert p.raw_lines[2].data == b"\x00\x01\x02\x03\xff\xfe"
+    # Every line, the clean one too, is kept apart for the pane's "every line" mode.
+    every = [(line.kind, line.parsed) for line in p.state.all_lines]
+    assert every == [
+        ("event", False), ("data", True), ("text", False), ("garbage", False),
+        ("event", False), ("event", False),
+    ]  # fmt: skip
+
+
+def test_a_flood_of_data_lines_keeps_only_what_the_raw_pane_can_show():
+    from sensorscope.state import RAW_LINES
+
+    p, _ = collect()
+    data = [f"temp:{20 + (i % 7) * 0.1:.1f}" for i in range(5000)]
+    lines = ["Failed to read from DHT sensor!", *data]
+    p.process(lines_frames(lines))
+    every = list(p.state.all_lines)
+    assert len(every) == RAW_LINES
+    assert every[-1].line == lines[-1] and every[-1].parsed
+    # The one text line is not pushed out of the unparsed lines by the flood.
+    assert [line.line for line in p.raw_lines] == ["Failed to read from DHT sensor!"]
 
 
 def test_a_spike_after_warm_up_opens_one_alert_episode_with_its_peak():

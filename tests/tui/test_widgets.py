@@ -12,6 +12,7 @@ from sensorscope.model import (
     History,
     Label,
     LabelKind,
+    RawLine,
     ReplayState,
     Snapshot,
     SourceStatus,
@@ -198,6 +199,7 @@ def snapshot(sources) -> Snapshot:
         channels={},
         alerts=[],
         raw_lines=[],
+        all_lines=[],
         sources={s.name: s for s in sources},
         errors=[],
         done=False,
@@ -230,7 +232,7 @@ def test_the_status_line_shows_the_replay_and_the_pause_in_80_columns():
 
 
 def test_raw_lines_cannot_send_escape_codes_to_the_terminal():
-    assert "\x1b" not in raw_line_text(T0, "sim", "\x1b[2J\x1b[31mred", "text")
+    assert "\x1b" not in raw_line_text(RawLine(T0, "sim", "\x1b[2J\x1b[31mred", "text"))
 
 
 def test_a_live_board_that_falls_silent_turns_stale_on_the_wall_clock(tmp_path):
