@@ -117,6 +117,21 @@ class SourceStatus:
     replay_t: float | None = None
 
 
+class LineEnding(str, Enum):
+    """What is added after a line sent to a board; its value is what the option takes."""
+
+    NONE = "none"
+    LF = "lf"
+    CRLF = "crlf"
+
+    @property
+    def bytes(self) -> bytes:
+        return {"none": b"", "lf": b"\n", "crlf": b"\r\n"}[self.value]
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True, slots=True)
 class RawLine:
     """One received line (or a connection event) as the raw-lines pane shows it."""

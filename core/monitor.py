@@ -18,10 +18,19 @@ from typing import TYPE_CHECKING, Any
 from sensorscope.errors import UserError
 from sensorscope.faults import unmatched_limits_message
 from sensorscope.labels import LabelStore, is_ground_truth, new_label
-from sensorscope.model import ChannelMetrics, Label, LabelKind, ReplayState, Settings, Snapshot
+from sensorscope.model import (
+    ChannelMetrics,
+    Label,
+    LabelKind,
+    LineEnding,
+    ReplayState,
+    Settings,
+    Snapshot,
+)
 from sensorscope.pipeline import Pipeline
 from sensorscope.recording import RecordingWriter
 from sensorscope.runner import Runner
+from sensorscope.send import encode_send, sent_text
 from sensorscope.sources.base import DEFAULT_MAX_LINE, Source
 from sensorscope.sources.open import describe_sources, make_source
 from sensorscope.sources.replay import FollowSource, RecordingSource, ReplaySource
@@ -99,6 +108,8 @@ class Monitor:
         self._stopped = False
         self._rate: tuple[float, int] | None = None
         self._lines_per_s = 0.0
+        #: What the send line adds after a line unless the user picks another ending.
+        self.line_ending = LineEnding.LF
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -123,6 +134,35 @@ class Monitor:
             src.close()
         if self.hooks is not None:
             self.hooks.close()
+
+    # -- talking to the board ---------------------------------------------------------------
+
+    def send_target(self, channel: str | None) -> tuple[str | None, str]:
+        """The source a line typed with ``channel`` selected goes to, or None and why not
+        (said instead of opening the send line)."""
+        src = self._source_of(channel)
+        if src is None:
+            return None, "no source to send to"
+        if not src.writable:
+            what = "a replay" if isinstance(src, ReplaySource) else f"a {src.kind} source"
+            return None, f"{src.name} is {what}: read-only, nothing can be sent to it"
+        return src.name, ""
+
+    def _source_of(self, channel: str | None) -> Source | None:
+        if len(self.sources) == 1:
+            return self.sources[0]
+        prefix = (channel or "").split("/", 1)[0]
+        return next((s for s in self.sources if prefix in s.names), None)
+
+    def send(self, source: str, text: str, ending: LineEnding) -> str:
+        """Send ``text`` (escapes allowed) with ``ending`` to a writable source; returns at
+        once (the source's reader writes it). A bad escape raises UserError."""
+        src = next((s for s in self.sources if s.name == source and s.writable), None)
+        if src is None:
+            raise UserError(f"{source} cannot be sent to")
+        data = encode_send(text, ending)
+        src.send(data)
+        return sent_text(data)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -304,16 +344,21 @@ def build_monitor(
     hooks: HookSpec | None = None,
     stdin: int | None = None,
     state: str | None = None,
+    send_on_connect: str | None = None,
+    line_ending: LineEnding = LineEnding.LF,
 ) -> Monitor:
     """Open the sources and files a ``watch`` asks for; a UserError says what is wrong.
 
     ``mqtt`` (a :class:`sensorscope.mqtt.MqttOptions`) holds broker credentials and TLS files;
     ``hooks`` the alert hooks to run, checked here and started with the monitor;
     ``stdin`` the descriptor ``-`` reads, when the data was moved off descriptor 0;
-    ``state`` the ``--state`` asked for (a file, ``auto`` or None).
+    ``state`` the ``--state`` asked for (a file, ``auto`` or None);
+    ``send_on_connect`` what a port is sent on each connect (escapes allowed, with
+    ``line_ending``, which is also what the send line adds).
     """
     if list(specs).count("-") > 1:
         raise UserError("standard input ('-') can be read only once")
+    on_connect = None if send_on_connect is None else encode_send(send_on_connect, line_ending)
     sources = [
         make_source(
             s,
@@ -324,9 +369,12 @@ def build_monitor(
             loop=loop,
             mqtt=mqtt,
             stdin=stdin,
+            send_on_connect=on_connect,
         )
         for s in specs
     ]
+    if on_connect is not None and not any(s.writable for s in sources):
+        raise UserError("--send-on-connect needs a port to send to (the sources are read-only)")
     if record and not any(s.live and not isinstance(s, FollowSource) for s in sources):
         raise UserError("--record needs a live source (a port, URL or '-')")
     # Build the pipeline's parts before opening ports, so a bad option leaves nothing open.
@@ -346,9 +394,11 @@ def build_monitor(
             recorder = RecordingWriter(record, describe_sources(sources))
         # A path the user named is written whatever it holds; only a default is kept off
         # ground truth (default_labels_path does not choose one).
-        return Monitor(
+        monitor = Monitor(
             sources, settings, labels_path, recorder, alert_hooks, labels is not None, state_at
         )
+        monitor.line_ending = line_ending
+        return monitor
     except UserError:
         # A labels file that cannot be used: leave no port or recording open behind.
         if recorder is not None:

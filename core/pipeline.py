@@ -34,6 +34,7 @@ from sensorscope.model import (
     Snapshot,
     SourceStatus,
 )
+from sensorscope.send import sent_text
 from sensorscope.sources.open import several_sources
 from sensorscope.state import AlertEvent, ChannelState, State
 from sensorscope.state_file import SavedState
@@ -394,7 +395,10 @@ class Pipeline:
             self._connected.add(frame.src)
         elif frame.event == "disconnect":
             c.disconnects += 1
-        line = RawLine(frame.t, frame.src, f"[{frame.event}] {frame.detail}", "event")
+        if frame.event == "tx":
+            line = RawLine(frame.t, frame.src, sent_text(frame.raw or b""), "tx", frame.raw)
+        else:
+            line = RawLine(frame.t, frame.src, f"[{frame.event}] {frame.detail}", "event")
         self.state.raw_lines.append(line)
         self.state.all_lines.append(line)
 

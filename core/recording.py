@@ -3,8 +3,10 @@
 The first line is a header ``{"sensorscope": 1, "sources": {...}, "started": ISO}``; each
 further line is one received line ``{"t": ..., "src": ..., "line": ...}`` (``"b64"`` instead
 of ``"line"`` for bytes that are not UTF-8, ``"cut": true`` for a line cut at the length cap,
-``"first": true`` for the first line after a connect) or an event
-``{"t": ..., "src": ..., "event": "connect" | "disconnect", "detail": ...}``.
+``"first": true`` for the first line after a connect), an event
+``{"t": ..., "src": ..., "event": "connect" | "disconnect", "detail": ...}``, or what was sent
+to the board ``{"t": ..., "src": ..., "tx": "rate 50\n"}`` (``"tx_b64"`` for bytes that are
+not UTF-8); a replay shows what was sent and never sends it.
 
 Lines are appended and flushed one by one: a killed recorder loses at most the line being
 written, and the reader skips such a torn last line.
@@ -78,6 +80,13 @@ _PLAIN_RECORD = re.compile(
 
 def frame_to_dict(frame: Frame) -> dict[str, Any]:
     obj: dict[str, Any] = {"t": frame.t, "src": frame.src}
+    if frame.event == "tx":
+        data = frame.raw or b""
+        try:
+            obj["tx"] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            obj["tx_b64"] = base64.b64encode(data).decode("ascii")
+        return obj
     if frame.event is not None:
         obj["event"] = frame.event
         if frame.detail:
@@ -99,6 +108,9 @@ def dict_to_frame(obj: dict[str, Any]) -> Frame:
     src = str(obj["src"])
     if "event" in obj:
         return Frame(t, src, event=str(obj["event"]), detail=str(obj.get("detail", "")))
+    if "tx" in obj or "tx_b64" in obj:
+        sent = str(obj["tx"]).encode("utf-8") if "tx" in obj else base64.b64decode(obj["tx_b64"])
+        return Frame(t, src, event="tx", raw=sent)
     raw = None
     if "b64" in obj:
         raw = base64.b64decode(obj["b64"])

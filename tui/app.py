@@ -40,6 +40,7 @@ from sensorscope.tui.widgets.detail_chart import DetailChart
 from sensorscope.tui.widgets.filter_input import FilterInput
 from sensorscope.tui.widgets.notice_line import NoticeLine
 from sensorscope.tui.widgets.raw_lines import RawLines
+from sensorscope.tui.widgets.send_line import SendLine
 from sensorscope.tui.widgets.status_bar import StatusBar, StatusView
 
 UI_SWITCH_INTERVAL = 0.0005  # seconds
@@ -108,6 +109,7 @@ class SensorscopeApp(App[int]):
                 with Vertical(id="side"):
                     yield AlertLog(id="alerts")
                     yield RawLines(id="raw")
+        yield SendLine(id="send")
         yield NoticeLine(id="notice")
         yield Footer(compact=True)
 
@@ -125,6 +127,7 @@ class SensorscopeApp(App[int]):
         self.status_bar = self.query_one("#status", StatusBar)
         self.raw_lines = self.query_one("#raw", RawLines)
         self.filter_input = self.query_one("#filter", FilterInput)
+        self.send_line = self.query_one("#send", SendLine)
         self._fit(self.size.width)
         self.channel_table.focus()
         try:
@@ -389,6 +392,23 @@ class SensorscopeApp(App[int]):
         if self.body is not None and not self.body.has_class("-raw"):
             self.body.add_class("-raw")
         self.say(mode.describe())
+
+    def action_send_line(self) -> None:
+        """Open the send line for the selected channel's source, or say why it cannot be."""
+        source, why = self.monitor.send_target(self.selected)
+        if source is None:
+            self.say(why, "warning")
+            return
+        first = not self.send_line.history and not self.send_line.source
+        self.send_line.open(source, self.monitor.line_ending if first else None)
+
+    def on_send_line_send(self, event: SendLine.Send) -> None:
+        try:
+            shown = self.monitor.send(event.source, event.text, event.ending)
+        except UserError as exc:
+            self.say(str(exc), "error")
+            return
+        self.say(f"sent to {event.source}: {shown}")
 
     def action_metrics(self) -> None:
         # The labels and alerts of the monitor now, not of a frozen (paused) display.

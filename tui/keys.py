@@ -300,6 +300,19 @@ ROWS: tuple[Row, ...] = (
         ),
     ),
     Row(
+        "write a line to the board (Enter sends, Escape closes)",
+        (
+            Key(
+                "send",
+                "w",
+                "send_line",
+                "Send",
+                "Send to the board",
+                "Type a line for the selected channel's port (history, line ending, \\xNN)",
+            ),
+        ),
+    ),
+    Row(
         "metrics of the labels so far",
         (
             Key(

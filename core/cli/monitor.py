@@ -20,6 +20,7 @@ from sensorscope.cli.options import (
 )
 from sensorscope.cli.score import score
 from sensorscope.errors import UserError
+from sensorscope.model import LineEnding
 
 
 def demo_recording() -> Path:
@@ -72,6 +73,19 @@ def run_monitor(monitor, bell: bool, keymap: dict[str, str]) -> int:
 @click.option("--loop", is_flag=True, help="start a replay again when it ends")
 @click.option("--bell", is_flag=True, help="ring the terminal bell on each new alert")
 @click.option("--check", is_flag=True, hidden=True, help="open everything, then exit (serve)")
+@click.option(
+    "--send-on-connect",
+    default=None,
+    metavar="TEXT",
+    help="send TEXT to the port each time it connects (escapes: \\xNN \\r \\n \\t)",
+)
+@click.option(
+    "--line-ending",
+    type=click.Choice([e.value for e in LineEnding]),
+    default=LineEnding.LF.value,
+    show_default=True,
+    help="what is sent after a line (the send line's default, and --send-on-connect's)",
+)
 @state_option
 @apply(source_options)
 @with_mqtt
@@ -86,6 +100,8 @@ def watch(
     loop,
     bell,
     check,
+    send_on_connect,
+    line_ending,
     state,
     baud,
     max_line,
@@ -99,7 +115,8 @@ def watch(
     Keys: up/down select, tab switches table and alert log, space pauses, f/a label the
     highlighted alert false positive/anomaly, m marks a missed anomaly, u undoes, +/-/=
     threshold, [ ] speed, left/right seek, r restart, / filter, s sort, l raw lines,
-    ? help, q quit. A [keys] table in the --config file remaps them (README: "Your own keys").
+    w writes a line to the board, ? help, q quit. A [keys] table in the --config file remaps
+    them (README: "Your own keys").
     """
     keymap = user_keys(config)
     from sensorscope.monitor import build_monitor
@@ -121,6 +138,8 @@ def watch(
         hooks=hooks,
         stdin=stdin,
         state=state,
+        send_on_connect=send_on_connect,
+        line_ending=LineEnding(line_ending),
     )
     if check:
         monitor.stop()

@@ -75,6 +75,8 @@ class PtyBoard:
         self._m0 = 0.0
         self._lock = threading.RLock()
         self._stop = threading.Event()
+        #: What the host wrote to the port (a monitor's send line), in order.
+        self.received = bytearray()
         self._thread: threading.Thread | None = None
 
     @property
@@ -220,6 +222,17 @@ class PtyBoard:
                 self.headers_written += 1
             self._pending = data[done:]
 
+    def _take_input(self) -> None:
+        """Keep what the host wrote; a board that nobody reads from would fill the pty."""
+        with self._lock:
+            if self._master is None:
+                return
+            try:
+                while data := os.read(self._master, 4096):
+                    self.received += data
+            except (BlockingIOError, OSError):
+                pass
+
     def _run(self) -> None:
         rate = self.board.rate
         unplug_at = self.unplug_at
@@ -249,6 +262,7 @@ class PtyBoard:
                 self._write(line.encode())
                 i += 1
             self.samples = i
+            self._take_input()
             wake = i / rate
             for event in (unplug_at, replug_at):
                 if event is not None:

@@ -106,6 +106,9 @@ class Source:
     can_wait = False
     # Set when the source knows how its lines must be parsed (a CSV file's header).
     parser_args: dict | None = None
+    # Whether send() reaches a device: only a port can be written; recordings, files,
+    # stdin and MQTT are read-only.
+    writable = False
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -121,6 +124,10 @@ class Source:
 
     def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
         raise NotImplementedError
+
+    def send(self, data: bytes) -> None:
+        """Queue bytes for the device (a writable source only)."""
+        raise NotImplementedError(f"{self.kind} is read-only")
 
     def close(self) -> None:
         """Release the underlying device or file."""

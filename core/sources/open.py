@@ -61,8 +61,10 @@ def make_source(
     loop: bool = False,
     mqtt: Any = None,
     stdin: int | None = None,
+    send_on_connect: bytes | None = None,
 ) -> Source:
-    """Build the source a command-line argument names.
+    """Build the source a command-line argument names (``send_on_connect``: bytes a port
+    is sent each time it connects).
 
     ``-`` is stdin; ``*.csv`` a CSV series; a file that starts like a sensorscope recording is
     replayed (or tailed with ``follow``); ``mqtt://`` and ``mqtts://`` URLs subscribe to a
@@ -82,7 +84,7 @@ def make_source(
     if is_serial_spec(spec):
         port, port_baud = split_baud(spec, baud)
         if "://" in port or not os.path.isfile(port):
-            return SerialSource(port, port_baud, max_line=max_line)
+            return SerialSource(port, port_baud, max_line=max_line, send_on_connect=send_on_connect)
     if not os.path.exists(spec):
         raise UserError(f"no such file or port: {spec}")
     if os.path.isdir(spec):
@@ -98,5 +100,5 @@ def make_source(
     # Character devices that are not under /dev (a symlink like ./board -> /dev/pts/3).
     if stat.S_ISCHR(os.stat(spec).st_mode):
         port, port_baud = split_baud(spec, baud)
-        return SerialSource(port, port_baud, max_line=max_line)
+        return SerialSource(port, port_baud, max_line=max_line, send_on_connect=send_on_connect)
     return FollowSource(spec) if follow else RecordingSource(spec, speed, loop)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grp
 import os
+import queue
 import re
 import threading
 import time
@@ -100,12 +101,39 @@ class SerialSource(Source):
         baud: int = DEFAULT_BAUD,
         name: str | None = None,
         max_line: int = DEFAULT_MAX_LINE,
+        send_on_connect: bytes | None = None,
     ) -> None:
         super().__init__(name or serial_name(port))
         self.port = port
         self.baud = baud
         self.framer = LineFramer(max_line)
         self._ser: serial.SerialBase | None = None
+        # Written by the reader thread between reads, so one thread owns the port; a send
+        # waits at most one read timeout when the board is silent.
+        self._tx: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+        self.send_on_connect = send_on_connect
+
+    writable = True
+
+    def send(self, data: bytes) -> None:
+        """Queue bytes for the board (any thread); they are written, recorded and shown as
+        a ``tx`` frame by the reader."""
+        self._tx.put(data)
+
+    def _write_queued(self, ser: serial.SerialBase) -> list[Frame]:
+        frames = []
+        while True:
+            try:
+                data = self._tx.get_nowait()
+            except queue.Empty:
+                return frames
+            ser.write(data)
+            frames.append(Frame(time.time(), self.name, event="tx", raw=data))
+
+    def _connected(self) -> list[Frame]:
+        if self.send_on_connect:
+            self.send(self.send_on_connect)
+        return [Frame(time.time(), self.name, event="connect", detail=self.status.detail)]
 
     def _connect(self) -> serial.SerialBase:
         if "://" not in self.port and hasattr(serial.Serial, "_reset_input_buffer"):
@@ -149,7 +177,7 @@ class SerialSource(Source):
     def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
         if self._ser is None:
             self.open()
-        yield [Frame(time.time(), self.name, event="connect", detail=self.status.detail)]
+        yield self._connected()
         first = True
         while not stop.is_set():
             ser = self._ser
@@ -159,8 +187,11 @@ class SerialSource(Source):
                     break
                 first = True
                 self.status.reconnects += 1
-                yield [Frame(time.time(), self.name, event="connect", detail=self.status.detail)]
+                yield self._connected()
             try:
+                sent = self._write_queued(ser)
+                if sent:
+                    yield sent
                 data = ser.read(max(1, ser.in_waiting))
             except (serial.SerialException, OSError, TypeError) as exc:
                 # An unplugged USB device reports readiness with no data (pyserial raises
