@@ -269,6 +269,7 @@ class ChannelEngine:
                 if firsts:
                     i0 = firsts[0]
                     ep.reason = reason_text(int(w[i0]), float(value[a + i0]), self.faults.limits)
+                    ep.why = Reason(int(w[i0]))
         self.episode.collect(value[a:b], observed[a:b])
         self.episode.remember(value[a:b], observed[a:b])
         busy = (ev >= self._threshold) | self.episode.away(value[a:b])
@@ -285,12 +286,20 @@ class ChannelEngine:
         v = float(value[k])
         self.open = Alert(
             0, self.name, float(t[k]), None, ev, v, float(t[k]), float(t[k]),
-            reason=reason_text(code, v, self.faults.limits),
+            reason=reason_text(code, v, self.faults.limits), why=Reason(code),
+            expected=self._expected(code, float(t[k])),
         )  # fmt: skip
         self.ep_len = 1
         if self.episode.start(v, code, value[k : k + 1][observed[k : k + 1]], self.memory):
             alert[k] = True
             events.append(event(k, "open", self.open))
+
+    def _expected(self, code: int, t: float) -> tuple[float, float] | None:
+        """What the part behind ``code`` expected at the sample that opened an alert: the
+        configured limits for a limit rule, else the model's band (scored, not yet learned)."""
+        if code in (Reason.BELOW, Reason.ABOVE) and self.faults.limits is not None:
+            return self.faults.limits
+        return self.model.expected(code, t)
 
     def _follow_repeat(
         self, a: int, b: int, value: np.ndarray, observed: np.ndarray, events: list[Event]

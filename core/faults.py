@@ -203,7 +203,7 @@ class Dropouts:
                 ep = Alert(
                     0, self.name, prev_t + self.late_after(), None, 1.0,
                     float(value[j]) if np.isfinite(value[j]) else 0.0, float(t[j]), float(t[j]),
-                    reason=_dropout_reason(gap, self.interval),
+                    reason=_dropout_reason(gap, self.interval), why=Reason.DROPOUT,
                 )  # fmt: skip
                 events.append(event(j, "open", ep))
                 ep.end = float(t[j])
@@ -257,7 +257,7 @@ class Dropouts:
         ep = Alert(
             0, self.name, self.last_t + self.late_after(), None, 1.0,
             last_value if last_value is not None else 0.0, now_t, now_t,
-            reason=_dropout_reason(gap, self.interval),
+            reason=_dropout_reason(gap, self.interval), why=Reason.DROPOUT,
         )  # fmt: skip
         self.alert = ep
         return [event(-1, "open", ep)]

@@ -76,6 +76,10 @@ def alert_payload(alert: Alert, event: str, source: str | None = None) -> dict[s
         "peak_t": alert.peak_t,
         "last_above": alert.last_above,
         "reason": alert.reason,
+        # Why: the part that opened it, the band it expected, a joint alert's channels.
+        "view": alert.view or None,
+        "expected": None if alert.expected is None else [finite(x) for x in alert.expected],
+        "channels": list(alert.channels),
         "host": HOST,
     }
 
@@ -89,7 +93,10 @@ def alert_env(payload: dict[str, Any]) -> dict[str, str]:
         if key in ("sensorscope", "type"):
             continue
         name = "SENSORSCOPE_ALERT_ID" if key == "id" else f"SENSORSCOPE_{key.upper()}"
-        env[name] = "" if value is None else str(value)
+        if isinstance(value, list):  # the expected band, a joint alert's channels
+            env[name] = ",".join("" if v is None else str(v) for v in value)
+        else:
+            env[name] = "" if value is None else str(value)
     return env
 
 

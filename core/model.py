@@ -66,6 +66,34 @@ REASONS: dict[int, str] = {
 }
 
 
+#: The part of the detector behind each reason, as an alert names it ("which view fired").
+VIEW_NAMES: dict[int, str] = {
+    Reason.HST: "HST",
+    Reason.FORECAST: "forecast",
+    Reason.DAILY: "daily profile",
+    Reason.WEEKLY: "weekly profile",
+    Reason.RANGE: "range rule",
+    Reason.STUCK: "stuck rule",
+    Reason.SENTINEL: "error-value rule",
+    Reason.BELOW: "limits",
+    Reason.ABOVE: "limits",
+    Reason.DROPOUT: "dropout rule",
+    Reason.JOINT: "joint view",
+    Reason.LOCAL: "local view",
+}
+
+
+def band_text(band: tuple[float, float] | None) -> str:
+    """An expected band as an alert shows it.
+
+    >>> band_text((21.18, 21.84)), band_text(None)
+    ('expected 21.18 to 21.84', '')
+    """
+    if band is None:
+        return ""
+    return f"expected {band[0]:.4g} to {band[1]:.4g}"
+
+
 def reason_text(why: int, value: float, limits: tuple[float, float] | None = None) -> str:
     """The one line an alert shows for a reason code.
 
@@ -172,7 +200,10 @@ class Alert:
     last_above: float
     label: str | None = None
     reason: str = ""
-    #: The band the detector expected the value in at the peak (low, high), when it knows one.
+    #: Which part of the detector opened it (a view or a rule; ``VIEW_NAMES`` names it).
+    why: Reason = Reason.NONE
+    #: The band the detector expected the value in (low, high) when the alert opened, from
+    #: what it had learned before that sample, when it knows one.
     expected: tuple[float, float] | None = None
     #: For an alert of the joint view: the source's channels that contributed most, first
     #: the largest; for a channel's own alert, empty.
@@ -186,6 +217,25 @@ class Alert:
     def until(self) -> float:
         """The episode's effective end: its end once closed, its last high sample while open."""
         return self.end if self.end is not None else self.last_above
+
+    @property
+    def view(self) -> str:
+        """The name of the part that opened it ("forecast", "range rule", ...; "" unknown)."""
+        return VIEW_NAMES.get(self.why, "")
+
+    def explain(self) -> str:
+        """Why, in one line after the reason: the part, the band it expected, and for a
+        joint alert the channels that moved most.
+
+        >>> a = Alert(1, "temp", 0.0, None, 0.9, 35.0, 0.0, 0.0, reason="sudden change",
+        ...           why=Reason.FORECAST, expected=(21.2, 21.8))
+        >>> a.explain()
+        'forecast, expected 21.2 to 21.8'
+        """
+        parts = [p for p in (self.view, band_text(self.expected)) if p]
+        if self.channels:
+            parts.append("channels " + ", ".join(self.channels))
+        return ", ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -537,6 +537,17 @@ def alert_text(msg: dict[str, Any]) -> str:
     peak = msg.get("peak_score")
     peak_text = f" peak {peak:.3f}" if isinstance(peak, (int, float)) else ""
     why = f" ({msg['reason']})" if msg.get("reason") else ""
+    view = msg.get("view")
+    band = msg.get("expected")
+    if isinstance(view, str) and view:
+        expected = ""
+        if (
+            isinstance(band, list)
+            and len(band) == 2
+            and all(isinstance(x, (int, float)) for x in band)
+        ):
+            expected = f", expected {band[0]:.4g} to {band[1]:.4g}"
+        why += f" [{view}{expected}]"
     return f"alert #{msg.get('id')} {msg.get('event')} on {msg.get('channel')}{peak_text}{why}"
 
 

@@ -47,6 +47,8 @@ def print_summary(snapshot, out) -> None:
         table.add_column("reason", min_width=18)
         for col in ("peak", "value"):
             table.add_column(col, justify="right")
+        # Which part opened it and what it expected: wraps rather than pushing the rest out.
+        table.add_column("why", min_width=12)
         for a in alerts:
             end = a.end if a.end is not None else a.start
             dt = datetime.fromtimestamp(a.start, timezone.utc)
@@ -59,6 +61,7 @@ def print_summary(snapshot, out) -> None:
                 a.reason,
                 f"{a.peak_score:.3f}",
                 f"{a.peak_value:.6g}",
+                a.explain(),
             )
         out.print(table)
     else:

@@ -75,6 +75,11 @@ class ChannelModel(Protocol):
         """Learn samples held back earlier (an alert later labelled a false positive)."""
         ...
 
+    def expected(self, why: int, t: float) -> tuple[float, float] | None:
+        """The band (low, high) the part behind reason ``why`` expected the latest sample
+        scored (at time ``t``) in, from what it had learned before it; None: no band."""
+        ...
+
 
 @runtime_checkable
 class View(Protocol):
@@ -106,6 +111,11 @@ class View(Protocol):
 
     def learn_late(self, values: np.ndarray) -> None:
         """Learn ``values`` out of order, where this view's order does not matter."""
+        ...
+
+    def expected(self, t: float) -> tuple[float, float] | None:
+        """The band it considers usual for the latest sample scored (time ``t``), from what
+        it had learned before it; None when it has no band of its own."""
         ...
 
     def checkpoint(self) -> object: ...

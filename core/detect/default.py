@@ -204,6 +204,18 @@ class ChannelScorer:
         if self.range is not None and self.range.n:
             self.range.widen(v)
 
+    def expected(self, why: int, t: float) -> tuple[float, float] | None:
+        """The band of the view (or rule) behind ``why``; for a view with none of its own,
+        and for the error-value and limit rules, the learned range; a stuck sensor has none."""
+        for cv in self.views:
+            if cv.view.reason == why:
+                band = cv.view.expected(t)
+                if band is not None:
+                    return band
+        if why == Reason.STUCK or self.range is None:
+            return None
+        return self.range.band()
+
     def score(self, value: float, t: float = math.nan, learn: bool = True) -> float:
         """Score one sample (``learn=False``: imputed; scored, nothing learned)."""
         got = self.score_many(np.array([value]), np.array([t]), np.array([learn]))

@@ -15,7 +15,10 @@ from sensorscope.model import Reason
 if TYPE_CHECKING:
     from sensorscope.detect.config import ScorerConfig
 
-__all__ = ["ForecastView", "forecast_views"]
+__all__ = ["BAND", "ForecastView", "forecast_views"]
+
+#: An expected band is the view's usual value +- this many of its typical deviations.
+BAND = 3.0
 
 
 def forecast_views(cfg: ScorerConfig) -> list[CalibratedView]:
@@ -54,6 +57,9 @@ class ForecastView:
         self.level: float | None = None
         self.size: float | None = None
         self.n = 0
+        # The prediction for the latest sample scored and its typical error, as it was
+        # before that sample was learned: what an alert it opened says was expected.
+        self.last: tuple[float, float] | None = None
 
     @property
     def warming_up(self) -> bool:
@@ -93,6 +99,8 @@ class ForecastView:
             z = np.where(size > 0.0, err / size, np.where(err == 0.0, 0.0, 10.0))
         ready = (self.n + c) > self.ready
         z = np.where(ready & ~np.isnan(level), z, np.nan)
+        if len(values) and np.isfinite(level[-1]) and np.isfinite(size[-1]):
+            self.last = (float(level[-1]), float(size[-1]))
         if K:
             self.level = float(levels[-1])
             self.n += K
@@ -102,6 +110,13 @@ class ForecastView:
 
     def likelihood_input(self, raw: np.ndarray) -> np.ndarray:
         return squashed_errors(raw, *self.squash)
+
+    def expected(self, t: float) -> tuple[float, float] | None:
+        """The latest prediction +- 3 typical errors."""
+        if self.last is None:
+            return None
+        level, size = self.last
+        return (level - BAND * size, level + BAND * size)
 
     def learn_late(self, values: np.ndarray) -> None:
         """Nothing: the level follows the samples in order, so none is learned out of it."""

@@ -187,6 +187,10 @@ class HstView:
         out[start:] = np.where(ready, got, np.nan)
         return out
 
+    def expected(self, t: float) -> tuple[float, float] | None:
+        """None: it has no band of its own (the scorer gives the learned range)."""
+        return None
+
     def likelihood_input(self, raw: np.ndarray) -> np.ndarray:
         """``1 - (1 - raw) ** hst_power`` (1: the raw score itself)."""
         return raw if self.power == 1.0 else 1.0 - (1.0 - raw) ** self.power

@@ -158,6 +158,10 @@ class LocalView:
             med[i], spr[i] = m[0], s[0]
         return med, spr
 
+    def expected(self, t: float) -> tuple[float, float] | None:
+        """None: it has no band of its own (the scorer gives the learned range)."""
+        return None
+
     def likelihood_input(self, raw: np.ndarray) -> np.ndarray:
         return squashed_errors(raw, *self.squash)
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sensorscope.detect.base import CalibratedView
+from sensorscope.detect.forecast import BAND
 from sensorscope.detect.likelihood import Likelihood
 from sensorscope.detect.numeric import squashed_errors
 from sensorscope.model import Reason
@@ -138,6 +139,17 @@ class ProfileView:
                 self.spread[slot] = spread + max(self.spread_rate, 1.0 / visits) * (d - spread)
             self.level[slot] += max(self.rate, 1.0 / (visits + 1)) * (mean - self.level[slot])
         self.visits[slot] = visits + 1
+
+    def expected(self, t: float) -> tuple[float, float] | None:
+        """The level of ``t``'s slot +- 3 of its spreads, once it has them."""
+        if not np.isfinite(t):
+            return None
+        into = t - (t // self.period) * self.period
+        slot = min(self.slots - 1, int(into // (self.period / self.slots)))
+        level, spread = float(self.level[slot]), float(self.spread[slot])
+        if not (np.isfinite(level) and np.isfinite(spread)):
+            return None
+        return (level - BAND * spread, level + BAND * spread)
 
     def likelihood_input(self, raw: np.ndarray) -> np.ndarray:
         return squashed_errors(raw, *self.squash)

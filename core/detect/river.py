@@ -360,3 +360,7 @@ class RiverModel:
     def learn_late(self, values: np.ndarray) -> None:
         for v in values.tolist():
             self.det.score(v, learn=True, observe=False)
+
+    def expected(self, why: int, t: float) -> tuple[float, float] | None:
+        """None: a river detector says how unusual a sample is, not what it expected."""
+        return None

@@ -115,6 +115,14 @@ class RangeRule:
             self.early = (los, his)
         return armed
 
+    def band(self) -> tuple[float, float] | None:
+        """The learned range widened by its tolerance: beyond it the rule fires (None: no
+        range learned yet)."""
+        if not (math.isfinite(self.lo) and math.isfinite(self.hi)):
+            return None
+        tol = max(self.tolerance * (self.hi - self.lo), self.steps * (self.step_size or 0.0))
+        return (self.lo - tol, self.hi + tol)
+
     def widen(self, values: np.ndarray) -> None:
         """Take ``values`` into the range at once (samples learned late)."""
         self.lo = min(self.lo, float(values.min()))

@@ -4,6 +4,7 @@ and the pipeline drive, and every view of the default scorer is a View."""
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 from pathlib import Path
 
@@ -105,6 +106,9 @@ class Above:
 
     def learn_late(self, values):
         pass
+
+    def expected(self, t):
+        return (-math.inf, self.level)
 
     def checkpoint(self):
         return self.seen

@@ -40,6 +40,16 @@ WIDTHS = {"id": 3, "time": 8, "peak": 5, "value": 8, "dur": 6, "label": 9}
 MIN_REASON = 18
 
 
+def reason_cell(alert: Alert) -> Text:
+    """The reason, then (dimmer) why: the part that opened it, the band it expected, a
+    joint alert's channels; the reason comes first, so a narrow column keeps it."""
+    text = Text(printable(alert.reason or ""))
+    why = alert.explain()
+    if why:
+        text.append(f" · {printable(why)}", style="dim")
+    return text
+
+
 def alert_cells(alert: Alert) -> dict[str, Text]:
     end = alert.until
     dur = fmt_duration(max(0.0, end - alert.start)) + ("+" if alert.end is None else "")
@@ -51,7 +61,7 @@ def alert_cells(alert: Alert) -> dict[str, Text]:
         "value": Text(fmt_value(alert.peak_value), justify="right"),
         "dur": Text(dur, justify="right"),
         "label": Text(LABEL_CELLS.get(alert.label, str(alert.label)), LABEL_STYLES[alert.label]),
-        "reason": Text(printable(alert.reason or "")),
+        "reason": reason_cell(alert),
     }
 
 

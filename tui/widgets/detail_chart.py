@@ -205,6 +205,12 @@ class DetailChart(Vertical):
             vp.vline(xa, "red")
             sp.vline(xa, "red")
             vp.text(f"!{alert.id}", x=xa, y=lo, color="red")
+            if alert.expected is not None:
+                # What the detector expected while the alert lasted: its band's two edges.
+                xs = [xa, max(min(end, t1) - t1, xa)]
+                for edge in alert.expected:
+                    if lo <= edge <= hi:
+                        vp.plot(xs, [edge, edge], marker="-", color="cyan")
         for lab in labels:
             mark = LABEL_MARKS.get(lab.kind.value)
             if mark is None or not lab.overlaps(t0, t1):
@@ -225,6 +231,8 @@ class DetailChart(Vertical):
         head.append("  ")
         head.append("!n", style="red")
         head.append(" alert ")
+        head.append("-", style="cyan")
+        head.append(" expected ")
         head.append("x", style="yellow")
         head.append(" imputed ")
         head.append("A", style="magenta")
