@@ -81,3 +81,20 @@ def test_the_default_limit_is_hours_of_the_channels_time():
     _, flags = run(settings(), frames)
     assert all(flags[ONSET + 20 : ONSET + 7000])
     assert not any(flags[ONSET + 7200 + 120 :])
+
+
+def test_the_lasting_rig_is_seeded_and_labels_its_faults_like_the_board(tmp_path):
+    from sensorscope.labels import read_labels
+    from sensorscope.simulate.lasting import LastingRig, write_rig_recording
+
+    rig = LastingRig(3)
+    assert (rig.values(600) == LastingRig(3).values(600)).all()
+    labels = tmp_path / "rig.labels.jsonl"
+    lines, n = write_rig_recording(str(tmp_path / "rig.jsonl"), rig, 3600, T0, str(labels))
+    faults = rig.faults_until(3600)
+    assert lines == 3600 and n == len(faults) == 3
+    got = read_labels(str(labels))
+    assert [(lab.channel, lab.start - T0, lab.extra["kind"]) for lab in got] == [
+        (f.channel, f.start, f.kind) for f in faults
+    ]
+    assert all(300 <= f.end - f.start <= 400 for f in faults)
