@@ -41,7 +41,10 @@ the ``Pipeline``), with the helpers of ``bench/nab_quality.py``.
    the :data:`GRACE` s after it) / faults, and false alerts per channel-hour on those runs
    (alerts that overlap no fault, missing data included, +- grace); then false alerts per
    channel-hour on healthy boards (``faults=()``: no fault at all, first minute included).
-3. The demo recording (``recordings/demo.jsonl`` with its labels): faults caught / total and
+3. Faults that last minutes (``bench/lasting.py``): a 1 Hz rig with faults of 300-400 s, caught
+   / total, the share of each caught fault alerted (coverage) and the onset delay; permanent
+   level steps, how long they stay alerted before they are normal; healthy rigs' false alerts.
+4. The demo recording (``recordings/demo.jsonl`` with its labels): faults caught / total and
    false alerts, as ``bench/nab_quality.py`` and ``tests/core/test_demo.py`` count them.
 
     python bench/protocol.py                       # the shipped default (column "current")
@@ -69,6 +72,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+from lasting import lasting_protocol, lasting_rows  # noqa: E402
 from nab_quality import DEMO, Variant, _value, config_for, demo_figures, settings_for  # noqa: E402
 
 from sensorscope.detect.config import VARIANTS  # noqa: E402
@@ -307,6 +311,8 @@ def table_rows(results: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
                 [_f(m["false_per_ch_hour"], ".2f") for m in runs])  # fmt: skip
         add("simulator healthy: false alerts / ch-hour",
             [_f(m["healthy"]["false_per_ch_hour"], ".2f") for m in sims])  # fmt: skip
+    if all("lasting" in r for r in results):
+        rows += lasting_rows([r["lasting"] for r in results])
     if all("demo" in r for r in results):
         add(
             "demo: faults caught", [f"{r['demo']['caught']}/{r['demo']['faults']}" for r in results]
@@ -380,6 +386,7 @@ def main() -> int:
         r["nab"] = nab_protocol(v, files, labels, not args.fast)
         if seeds > 0:
             r["sim"] = sim_protocol(v, seeds, minutes, healthy, SEVERITIES)
+            r["lasting"] = lasting_protocol(settings_for(v), seeds, args.quick)
         if not args.no_demo:
             demo = demo_figures(v)
             r["demo"] = {k: demo[k] for k in ("caught", "faults", "false", "per_10min")}

@@ -16,7 +16,10 @@ a checkpoint and scores again up to that sample with the right learning flags. A
 is a copy of the model's state, a few tens of kilobytes. An episode that starts like a
 labelled false positive is followed quietly (see :mod:`sensorscope.feedback`): it keeps the
 episode open while its values stay away from the level, and is announced only when it goes
-beyond that false positive's shape.
+beyond that false positive's shape. An episode also stays open while the channel is away from
+what it was like outside alerts (:mod:`sensorscope.detect.reference`), so a fault that lasts
+minutes stays alerted though the views have learned it, until a false-positive label on it or
+``ScorerConfig.lasting_limit`` of the channel's time makes it the new normal.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from typing import NamedTuple
 import numpy as np
 
 from sensorscope.detect.base import ChannelModel, Scored
+from sensorscope.detect.config import ScorerConfig
+from sensorscope.detect.reference import LastingReference
 from sensorscope.episodes import Change, EpisodeRule, Event, event
 from sensorscope.faults import Dropouts, FaultRules
 from sensorscope.feedback import FalsePositiveMemory, OpenEpisode, learn_late
@@ -66,7 +71,12 @@ class ChannelEngine:
     """One channel: imputation, the fault rules (:mod:`sensorscope.faults`), the model, alert
     episodes (:mod:`sensorscope.episodes`) and false-positive memory
     (:mod:`sensorscope.feedback`). Not thread-safe: the pipeline's scoring worker is its only
-    caller."""
+    caller.
+
+    Size: a little over 300 lines: the batch path and the episode state it moves through are
+    one loop (what each part decides lives in its own module: the lasting reference's in
+    :mod:`sensorscope.detect.reference`).
+    """
 
     def __init__(
         self,
@@ -105,6 +115,10 @@ class ChannelEngine:
         self.episode = OpenEpisode()
         self._chunk = CHUNK_MAX
         self.last_value: float | None = None
+        # What the channel is like outside alerts: keeps a lasting fault's episode open.
+        cfg = getattr(model, "config", None)
+        self.lasting = LastingReference(cfg.lasting_limit if isinstance(cfg, ScorerConfig) else 0)
+        self._last_t = 0.0
 
     # -- thresholds and what others read ---------------------------------------------------
 
@@ -166,7 +180,7 @@ class ChannelEngine:
             s, ev, w = self._with_faults(sc, fault[i:j], value[i:j])
             off = 0
             while True:
-                k = self._first_change(s[off:], ev[off:], value[i + off : j])
+                k = self._first_change(s[off:], ev[off:], value[i + off : j], t[i + off : j])
                 if k is None:
                     self._commit(i + off, j, t, value, s[off:], ev[off:], w[off:],
                                  observed, score, why, alert, events)  # fmt: skip
@@ -204,6 +218,7 @@ class ChannelEngine:
                     break
         if n:
             self.last_value = float(value[-1]) if np.isfinite(value[-1]) else self.last_value
+            self._last_t = float(t[-1])
         return EngineOut(value, imputed, score, alert, why, events)
 
     def _frozen(self) -> bool:
@@ -222,13 +237,18 @@ class ChannelEngine:
         self.memory.suppress(s, w, value, self._threshold)
         return s, ev, w
 
-    def _first_change(self, s: np.ndarray, ev: np.ndarray, value: np.ndarray) -> int | None:
+    def _first_change(
+        self, s: np.ndarray, ev: np.ndarray, value: np.ndarray, t: np.ndarray
+    ) -> int | None:
         """Where the episode state would change, if anywhere: the first score at the threshold
         opens an episode; it closes after ``hysteresis`` samples whose evidence is below it
-        (and, for a repeat followed quietly, whose values are back near the level)."""
+        (and, for a repeat followed quietly, whose values are back near the level, and while
+        the lasting reference says the channel is away from it). The sample at which an
+        episode reaches the lasting limit is a change too (the reference adopts it)."""
         if self.open is None:
             return self.rule.next_change(s >= self._threshold)
-        return self.rule.next_change((ev >= self._threshold) | self.episode.away(value))
+        away = self.episode.away(value) | self.lasting.away(value)
+        return self.lasting.sooner(self.rule.next_change((ev >= self._threshold) | away), t)
 
     def _commit(
         self, a: int, b: int, t: np.ndarray, value: np.ndarray, s: np.ndarray, ev: np.ndarray,
@@ -244,10 +264,14 @@ class ChannelEngine:
         if self.open is None:
             if self.rule.advance(s >= self._threshold) is Change.OPENED:
                 self.episode.remember(value[a : b - 1], observed[a : b - 1])
+                self.lasting.take(value[a : b - 1], observed[a : b - 1], inside=False)
+                self.lasting.opened(float(t[b - 1]))
                 self._open_at(b - 1, t, value, float(ev[-1]), int(w[-1]), observed, alert, events)
                 self.episode.remember(value[b - 1 : b], observed[b - 1 : b])
+                self.lasting.take(value[b - 1 : b], observed[b - 1 : b], inside=True)
             else:
                 self.episode.remember(value[a:b], observed[a:b])
+                self.lasting.take(value[a:b], observed[a:b], inside=False)
             return
         ep = self.open
         self.ep_len += b - a
@@ -273,6 +297,10 @@ class ChannelEngine:
         self.episode.collect(value[a:b], observed[a:b])
         self.episode.remember(value[a:b], observed[a:b])
         busy = (ev >= self._threshold) | self.episode.away(value[a:b])
+        busy |= self.lasting.away(value[a:b])
+        self.lasting.take(value[a:b], observed[a:b], inside=True)
+        if self.lasting.due(t[b - 1 : b]) == 0:
+            self.lasting.adopt(float(t[b - 1]))  # lasted far longer than any fault
         if self.rule.advance(busy) is Change.CLOSED:
             announced = self.episode.announced
             closed = self._close()
@@ -364,6 +392,7 @@ class ChannelEngine:
         if self.open is not None and self.open.id == alert.id and self.episode.announced:
             values = self.episode.values()
             current = (self.open, values, self.episode.record(self.ep_len, values))
+            self.lasting.adopt(self._last_t)  # a person says this is normal now
         return self.memory.learn(alert, current, self.dropouts.late_after(), self.model)
 
     def retract(self, alert_id: int) -> None:

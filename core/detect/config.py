@@ -139,6 +139,11 @@ class ScorerConfig:
     #: holding nothing back scores 83.4 / 79.5 against 83.0 / 79.2, but then a fault widens
     #: the learned range and a repeat of it goes unseen (tests/core/test_engine.py).
     hold_parts: tuple[str, ...] = ("hst", "profiles", "range")
+    #: Seconds of the channel's time: an alert episode stays open while the channel is away
+    #: from what it was like outside alerts (``sensorscope.detect.reference``), until a
+    #: false-positive label on it or this long, far longer than any fault, makes it the new
+    #: normal (0: off; episodes end when the views stop seeing them, as stop 18 shipped).
+    lasting_limit: float = 7200.0
 
     # One alert per event: high scores this many samples after the last one are lowered.
     refractory: int = 100
@@ -174,7 +179,7 @@ VARIANTS: dict[str, ScorerConfig] = {
     "default": DEFAULT,
     # The default as stop 18 shipped it: each mechanism of issue 13 added since is turned off
     # here, so bench/protocol.py prints the new default beside it (--config stop18=detector=stop18).
-    "stop18": _try("stop18", local=False),
+    "stop18": _try("stop18", local=False, lasting_limit=0.0),
     # The default before fast channels were calibrated per score_period (commit ba260a8).
     "previous": _try(
         "previous", score_period=0.0, hst_likelihood_avg=0, range_delay=0, refractory=50

@@ -96,10 +96,14 @@ def test_what_happens_inside_an_episode_is_not_learned_as_normal():
 
 
 def test_a_lasting_change_is_learned_after_the_hold():
-    """A level shift that stays: one alert, then the new level is normal."""
+    """A level shift that stays: one alert, then the new level is normal (once it has lasted
+    the lasting reference's limit: here 60 s of the channel's time; the default's is hours,
+    tests/core/test_lasting_faults.py)."""
     t, v = healthy(8000)
     v[3000:] += 1.5
-    out = engine().process(t, v)
+    f = ModelFactory("default", {"lasting_limit": 60.0})
+    e = ChannelEngine("temp", f(0), threshold=f.threshold, hysteresis=f.hysteresis)
+    out = e.process(t, v)
     starts = [a.start for _, k, a, _snap in out.events if k == "open"]
     assert len(starts) == 1 and abs(starts[0] - t[3000]) < 1.0
     assert not out.alert[4000:].any()
