@@ -91,7 +91,7 @@ def band_text(band: tuple[float, float] | None) -> str:
     """
     if band is None:
         return ""
-    return f"expected {band[0]:.4g} to {band[1]:.4g}"
+    return f"expected {band[0]:.5g} to {band[1]:.5g}"
 
 
 def reason_text(why: int, value: float, limits: tuple[float, float] | None = None) -> str:

@@ -546,7 +546,7 @@ def alert_text(msg: dict[str, Any]) -> str:
             and len(band) == 2
             and all(isinstance(x, (int, float)) for x in band)
         ):
-            expected = f", expected {band[0]:.4g} to {band[1]:.4g}"
+            expected = f", expected {band[0]:.5g} to {band[1]:.5g}"
         why += f" [{view}{expected}]"
     return f"alert #{msg.get('id')} {msg.get('event')} on {msg.get('channel')}{peak_text}{why}"
 
