@@ -20,6 +20,7 @@ from sensorscope.cli.agent import agent
 from sensorscope.cli.common import EXIT_INTERRUPTED, EXIT_USAGE
 from sensorscope.cli.devices import ports, simulate
 from sensorscope.cli.evaluate import evaluate, tune
+from sensorscope.cli.export import export
 from sensorscope.cli.labels import labels
 from sensorscope.cli.monitor import demo, serve, watch
 from sensorscope.cli.score import record, score
@@ -32,7 +33,9 @@ def cli() -> None:
     """sensorscope: watch, record, score and evaluate sensor streams."""
 
 
-for command in (score, record, ports, simulate, evaluate, tune, labels, watch, demo, agent, serve):
+for command in (
+    score, record, export, ports, simulate, evaluate, tune, labels, watch, demo, agent, serve
+):  # fmt: skip
     cli.add_command(command)
 
 
