@@ -342,6 +342,8 @@ class Settings:
     dropout: float = DEFAULT_DROPOUT
     #: Learn from samples inside open alert episodes too (river's plain behaviour).
     learn_in_alerts: bool = False
+    #: The joint view of each source's channels (``sensorscope.joint``).
+    joint: bool = True
     #: Samples of an episode that are not learned (then a lasting change is learned).
     hold: int = DEFAULT_HOLD
 

@@ -21,6 +21,7 @@ from sensorscope.detect.factory import factory_for
 from sensorscope.errors import UserError
 from sensorscope.formats import LineParser
 from sensorscope.impute import Imputer
+from sensorscope.joint import JointViews
 from sensorscope.model import (
     Alert,
     Counters,
@@ -174,6 +175,12 @@ class Pipeline:
             settings, self.factory, self.hysteresis, self.threshold_for,
             self.feedback.labelled_false,
         )  # fmt: skip
+        # The joint view of each source's channels (the default scorer's kind only).
+        self.joint = (
+            JointViews(self.factory.config, self.default_threshold, self.hysteresis, self.multi)
+            if settings.joint and self.factory.kind == "scorer"
+            else None
+        )
         self.parsers: dict[str, LineParser] = {}
         self._fixed_parsers: dict[str, tuple[str, list[str] | None]] = {}
         self._connected: set[str] = set()
@@ -340,6 +347,10 @@ class Pipeline:
         rx = np.array(rows.rx, dtype=np.float64)[reading]
         names = self.registry.names
         scored = self.registry.score(ch, raw, t, self.state.channels)
+        if self.joint is not None:
+            sources = [r[1] for r in rows.readings]
+            joint = self.joint.score(sources, reading, ch, raw, t, names, scored.alert)
+            scored.events.extend(joint)
         # What a snapshot reads changes in one step per batch: the batch's new channels
         # appear together, with their first samples.
         channels = self.state.channels
@@ -409,6 +420,8 @@ class Pipeline:
             for src, (fmt, header) in self._fixed_parsers.items()
         }
         self.registry.restart()
+        if self.joint is not None:
+            self.joint.restart()
         self.state.restart()
         self._connected.clear()
         # The labels in force now (those made since the start included) act again.
@@ -426,6 +439,9 @@ class Pipeline:
                 st = self.state.channels.get(name)
                 if st is not None:  # a channel restored from a state file may not have come
                     st.in_alert = False
+            for a in self.joint.finish() if self.joint is not None else []:
+                closed.append(a)
+                events.append((-1, 1, "close", a, replace(a)))
             self._events(events)
             self.state.version += 1
             out = self._outbox
@@ -438,14 +454,18 @@ class Pipeline:
     def saved_channels(self) -> SavedState:
         """What a state file keeps (the scoring worker's call, between batches)."""
         r = self.registry
-        return SavedState(dict(r.engines), list(r.names), r.prefixes(), self.state.next_id)
+        joint = dict(self.joint.engines) if self.joint is not None else {}
+        return SavedState(dict(r.engines), list(r.names), r.prefixes(), self.state.next_id, joint)
 
     def restore_channels(self, saved: SavedState) -> None:
         """Go on from a state file, before any data: each channel as it was, its open
         episode too, and alert ids from where they were."""
         with self.state.lock:
             self.registry.restore(saved.engines, saved.names, saved.prefixes)
-            opened = [e.open for e in saved.engines.values() if e.open is not None]
+            if self.joint is not None:
+                self.joint.engines.update(saved.joint)
+            joint = list(saved.joint.values()) if self.joint is not None else []
+            opened = [e.open for e in [*saved.engines.values(), *joint] if e.open is not None]
             self.state.go_on(saved.next_id, [a for a in opened if a.id])
 
     # -- reading the state ---------------------------------------------------------------

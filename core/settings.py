@@ -329,6 +329,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("seed", Option(
         "--seed", Whole(), default=42, show_default=True, help="detector seed",
     ), Key(rank=10)),
+    Setting("joint", Option(
+        "--joint/--no-joint", Flag(), default=True, show_default=True,
+        help="score each source's channels together too (faults that break how they move "
+        "together)",
+    ), Key(rank=13)),
 )  # fmt: skip
 
 #: The settings a file may hold, by their key in ``[detect]``.

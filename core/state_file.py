@@ -24,7 +24,7 @@ import os
 import pickle
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -100,7 +100,7 @@ def _fingerprint(fields: dict[str, Any]) -> str:
 # The modules whose objects a state file holds: what their code is decides whether a saved
 # engine still fits (an attribute added in any of them would be missing from an old one).
 _STATE_CODE = (
-    "engine.py", "episodes.py", "faults.py", "feedback.py", "impute.py", "model.py",
+    "engine.py", "episodes.py", "faults.py", "feedback.py", "impute.py", "joint.py", "model.py",
     "state_file.py", "detect",
 )  # fmt: skip
 
@@ -140,6 +140,8 @@ class SavedState:
     names: list[str]
     prefixes: dict[str, str]
     next_id: int
+    #: Each source's joint view (``sensorscope.joint.JointEngine``), by source.
+    joint: dict[str, Any] = field(default_factory=dict)
 
 
 # What the unpickler may build. A guard against a file that is not ours, checked after the

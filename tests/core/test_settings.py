@@ -36,8 +36,11 @@ def test_a_file_tune_writes_gives_back_the_settings_it_was_written_from(tmp_path
 
 @pytest.mark.parametrize("command", SCORING_COMMANDS)
 def test_every_scoring_command_takes_every_declared_setting_and_a_settings_file(command):
-    flags = {flag for p in cli.commands[command].params for flag in p.opts}
-    assert {s.option.flag for s in SETTINGS} | {"--config"} <= flags
+    params = cli.commands[command].params
+    flags = {flag for p in params for flag in (*p.opts, *p.secondary_opts)}
+    # An on/off setting is declared as "--on/--off".
+    declared = {flag for s in SETTINGS for flag in s.option.flag.split("/")}
+    assert declared | {"--config"} <= flags
 
 
 def _refused(kind) -> object:

@@ -1,0 +1,130 @@
+"""The joint view: faults that show only in how a source's channels move together."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sensorscope.detect.config import DEFAULT
+from sensorscope.joint import JointEngine
+from sensorscope.model import Reason, Settings
+from sensorscope.pipeline import Pipeline
+from sensorscope.recording import RecordingReader
+from sensorscope.simulate import Board, write_board_recording
+from sensorscope.simulate.pump import PUMP_CHANNELS, Pump
+
+T0 = 1.7e9
+
+
+def alerts_of(path, joint: bool):
+    p = Pipeline(Settings(joint=joint), ["pump"])
+    p.process(list(RecordingReader(str(path))))
+    p.finish()
+    return p.alerts
+
+
+def caught(alerts, fault, channel=None) -> bool:
+    return any(
+        a.start <= T0 + fault.end + 5 and a.until >= T0 + fault.start
+        and (channel is None or a.channel == channel)
+        for a in alerts
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def pump_run(tmp_path_factory):
+    pump = Pump(1800, seed=2)
+    path = tmp_path_factory.mktemp("pump") / "pump.jsonl"
+    write_board_recording(str(path), pump, 1800, T0, src="pump")
+    return pump, path
+
+
+def test_the_pumps_faults_keep_every_channel_inside_its_usual_range():
+    pump = Pump(1800, seed=2)
+    healthy = Pump(1800, seed=2, faults=()).healthy
+    assert len(pump.faults) >= 9
+    for f in pump.faults:
+        a, b = int(f.start * pump.rate), int(f.end * pump.rate)
+        for name, (lo, hi) in healthy.items():
+            assert lo <= pump.values[name][a:b].min() and pump.values[name][a:b].max() <= hi
+
+
+def test_coupling_breaks_are_caught_jointly_where_the_channels_alone_miss_them(pump_run):
+    pump, path = pump_run
+    joint = alerts_of(path, joint=True)
+    alone = alerts_of(path, joint=False)
+    by_joint = [f for f in pump.faults if caught(joint, f, ":joint")]
+    missed_alone = [f for f in pump.faults if not caught(alone, f)]
+    assert len(by_joint) >= 8 and len(missed_alone) >= 3
+    assert all(caught(joint, f) for f in missed_alone)
+    ours = [a for a in joint if a.channel == ":joint"]
+    assert all(a.why == Reason.JOINT and a.reason == "channels out of step" for a in ours)
+    assert all(a.channels and set(a.channels) <= set(PUMP_CHANNELS) for a in ours)
+    # A blocked valve: flow (and pressure) moved without the current; they are named first.
+    blocked = [a for a in ours if any(caught([a], f) for f in pump.faults if f.kind == "blocked")]
+    assert blocked and all(a.channels[0] in ("flow", "pressure") for a in blocked)
+
+
+def test_a_healthy_pump_raises_no_joint_alert(tmp_path):
+    path = tmp_path / "healthy.jsonl"
+    write_board_recording(str(path), Pump(1800, seed=3, faults=()), 1800, T0, src="pump")
+    assert [a for a in alerts_of(path, joint=True) if a.channel == ":joint"] == []
+
+
+def test_a_single_channel_recording_scores_the_same_with_and_without_it(cli, tmp_path):
+    path = tmp_path / "one.jsonl"
+    write_board_recording(str(path), Board(channels=1, rate=10, seed=4), 300, T0)
+    outs = []
+    for flag in ("--joint", "--no-joint"):
+        out = tmp_path / f"s{flag}.csv"
+        assert cli("score", str(path), "-o", str(out), flag).returncode == 0
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+
+
+def test_its_scores_are_the_same_however_the_stream_is_cut():
+    pump = Pump(900, seed=2)
+    x = np.stack([pump.values[c] for c in PUMP_CHANNELS], axis=1)
+    t = np.arange(len(x)) / pump.rate
+
+    def run(cuts):
+        e = JointEngine("pump", list(PUMP_CHANNELS), DEFAULT, threshold=0.55, hysteresis=10,
+                        name=":joint")  # fmt: skip
+        bounds = [0, *cuts, len(x)]
+        scores, events = [], []
+        for a, b in zip(bounds, bounds[1:], strict=False):
+            s, ev = e.process(t[a:b], x[a:b])
+            scores.append(s)
+            events += [(a + k, kind) for k, kind, _, _ in ev]
+        return np.concatenate(scores), events
+
+    whole, ev_whole = run([])
+    rng = np.random.default_rng(0)
+    cut, ev_cut = run(sorted(rng.choice(np.arange(1, len(x)), 40, replace=False).tolist()))
+    assert ev_whole and ev_cut == ev_whole
+    np.testing.assert_allclose(cut, whole, atol=1e-9)
+
+
+def test_a_restart_with_state_goes_on_with_the_joint_view_as_one_run(cli, pump_run, tmp_path):
+    pump, path = pump_run
+    lines = path.read_bytes().splitlines(keepends=True)
+    cut = len(lines) // 2
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_bytes(b"".join(lines[:cut]))
+    second.write_bytes(lines[0] + b"".join(lines[cut:]))
+    state = tmp_path / "pump.state"
+
+    def joint_rows(*files):
+        out = []
+        for f in files:
+            got = cli("score", str(f), "--state", str(state))
+            assert got.returncode == 0, got.stderr
+            out += [ln.split("│")[3].strip() for ln in got.stdout.decode().splitlines()
+                    if ":joint" in ln]  # fmt: skip
+        return out
+
+    split = joint_rows(first, second)
+    state.unlink()
+    whole = joint_rows(path)
+    # The same joint alerts start at the same times (one open at the cut is listed twice).
+    assert sorted(set(split)) == sorted(set(whole)) and len(whole) >= 8
