@@ -109,6 +109,7 @@ from sensorscope.detect.hst_view import hst_views
 from sensorscope.detect.likelihood import Likelihood
 from sensorscope.detect.profile import profile_views
 from sensorscope.detect.rules import RangeRule, StuckRule
+from sensorscope.detect.stabilise import Stabiliser
 from sensorscope.model import REASONS, Reason
 
 __all__ = ["INTERVAL_GAPS", "VIEWS", "ChannelScorer"]
@@ -160,6 +161,7 @@ class ChannelScorer:
         self.stuck = (
             StuckRule(cfg.warmup, cfg.stuck_min_run, cfg.stuck_factor) if cfg.stuck_rule else None
         )
+        self.stabiliser = Stabiliser(cfg.count_transform)
         self.reason = ""
         self.learned = 0
         self.seen = 0  # samples scored, learned or not: the refractory step counts these
@@ -174,7 +176,7 @@ class ChannelScorer:
 
     def _parts(self) -> list[Any]:
         views = [p for v in self.views for p in (v.view, v.likelihood) if p is not None]
-        return [p for p in (*views, self.range, self.stuck) if p is not None]
+        return [p for p in (*views, self.range, self.stuck, self.stabiliser) if p is not None]
 
     def checkpoint(self) -> tuple[Any, ...]:
         return (
@@ -284,8 +286,12 @@ class ChannelScorer:
             return held_learn if part in holds else learn
 
         known_at = self._learn_interval(t, learn)
-        best, why = self._views(values, t, learns, known_at)
-        best = self._rules(values, learns("range"), observed, best, why)
+        stable = self._stabilised(values, t, learn, learns)
+        if stable is None:  # held back until the channel's transform is decided
+            best, why = np.zeros(n), np.zeros(n, dtype=np.int8)
+        else:
+            best, why = self._views(stable, t, learns, known_at)
+        best = self._rules(stable, values, learns("range"), observed, best, why)
         best = np.where(finite, best, 0.0)
         why[~finite] = Reason.NONE
         self.learned += int(held_learn.sum())
@@ -297,6 +303,26 @@ class ChannelScorer:
                 REASONS[last].format(value=values[-1]) if best[-1] >= self.threshold else ""
             )
         return Scored(best, why, evidence)
+
+    def _stabilised(
+        self, values: np.ndarray, t: np.ndarray, learn: np.ndarray,
+        learns: Callable[[str], np.ndarray],
+    ) -> np.ndarray | None:  # fmt: skip
+        """The values the views and the range rule see (``sensorscope.detect.stabilise``).
+        Until the channel's transform is decided, batches are held back (their views would
+        still be warming up: nothing is lost), then replayed through the views in order."""
+        st = self.stabiliser
+        if st.kind is None:
+            masks = {p: learns(p) for p in ("hst", "forecast", "profiles", "likelihood", "range")}
+            if st.decide(values[learn]) < 0:
+                st.pending = (*st.pending, (values, t, masks))
+                return None
+            for v, tt, m in st.pending:
+                self._views(st.apply(v), tt, m.__getitem__, len(v))
+                if self.range is not None:
+                    self.range.run(st.apply(v), m["range"])
+            st.pending = ()
+        return st.apply(values)
 
     def _views(
         self,
@@ -331,13 +357,13 @@ class ChannelScorer:
         return best, why
 
     def _rules(
-        self, values: np.ndarray, learn: np.ndarray, observed: np.ndarray, best: np.ndarray,
-        why: np.ndarray,
+        self, stable: np.ndarray | None, values: np.ndarray, learn: np.ndarray,
+        observed: np.ndarray, best: np.ndarray, why: np.ndarray,
     ) -> np.ndarray:  # fmt: skip
         """Where a rule fires the score is 1 and the rule is the reason (the stuck rule over
-        the range rule)."""
-        if self.range is not None:
-            fired = self.range.run(values, learn)
+        the range rule). The range rule sees the stabilised values, the stuck rule the raw."""
+        if self.range is not None and stable is not None:
+            fired = self.range.run(stable, learn)
             best = np.where(fired, 1.0, best)
             why[fired] = Reason.RANGE
         if self.stuck is not None:
