@@ -100,7 +100,8 @@ class ScorerConfig:
     likelihood_tail_refit: int = 1000
 
     #: A count channel's values reach the views and the range rule through this variance-
-    #: stabilising transform ("sqrt": Anscombe's, "log": log1p, "none": as they are); any
+    #: stabilising transform ("sqrt": Anscombe's, "log": log1p, "nb": the negative binomial's
+    #: with its shape from the first values, "none": as they are); any
     #: other channel is left as it is (``sensorscope.detect.stabilise``).
     count_transform: str = "sqrt"
 
@@ -190,6 +191,7 @@ VARIANTS: dict[str, ScorerConfig] = {
     "try:tail-expo": _try("try:tail-expo", likelihood_tail="expo"),
     "try:tail-gpd": _try("try:tail-gpd", likelihood_tail="gpd", likelihood_tail_quantile=0.98),
     "try:count-log": _try("try:count-log", count_transform="log"),
+    "try:count-nb": _try("try:count-nb", count_transform="nb"),
     "try:bonferroni": _try("try:bonferroni", combine="bonferroni"),
     "try:seconds-10": _try(
         "try:seconds-10", score_period=0.0, hst_likelihood_avg=0, likelihood_seconds=10.0

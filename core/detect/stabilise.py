@@ -4,11 +4,11 @@ On a count channel (social volumes, requests, events per interval) the noise gro
 level: a busy afternoon is far noisier than a quiet night, and heavy-tailed bursts reach far
 past any earlier maximum. Views that measure errors in one typical size per channel (the
 forecaster, the learned range) then call every busy hour and every burst unusual. A count
-channel is recognised from its first :data:`DECIDE_AFTER` learned values (all non-negative
-integers, not all equal, variance at least the mean: Poisson or overdispersed), and its values
-reach the views and the range rule through ``count_transform`` (Anscombe's square root by
-default, which makes Poisson noise unit-variance at every level); any other channel is left as
-it is. Why and the figures: ``sensorscope.detect.default``.
+channel is recognised from its first :data:`DECIDE_AFTER` learned values (non-negative
+integers counted in ones, not all equal, variance at least the mean: Poisson or
+overdispersed), and its values reach the views and the range rule through ``count_transform``
+(Anscombe's square root by default, which makes Poisson noise unit-variance at every level);
+any other channel is left as it is. Why and the figures: ``sensorscope.detect.default``.
 """
 
 from __future__ import annotations
@@ -26,9 +26,13 @@ TRANSFORMS = ("none", "sqrt", "log", "nb")
 
 
 def is_counts(values: np.ndarray) -> bool:
-    """Non-negative integers, not constant, with variance at least their mean."""
+    """Non-negative integers counted in ones (their greatest common divisor is 1: a train of
+    0s and 20s is a two-level signal, not counts), not constant, with variance at least their
+    mean."""
     v = np.asarray(values, dtype=np.float64)
     if not len(v) or v.min() < 0.0 or not np.all(v == np.round(v)) or v.max() > 1e12:
+        return False
+    if int(np.gcd.reduce(v.astype(np.int64))) != 1:
         return False
     mean = float(v.mean())
     return float(v.var()) >= mean > 0.0
