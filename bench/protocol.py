@@ -44,7 +44,11 @@ the ``Pipeline``), with the helpers of ``bench/nab_quality.py``.
 3. Faults that last minutes (``bench/lasting.py``): a 1 Hz rig with faults of 300-400 s, caught
    / total, the share of each caught fault alerted (coverage) and the onset delay; permanent
    level steps, how long they stay alerted before they are normal; healthy rigs' false alerts.
-4. The demo recording (``recordings/demo.jsonl`` with its labels): faults caught / total and
+4. The bursty-count family (``sensorscope.simulate.counts``: negative-binomial counts every 5
+   minutes with a daily profile and benign heavy-tailed bursts, two weeks a run): false alerts
+   per week on healthy runs, and surges, drops and broken rhythms caught / total (an alert on
+   the channel that overlaps the anomaly or the grace after it) with the false alerts there.
+5. The demo recording (``recordings/demo.jsonl`` with its labels): faults caught / total and
    false alerts, as ``bench/nab_quality.py`` and ``tests/core/test_demo.py`` count them.
 
     python bench/protocol.py                       # the shipped default (column "current")
@@ -87,6 +91,11 @@ from sensorscope.series import (  # noqa: E402
     score_file,
 )
 from sensorscope.simulate import Board, Fault, write_board_recording  # noqa: E402
+from sensorscope.simulate.counts import (  # noqa: E402
+    COUNT_ANOMALIES,
+    CountSeries,
+    write_count_recording,
+)
 from sensorscope.tune import apply_alerts, resolved  # noqa: E402
 
 GRID = tuple(round(0.40 + 0.05 * k, 2) for k in range(9))  # 0.40 .. 0.80
@@ -264,6 +273,42 @@ def sim_protocol(
     return out
 
 
+def count_protocol(v: Variant, seeds: int) -> dict[str, Any]:
+    """The bursty-count family (``sensorscope.simulate.counts``): false alerts per week on
+    healthy runs (two weeks each), and anomalies caught / total (+ false alerts) on runs
+    with a surge, a drop and a broken rhythm each."""
+    settings = settings_for(v)
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as d:
+        false = 0
+        weeks = 0.0
+        for seed in range(seeds):
+            series = CountSeries(seed=seed)
+            path = str(Path(d) / f"healthy-{seed}.jsonl")
+            write_count_recording(path, series, T0)
+            false += sum(len(s.alerts) for s in score_file(path, settings))
+            weeks += series.days / 7.0
+        out["healthy"] = {"false": false, "weeks": weeks, "per_week": false / weeks}
+        caught = dict.fromkeys(COUNT_ANOMALIES, 0)
+        total = dict.fromkeys(COUNT_ANOMALIES, 0)
+        false = 0
+        for seed in range(seeds):
+            series = CountSeries(seed=100 + seed, anomalies=COUNT_ANOMALIES)
+            path = str(Path(d) / f"anomalies-{seed}.jsonl")
+            write_count_recording(path, series, T0)
+            alerts = [a for s in score_file(path, settings) for a in s.alerts]
+            faults = series.faults()
+            for f in faults:
+                total[f.kind] += 1
+                caught[f.kind] += any(_near(a, f.channel, T0 + f.start, T0 + f.end) for a in alerts)
+            false += sum(
+                not any(_near(a, f.channel, T0 + f.start, T0 + f.end) for f in faults)
+                for a in alerts
+            )
+        out["anomalies"] = {"caught": caught, "total": total, "false": false}
+    return out
+
+
 # --------------------------------------------------------------------------- table
 
 
@@ -313,6 +358,16 @@ def table_rows(results: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
             [_f(m["healthy"]["false_per_ch_hour"], ".2f") for m in sims])  # fmt: skip
     if all("lasting" in r for r in results):
         rows += lasting_rows([r["lasting"] for r in results])
+    if all("counts" in r for r in results):
+        cs = [r["counts"] for r in results]
+        per_week = [c["healthy"] for c in cs]
+        add("bursty counts healthy: false alerts / week (alerts)",
+            [f"{_f(h['per_week'], '.2f')} ({h['false']})" for h in per_week])  # fmt: skip
+        for kind in COUNT_ANOMALIES:
+            got = [c["anomalies"] for c in cs]
+            add(f"bursty counts: {kind} caught",
+                [f"{g['caught'][kind]}/{g['total'][kind]}" for g in got])  # fmt: skip
+        add("    false alerts on these runs", [str(c["anomalies"]["false"]) for c in cs])
     if all("demo" in r for r in results):
         add(
             "demo: faults caught", [f"{r['demo']['caught']}/{r['demo']['faults']}" for r in results]
@@ -347,6 +402,8 @@ def main() -> int:
     ap.add_argument(
         "--healthy-minutes", type=float, help="minutes of each healthy run (60, quick 20)"
     )
+    ap.add_argument("--count-seeds", type=int,
+                    help="bursty-count runs of each kind (10, quick 4; 0: skip)")  # fmt: skip
     ap.add_argument("--fast", action="store_true",
                     help="the threshold grid only by the episode rule on stored scores (no engine "
                     "re-run per threshold; biased towards the configuration's own)")  # fmt: skip
@@ -365,6 +422,7 @@ def main() -> int:
         print("--config names must differ", file=sys.stderr)
         return 2
     seeds = args.sim_seeds if args.sim_seeds is not None else (2 if args.quick else 5)
+    count_seeds = args.count_seeds if args.count_seeds is not None else (4 if args.quick else 10)
     minutes = args.sim_minutes or (20.0 if args.quick else 60.0)
     healthy = args.healthy_minutes or (20.0 if args.quick else 60.0)
     labels = args.nab / "combined_windows.json"
@@ -387,6 +445,8 @@ def main() -> int:
         if seeds > 0:
             r["sim"] = sim_protocol(v, seeds, minutes, healthy, SEVERITIES)
             r["lasting"] = lasting_protocol(settings_for(v), seeds, args.quick)
+        if count_seeds > 0:
+            r["counts"] = count_protocol(v, count_seeds)
         if not args.no_demo:
             demo = demo_figures(v)
             r["demo"] = {k: demo[k] for k in ("caught", "faults", "false", "per_10min")}

@@ -64,6 +64,13 @@ def ports():
     help="write the readings straight into this recording instead of serving a pty",
 )
 @click.option("--start", type=float, default=None, help="with -o: epoch time of sample 0")
+@click.option(
+    "--counts",
+    default=None,
+    metavar="ANOMALIES",
+    help="with -o: a bursty count series (one count every 5 min, two weeks unless --duration) "
+    "with these anomalies: none, or surge,drop,rhythm",
+)
 def simulate(
     link,
     fmt,
@@ -78,6 +85,7 @@ def simulate(
     labels_path,
     output,
     start,
+    counts,
 ):
     """A virtual board on a pty printing readings with injected faults.
 
@@ -86,6 +94,10 @@ def simulate(
     """
     from sensorscope.simulate import Board, run_simulator, write_board_recording
 
+    if counts is not None:
+        if output is None:
+            raise UserError("--counts needs -o (the recording to write)")
+        return _write_counts(output, counts, seed, duration, labels_path, start)
     if output is not None:
         if duration is None:
             raise UserError("-o needs --duration (seconds of readings to write)")
@@ -112,3 +124,23 @@ def simulate(
         labels_path=labels_path,
         first_fault=first_fault,
     )
+
+
+def _write_counts(
+    output: str, counts: str, seed: int, duration: float | None, labels_path: str | None,
+    start: float | None,
+) -> int:  # fmt: skip
+    """``simulate --counts``: a bursty count series written straight into a recording."""
+    from sensorscope.simulate.counts import CountSeries, write_count_recording
+
+    kinds = tuple(k.strip() for k in counts.split(",") if k.strip() and k.strip() != "none")
+    try:
+        days = 14.0 if duration is None else duration / 86400.0
+        series = CountSeries(seed=seed, days=days, anomalies=kinds)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    labels_path = labels_path or str(Path(output).with_suffix("")) + ".labels.jsonl"
+    t0 = float(int(time.time())) if start is None else start
+    lines, labels = write_count_recording(output, series, t0, labels_path)
+    console().print(f"{lines} lines -> {output}; {labels} labels -> {labels_path}")
+    return 0

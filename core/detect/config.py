@@ -120,6 +120,12 @@ class ScorerConfig:
     likelihood_tail_quantile: float = 0.95
     likelihood_tail_refit: int = 1000
 
+    #: A count channel's values reach the views and the range rule through this variance-
+    #: stabilising transform ("sqrt": Anscombe's, "log": log1p, "nb": the negative binomial's
+    #: with its shape from the first values, "none": as they are); any
+    #: other channel is left as it is (``sensorscope.detect.stabilise``).
+    count_transform: str = "sqrt"
+
     # Rules.
     range_rule: bool = True
     range_tolerance: float = 0.05
@@ -179,7 +185,7 @@ VARIANTS: dict[str, ScorerConfig] = {
     "default": DEFAULT,
     # The default as stop 18 shipped it: each mechanism of issue 13 added since is turned off
     # here, so bench/protocol.py prints the new default beside it (--config stop18=detector=stop18).
-    "stop18": _try("stop18", local=False, lasting_limit=0.0),
+    "stop18": _try("stop18", local=False, lasting_limit=0.0, count_transform="none"),
     # The default before fast channels were calibrated per score_period (commit ba260a8).
     "previous": _try(
         "previous", score_period=0.0, hst_likelihood_avg=0, range_delay=0, refractory=50
@@ -210,6 +216,8 @@ VARIANTS: dict[str, ScorerConfig] = {
     "try:cube-root": _try("try:cube-root", likelihood_power=1 / 3),
     "try:tail-expo": _try("try:tail-expo", likelihood_tail="expo"),
     "try:tail-gpd": _try("try:tail-gpd", likelihood_tail="gpd", likelihood_tail_quantile=0.98),
+    "try:count-log": _try("try:count-log", count_transform="log"),
+    "try:count-nb": _try("try:count-nb", count_transform="nb"),
     "try:bonferroni": _try("try:bonferroni", combine="bonferroni"),
     "try:seconds-10": _try(
         "try:seconds-10", score_period=0.0, hst_likelihood_avg=0, likelihood_seconds=10.0

@@ -57,6 +57,17 @@ slow wave). The default: 83.0 / 79.2, 0.03 alerts per channel-hour; the default 
   alerted 1.15 times per channel-hour, per 10 s it alerts 0.03 times (50 Hz: 6.0 against 0.04);
   the price is a 2 s noise burst inside the range caught in 8 of 12 runs instead of 12.
   Averaging over 10 s instead (``"try:seconds-10"``) catches 2 of them.
+- **Count channels stabilised** (:class:`sensorscope.detect.stabilise.Stabiliser`,
+  ``count_transform``): a channel whose first 33 learned values are non-negative integers
+  counted in ones with variance at least their mean (event counts, social volumes) reaches the
+  views and the range rule through Anscombe's square root, so a busy hour's Poisson noise is
+  no larger than a quiet one's. On the simulator's bursty counts (``sensorscope.simulate.
+  counts``, 10 healthy two-week runs) false alerts fall from 1.30 to 0.60 a week, and of 30
+  real anomalies 27 are caught instead of 25 (drops 8/10 against 5/10, one broken rhythm
+  lost); NAB's LOCO mean is unchanged (82.7; nyc_taxi is the one NAB count channel).
+  log1p (``"try:count-log"``: 0.38 a week on 4 runs, but no broken rhythm caught) and the
+  negative binomial's transform (``"try:count-nb"``: 0.62 a week, no rhythm caught either)
+  flatten the daily shape too much.
 - **Two rules** for what statistics see late or not at all: a stuck sensor (:class:`StuckRule`:
   a run of identical readings far longer than the channel's usual runs, learned over the
   warm-up) and a value beyond everything learned (:class:`RangeRule`, tolerance 5% of the range
@@ -110,6 +121,7 @@ from sensorscope.detect.likelihood import Likelihood
 from sensorscope.detect.local import local_views
 from sensorscope.detect.profile import profile_views
 from sensorscope.detect.rules import RangeRule, StuckRule
+from sensorscope.detect.stabilise import Stabiliser
 from sensorscope.model import REASONS, Reason
 
 __all__ = ["INTERVAL_GAPS", "VIEWS", "ChannelScorer"]
@@ -162,6 +174,7 @@ class ChannelScorer:
         self.stuck = (
             StuckRule(cfg.warmup, cfg.stuck_min_run, cfg.stuck_factor) if cfg.stuck_rule else None
         )
+        self.stabiliser = Stabiliser(cfg.count_transform)
         self.reason = ""
         self.learned = 0
         self.seen = 0  # samples scored, learned or not: the refractory step counts these
@@ -176,7 +189,7 @@ class ChannelScorer:
 
     def _parts(self) -> list[Any]:
         views = [p for v in self.views for p in (v.view, v.likelihood) if p is not None]
-        return [p for p in (*views, self.range, self.stuck) if p is not None]
+        return [p for p in (*views, self.range, self.stuck, self.stabiliser) if p is not None]
 
     def checkpoint(self) -> tuple[Any, ...]:
         return (
@@ -298,8 +311,12 @@ class ChannelScorer:
             return held_learn if part in holds else learn
 
         known_at = self._learn_interval(t, learn)
-        best, why = self._views(values, t, learns, known_at)
-        best = self._rules(values, learns("range"), observed, best, why)
+        stable = self._stabilised(values, t, learn, learns)
+        if stable is None:  # held back until the channel's transform is decided
+            best, why = np.zeros(n), np.zeros(n, dtype=np.int8)
+        else:
+            best, why = self._views(stable, t, learns, known_at)
+        best = self._rules(stable, values, learns("range"), observed, best, why)
         best = np.where(finite, best, 0.0)
         why[~finite] = Reason.NONE
         self.learned += int(held_learn.sum())
@@ -311,6 +328,26 @@ class ChannelScorer:
                 REASONS[last].format(value=values[-1]) if best[-1] >= self.threshold else ""
             )
         return Scored(best, why, evidence)
+
+    def _stabilised(
+        self, values: np.ndarray, t: np.ndarray, learn: np.ndarray,
+        learns: Callable[[str], np.ndarray],
+    ) -> np.ndarray | None:  # fmt: skip
+        """The values the views and the range rule see (``sensorscope.detect.stabilise``).
+        Until the channel's transform is decided, batches are held back (their views would
+        still be warming up: nothing is lost), then replayed through the views in order."""
+        st = self.stabiliser
+        if st.kind is None:
+            masks = {p: learns(p) for p in ("hst", "forecast", "profiles", "likelihood", "range")}
+            if st.decide(values[learn]) < 0:
+                st.pending = (*st.pending, (values, t, masks))
+                return None
+            for v, tt, m in st.pending:
+                self._views(st.apply(v), tt, m.__getitem__, len(v))
+                if self.range is not None:
+                    self.range.run(st.apply(v), m["range"])
+            st.pending = ()
+        return st.apply(values)
 
     def _views(
         self,
@@ -345,13 +382,13 @@ class ChannelScorer:
         return best, why
 
     def _rules(
-        self, values: np.ndarray, learn: np.ndarray, observed: np.ndarray, best: np.ndarray,
-        why: np.ndarray,
+        self, stable: np.ndarray | None, values: np.ndarray, learn: np.ndarray,
+        observed: np.ndarray, best: np.ndarray, why: np.ndarray,
     ) -> np.ndarray:  # fmt: skip
         """Where a rule fires the score is 1 and the rule is the reason (the stuck rule over
-        the range rule)."""
-        if self.range is not None:
-            fired = self.range.run(values, learn)
+        the range rule). The range rule sees the stabilised values, the stuck rule the raw."""
+        if self.range is not None and stable is not None:
+            fired = self.range.run(stable, learn)
             best = np.where(fired, 1.0, best)
             why[fired] = Reason.RANGE
         if self.stuck is not None:
