@@ -338,7 +338,8 @@ class ChannelScorer:
         still be warming up: nothing is lost), then replayed through the views in order."""
         st = self.stabiliser
         if st.kind is None:
-            masks = {p: learns(p) for p in ("hst", "forecast", "profiles", "likelihood", "range")}
+            parts = {cv.view.part for cv in self.views} | {"likelihood", "range"}
+            masks = {p: learns(p) for p in sorted(parts)}
             if st.decide(values[learn]) < 0:
                 st.pending = (*st.pending, (values, t, masks))
                 return None
