@@ -321,7 +321,7 @@ class ChannelScorer:
         why[~finite] = Reason.NONE
         self.learned += int(held_learn.sum())
         evidence = best.copy()
-        self._refractory(best)
+        self._refractory(best, why)
         if n:
             last = int(why[-1])
             self.reason = (
@@ -398,15 +398,31 @@ class ChannelScorer:
             why[fired] = Reason.STUCK
         return best
 
-    def _refractory(self, best: np.ndarray) -> None:
+    def _refractory(self, best: np.ndarray, why: np.ndarray) -> None:
         """One alert per event: lower (in place) high scores within ``refractory`` samples of
-        the last high one, below the threshold."""
+        the last high one, below the threshold.
+
+        With ``refractory_announced`` the gate runs from the last high that was *announced*
+        (left high), not from every high: lowered highs do not keep it shut, so a second
+        event after the gate is announced however noisy the first one's tail was; and a
+        rule's hit (beyond the range, stuck) is never lowered: it is a fact, not a score."""
         n = len(best)
         cfg = self.config
         pos = self.seen + np.arange(n)
         self.seen += n
         high = np.flatnonzero(best >= self.threshold)
-        if len(high) and cfg.refractory > 0:
+        if len(high) and cfg.refractory > 0 and cfg.refractory_announced:
+            ruled = np.isin(why[high], (Reason.RANGE, Reason.STUCK))
+            last = self._last_high
+            keep = self.threshold * cfg.refractory_level
+            # Highs are rare, so a loop over them (not over the samples) costs nothing.
+            for k, p, rule in zip(high.tolist(), pos[high].tolist(), ruled.tolist(), strict=True):
+                if rule or p - last > cfg.refractory:
+                    last = p
+                else:
+                    best[k] = min(best[k], keep)
+            self._last_high = last
+        elif len(high) and cfg.refractory > 0:
             hp = pos[high]
             since = np.diff(np.concatenate(([self._last_high], hp)))
             lowered = high[since <= cfg.refractory]
