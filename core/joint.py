@@ -171,12 +171,15 @@ class JointEngine:
         relational = full & (avg - mean[:, 1:].max(axis=1, initial=0.0) > 0.5 * avg)
         self._avg = avg
         s = np.zeros(len(t2))
-        if self.mc >= self.warmup:
+        mu = self.m1 / self.mc if self.mc else 0.0
+        # Channels that never moved while it learned (a board printing one fixed line) give
+        # no spread to weigh a vector against: the view stays silent, the channels' own
+        # rules (stuck, range) speak for them.
+        if self.mc >= self.warmup and mu > 1e-12:
             # The averaged T2 of normal vectors is not chi-square with k * AVERAGE degrees of
             # freedom (neighbours are not independent, tails are not Gaussian): it is matched
             # to a scaled chi-square by the mean and variance it had when learned
             # (Satterthwaite), and the tail is read there.
-            mu = self.m1 / self.mc
             var = max(self.m2 / self.mc - mu * mu, 1e-12)
             scale, dof = var / (2.0 * mu), 2.0 * mu * mu / var
             with np.errstate(invalid="ignore", divide="ignore"):

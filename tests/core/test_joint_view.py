@@ -82,6 +82,22 @@ def test_a_single_channel_recording_scores_the_same_with_and_without_it(cli, tmp
     assert outs[0] == outs[1]
 
 
+def test_channels_that_never_move_are_scored_not_crashed_on(cli, tmp_path):
+    # A board printing one fixed line (a sensor unplugged, a test fixture): its vectors have
+    # no spread, and the joint view must stay silent rather than stop the scoring.
+    path = tmp_path / "fixed.jsonl"
+    line = "Humidity: 45.00 %  Temperature: 23.50 *C"
+    rows = ['{"sensorscope": 1, "sources": {"stdin": {"kind": "stdin"}}}']
+    rows += [f'{{"t": {T0 + 0.1 * i:.1f}, "src": "stdin", "line": "{line}"}}' for i in range(600)]
+    path.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "scores.csv"
+    done = cli("score", str(path), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    body = out.read_text().splitlines()[1:]
+    assert len(body) == 1200
+    assert {row.split(",")[1] for row in body} == {"Humidity", "Temperature"}
+
+
 def test_its_scores_are_the_same_however_the_stream_is_cut():
     pump = Pump(900, seed=2)
     x = np.stack([pump.values[c] for c in PUMP_CHANNELS], axis=1)
