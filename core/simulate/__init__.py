@@ -9,6 +9,7 @@ the body of ``sensorscope simulate`` (:mod:`.pty`).
 from __future__ import annotations
 
 from sensorscope.simulate.board import (
+    ALL_KINDS,
     BASELINES,
     CHANNEL_NAMES,
     DRIFT_SECONDS,
@@ -26,6 +27,7 @@ from sensorscope.simulate.board import (
 from sensorscope.simulate.pty import PtyBoard, run_simulator
 
 __all__ = [
+    "ALL_KINDS",
     "BASELINES",
     "CHANNEL_NAMES",
     "DRIFT_SECONDS",

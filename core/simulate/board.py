@@ -16,6 +16,10 @@ from sensorscope.labels import append_labels
 from sensorscope.model import Label, LabelKind
 
 FAULT_KINDS = ("spike", "stuck", "drift", "noise", "missing")
+# Kinds a board can be asked for beyond the default cycle: adding them to FAULT_KINDS would
+# change every default board (and what the tests and the demo were written against).
+EXTRA_KINDS = ("shift",)
+ALL_KINDS = FAULT_KINDS + EXTRA_KINDS
 FORMATS = ("plotter", "kv", "csv", "json")
 
 
@@ -59,10 +63,12 @@ STUCK_SECONDS = 3.0
 DRIFT_SECONDS = 6.0
 NOISE_SECONDS = 2.0
 MISSING_SECONDS = 1.0
+SHIFT_SECONDS = 600.0  # a level shift holds (a door left open, a heater stuck on), then ends
 _LONGEST = max(STUCK_SECONDS, DRIFT_SECONDS, NOISE_SECONDS, MISSING_SECONDS)
 SPIKE_SAMPLES = (1, 3)
 SPIKE_GAIN = (8.0, 15.0)  # x the channel's typical deviation
 DRIFT_GAIN = (3.0, 5.0)  # x the channel's normal half-range, at the peak of the ramp
+SHIFT_GAIN = (1.5, 2.0)  # x the channel's normal half-range: a step out of the usual band
 NOISE_GAIN = 10.0  # x the channel's normal noise
 RHYTHM_GAIN = 3.0  # x the channel's normal wander, the amplitude of a board's slow rhythm
 _DRIFT_RISE = 0.75  # share of the drift spent ramping away; the rest ramps back
@@ -185,9 +191,9 @@ class Board:
             raise ValueError(f"severity must be positive, not {severity}")
         if rhythm is not None and not rhythm > 0:
             raise ValueError(f"rhythm must be a positive period in seconds, not {rhythm}")
-        unknown = [k for k in faults if k not in FAULT_KINDS]
+        unknown = [k for k in faults if k not in ALL_KINDS]
         if unknown:
-            raise ValueError(f"unknown fault kinds {unknown}; expected {FAULT_KINDS}")
+            raise ValueError(f"unknown fault kinds {unknown}; expected {ALL_KINDS}")
         self.channels = channels
         self.rate = float(rate)
         self.seed = seed
@@ -279,6 +285,9 @@ class Board:
             offset = sign * rng.uniform(*DRIFT_GAIN) * spec.span * self.severity
         elif kind == "noise":
             end = start + NOISE_SECONDS
+        elif kind == "shift":
+            end = start + SHIFT_SECONDS
+            offset = sign * rng.uniform(*SHIFT_GAIN) * spec.span * self.severity
         else:
             end = start + MISSING_SECONDS
         fault = Fault(kind, self.names[c], start, end)
@@ -293,7 +302,9 @@ class Board:
         newest = math.floor((t - self.first_fault) / self.fault_every + 1e-9)
         if newest < 0:
             return []
-        oldest = max(0, newest - math.ceil(_LONGEST / self.fault_every) - 1)
+        # Only a board that makes level shifts looks back that far for active faults.
+        longest = SHIFT_SECONDS if "shift" in self.faults else _LONGEST
+        oldest = max(0, newest - math.ceil(longest / self.fault_every) - 1)
         plans = (self._plan(n) for n in range(oldest, newest + 1))
         return [p for p in plans if p.first <= i < p.stop]
 
@@ -316,7 +327,7 @@ class Board:
             if kind == "noise":
                 # At severity 1 this is exactly NOISE_GAIN: the classic board is unchanged.
                 gain = 1.0 + (NOISE_GAIN - 1.0) * self.severity
-            elif kind == "spike":
+            elif kind in ("spike", "shift"):
                 offset += plan.offset
             elif kind == "drift":
                 length = plan.stop - plan.first
