@@ -321,6 +321,15 @@ class ChannelEngine:
         if self.episode.start(v, code, value[k : k + 1][observed[k : k + 1]], self.memory):
             alert[k] = True
             events.append(event(k, "open", self.open))
+        elif self._holds:
+            # Scored up to this sample and no further (the batch was scored again up to the
+            # change), so the model's latest high is this one.
+            self._quiet(True)
+
+    def _quiet(self, on: bool) -> None:
+        quiet = getattr(self.model, "quiet", None)
+        if quiet is not None:
+            quiet(on)
 
     def _expected(self, code: int, t: float) -> tuple[float, float] | None:
         """What the part behind ``code`` expected at the sample that opened an alert: the
@@ -340,6 +349,7 @@ class ChannelEngine:
         if hit is None:
             return b
         k, how = a + hit[0], hit[1]
+        self._quiet(False)
         ep = self.open
         assert ep is not None and self.episode.like is not None
         ep.reason = (
@@ -355,6 +365,7 @@ class ChannelEngine:
         self.open = None
         self.rule.close()
         vals = self.episode.end()
+        self._quiet(False)
         if not self.episode.announced:
             # A repeat of a false positive that stayed within it: normal after all.
             self.memory.repeats += 1

@@ -179,13 +179,21 @@ class ChannelScorer:
         self.learned = 0
         self.seen = 0  # samples scored, learned or not: the refractory step counts these
         self._last_high = -(10**18)
+        # The gate before the latest high, and whether highs now are a labelled false
+        # positive's repeat (see :meth:`quiet`): those do not restart the gate.
+        self._gate_prev = self._last_high
+        self._quiet = False
         # The usual sample interval (s), from the times of the first learned samples.
         self._times: tuple[float, ...] = ()
         self.interval: float | None = None
 
     @property
     def warming_up(self) -> bool:
-        return self.learned < self.config.warmup
+        # Until the range is known (a slow rhythm seen through), its rule is silent: the
+        # channel says so rather than look fully watched.
+        if self.learned < self.config.warmup:
+            return True
+        return self.range is not None and not self.range.armed
 
     def _parts(self) -> list[Any]:
         views = [p for v in self.views for p in (v.view, v.likelihood) if p is not None]
@@ -194,13 +202,14 @@ class ChannelScorer:
     def checkpoint(self) -> tuple[Any, ...]:
         return (
             [p.checkpoint() for p in self._parts()], self.learned, self.seen, self._last_high,
-            self.reason, self._times, self.interval,
+            self.reason, self._times, self.interval, (self._gate_prev, self._quiet),
         )  # fmt: skip
 
     def restore(self, state: tuple[Any, ...]) -> None:
         parts, self.learned, self.seen, self._last_high, self.reason, self._times, self.interval = (
-            state
+            state[:7]
         )
+        self._gate_prev, self._quiet = state[7]
         for p, s in zip(self._parts(), parts, strict=True):
             p.restore(s)
 
@@ -316,7 +325,8 @@ class ChannelScorer:
             best, why = np.zeros(n), np.zeros(n, dtype=np.int8)
         else:
             best, why = self._views(stable, t, learns, known_at)
-        best = self._rules(stable, values, learns("range"), observed, best, why)
+        range_held = None if held is None or "range" not in holds else np.asarray(held, bool)
+        best = self._rules(stable, values, learns("range"), observed, best, why, range_held)
         best = np.where(finite, best, 0.0)
         why[~finite] = Reason.NONE
         self.learned += int(held_learn.sum())
@@ -385,11 +395,12 @@ class ChannelScorer:
     def _rules(
         self, stable: np.ndarray | None, values: np.ndarray, learn: np.ndarray,
         observed: np.ndarray, best: np.ndarray, why: np.ndarray,
+        held: np.ndarray | None = None,
     ) -> np.ndarray:  # fmt: skip
         """Where a rule fires the score is 1 and the rule is the reason (the stuck rule over
         the range rule). The range rule sees the stabilised values, the stuck rule the raw."""
         if self.range is not None and stable is not None:
-            fired = self.range.run(stable, learn)
+            fired = self.range.run(stable, learn, held)
             best = np.where(fired, 1.0, best)
             why[fired] = Reason.RANGE
         if self.stuck is not None:
@@ -397,6 +408,15 @@ class ChannelScorer:
             best = np.where(fired, 1.0, best)
             why[fired] = Reason.STUCK
         return best
+
+    def quiet(self, on: bool) -> None:
+        """The engine's word that the high it just scored last opened an episode that repeats
+        a labelled false positive (``on``), or that such an episode is over or announced.
+        That high, and highs while it lasts, are not an event: the refractory gate goes back
+        to where it was before it, so a real fault just after is not lowered as its tail."""
+        if on and not self._quiet and self._last_high == self.seen - 1:
+            self._last_high = self._gate_prev
+        self._quiet = on
 
     def _refractory(self, best: np.ndarray, why: np.ndarray) -> None:
         """One alert per event: lower (in place) high scores within ``refractory`` samples of
@@ -422,9 +442,17 @@ class ChannelScorer:
                 else:
                     best[k] = min(best[k], keep)
             self._last_high = last
+        elif len(high) and cfg.refractory > 0 and self._quiet:
+            # Inside a labelled false positive's repeat: lowered against the gate as it is,
+            # but they are not an event, so they do not hold the gate shut after it.
+            lowered = high[pos[high] - self._last_high <= cfg.refractory]
+            best[lowered] = np.minimum(best[lowered], cfg.refractory_level * self.threshold)
         elif len(high) and cfg.refractory > 0:
             hp = pos[high]
             since = np.diff(np.concatenate(([self._last_high], hp)))
+            self._gate_prev = int(hp[-2]) if len(hp) > 1 else self._last_high
             lowered = high[since <= cfg.refractory]
+            if cfg.refractory_spares_rules:
+                lowered = lowered[~np.isin(why[lowered], (Reason.RANGE, Reason.STUCK))]
             best[lowered] = np.minimum(best[lowered], cfg.refractory_level * self.threshold)
             self._last_high = int(hp[-1])

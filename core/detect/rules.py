@@ -56,7 +56,32 @@ class RangeRule:
             np.array([-math.inf]),
         )
 
-    def run(self, values: np.ndarray, learn: np.ndarray) -> np.ndarray:
+    def run(
+        self, values: np.ndarray, learn: np.ndarray, held: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per sample, whether it is beyond the range. ``held``: samples inside an alert.
+
+        The values still waiting out the ``delay`` when an alert opens are dropped: they are
+        where the anomaly began, a sample or two before its score reached the threshold,
+        and trusting them would widen the range just enough to hide its next repeat."""
+        if held is None or not self.delay or not held.any():
+            return self._run(values, learn)
+        fired = np.zeros(len(values), dtype=bool)
+        k = 0
+        while k < len(values):
+            start = k + int(np.argmax(held[k:])) if held[k:].any() else len(values)
+            if start > k:
+                fired[k:start] = self._run(values[k:start], learn[k:start])
+            if start == len(values):
+                break
+            self.recent = self.recent[:0]
+            free = np.flatnonzero(~held[start:])
+            end = start + int(free[0]) if len(free) else len(values)
+            fired[start:end] = self._run(values[start:end], learn[start:end])
+            k = end
+        return fired
+
+    def _run(self, values: np.ndarray, learn: np.ndarray) -> np.ndarray:
         xl = values[learn]
         c = count_before(learn)
         # A sample is compared with the range of the values learned up to `delay` learned
@@ -114,6 +139,11 @@ class RangeRule:
         else:
             self.early = (los, his)
         return armed
+
+    @property
+    def armed(self) -> bool:
+        """Whether the range is known well enough to judge by (see the class)."""
+        return self.early is None
 
     def band(self) -> tuple[float, float] | None:
         """The learned range widened by its tolerance: beyond it the rule fires (None: no

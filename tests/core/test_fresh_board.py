@@ -72,3 +72,19 @@ def test_a_rhythm_is_a_board_option_that_changes_nothing_without_it():
     assert [classic.line(i) for i in range(300)] != [slow.line(i) for i in range(300)]
     with pytest.raises(ValueError, match="rhythm"):
         Board(rhythm=0.0)
+
+
+def test_a_channel_says_warming_up_until_its_range_is_known():
+    # Past the warm-up's samples, but the 20-s rhythm not yet seen through: the range rule
+    # is silent, and the channel's state says so.
+    board = Board(channels=1, rate=RATE, seed=0, rhythm=20.0, faults=())
+    frames = [Frame(T0 + i / RATE, "b", board.line(i)) for i in range(int(60 * RATE))]
+    pipeline = Pipeline(Settings(), ["b"])
+    states = []
+    for a in range(0, len(frames), 25):
+        pipeline.process(frames[a : a + 25])
+        states.append(pipeline.snapshot().channels["temp"].warming_up)
+    engine = pipeline.registry.engines["temp"]
+    warm = states.index(False)
+    assert warm * 25 > 2 * Settings().warmup, "past the warm-up's samples, still warming up"
+    assert engine.model.range.armed and not any(states[warm:])

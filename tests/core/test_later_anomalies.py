@@ -74,3 +74,54 @@ def test_counting_from_every_high_blinds_the_second_event(scorer_with_highs):
     # The default: the lowered tail at 1060 restarted the gate, and 1120 was lost.
     s = scores(scorer_with_highs())
     assert [k for k in HIGHS if s[k] >= 0.55] == [1000, 1300]
+
+
+def test_the_values_that_led_into_an_alert_never_widen_the_range():
+    # A level shift's first samples score under the threshold (the alert opens a sample or
+    # two later), so they are learned; kept, they would widen the range just enough that the
+    # same shift two hours later is inside it.
+    from sensorscope.detect.rules import RangeRule
+
+    rule = RangeRule(warmup=20, delay=10)
+    normal = 20.0 + 0.1 * (np.arange(300) % 5)
+    rule.run(normal, np.ones(300, bool))
+    onset = np.array([18.0, 18.0])
+    rule.run(onset, np.ones(2, bool))  # under the threshold: learned, waiting out the delay
+    rule.run(np.array([18.0]), np.zeros(1, bool), held=np.ones(1, bool))  # the alert opens
+    rule.run(normal, np.ones(300, bool))  # the shift is over
+    assert rule.lo == 20.0
+    assert rule.run(np.array([18.0]), np.ones(1, bool))[0], "a repeat is beyond the range"
+
+
+KINDS = ("spike", "shift", "noise", "drift")
+
+
+def three_anomalies(kind: str, seed: int) -> tuple[list, list]:
+    from sensorscope.model import Frame, Settings
+    from sensorscope.pipeline import Pipeline
+    from sensorscope.simulate import Board
+
+    t0, rate = 1_763_884_800.0, 10.0
+    board = Board(channels=1, rate=rate, seed=seed, first_fault=3600.0, fault_every=7200.0,
+                  faults=(kind,))  # fmt: skip
+    seconds = 3600.0 + 2 * 7200.0 + 1200.0
+    pipeline = Pipeline(Settings(), ["b"])
+    n = int(seconds * rate)
+    for a in range(0, n, 20_000):
+        pipeline.process(
+            [Frame(t0 + i / rate, "b", board.line(i)) for i in range(a, min(n, a + 20_000))]
+        )
+    pipeline.finish()
+    faults = [(t0 + f.start, t0 + f.end) for f in board.faults_until(seconds)]
+    return faults, pipeline.alerts
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("kind", KINDS)
+def test_three_similar_anomalies_hours_apart_raise_three_alerts(kind, seed):
+    faults, alerts = three_anomalies(kind, seed)
+    assert len(faults) == 3
+    caught = [any(a.start <= end + 2 and a.until >= start for a in alerts) for start, end in faults]
+    assert caught == [True, True, True]
+    false = [a for a in alerts if not any(a.start <= e + 30 and a.until >= s for s, e in faults)]
+    assert false == []

@@ -17,8 +17,8 @@ from sensorscope.model import Reason
 T0 = 1_763_884_800.0
 DT = 300.0  # five minutes, like the NAB series the misses were seen on
 STOP18 = VARIANTS["stop18"]
-# The default with the local view on (it ships off: sensorscope.detect.config says why).
-LOCAL = VARIANTS["try:local"]
+# The default: the local view on (sensorscope.detect.config says why).
+LOCAL = DEFAULT
 # The local view with a generalised Pareto tail: the one that says a spike in a noisy band.
 GPD = VARIANTS["try:local-gpd"]
 
@@ -46,7 +46,7 @@ def test_a_spike_beyond_a_noisy_band_inside_the_range_tolerance():
     """A new maximum by a third of the band's range: inside the range rule's tolerance (three
     typical steps of a noisy channel), diluted in the forecaster's 10-sample average; six
     robust spreads from the recent median, which the local view with a generalised Pareto
-    tail says at once ("try:local"'s exponential tail scores it 0.53, under the threshold)."""
+    tail says at once (the default's exponential tail scores it 0.53, under the threshold)."""
     rng = np.random.default_rng(1)
     i = np.arange(4000)
     v = 10.0 + rng.normal(0.0, 1.0, len(i)) + 0.3 * np.sin(2 * np.pi * i / 288)
@@ -108,7 +108,7 @@ def test_its_state_stays_small_whatever_the_history():
 
 
 def test_the_local_view_is_one_switch_and_its_reason_reads_as_the_recent_past():
-    for cfg in (STOP18, DEFAULT):
+    for cfg in (STOP18, VARIANTS["default-local"]):
         assert not any(isinstance(cv.view, LocalView) for cv in ChannelScorer(cfg).views)
-    sc = ChannelScorer(LOCAL)
+    sc = ChannelScorer(DEFAULT)
     assert [cv.view.reason for cv in sc.views if isinstance(cv.view, LocalView)] == [Reason.LOCAL]

@@ -21,7 +21,7 @@ from sensorscope.detect.rules import RangeRule, StuckRule
 T0 = 1_763_884_800.0  # a UTC midnight, so slots of the day line up with the data
 DT = 0.1  # 10 Hz, like the simulated board
 CONTRACT_VARIANTS = (
-    "default", "hst-raw", "+forecast", "try:tail-gpd", "try:seconds-10", "try:local"
+    "default", "hst-raw", "+forecast", "try:tail-gpd", "try:seconds-10", "default-local"
 )  # fmt: skip
 RECORDINGS = Path(__file__).resolve().parent.parent.parent / "recordings"
 
