@@ -48,7 +48,12 @@ the ``Pipeline``), with the helpers of ``bench/nab_quality.py``.
    minutes with a daily profile and benign heavy-tailed bursts, two weeks a run): false alerts
    per week on healthy runs, and surges, drops and broken rhythms caught / total (an alert on
    the channel that overlaps the anomaly or the grace after it) with the false alerts there.
-5. The demo recording (``recordings/demo.jsonl`` with its labels): faults caught / total and
+5. Three similar anomalies hours apart (spike, level shift, noise burst, drift; one 10 Hz
+   channel, one seed per run): caught / total and how many of the later two, false alerts.
+6. The coupled-channel pump (``sensorscope.simulate.pump``, 30 min runs): faults that keep
+   every channel in its range, caught by any alert / total and by the joint view, false
+   alerts there and on healthy pumps.
+7. The demo recording (``recordings/demo.jsonl`` with its labels): faults caught / total and
    false alerts, as ``bench/nab_quality.py`` and ``tests/core/test_demo.py`` count them.
 
     python bench/protocol.py                       # the shipped default (column "current")
@@ -68,6 +73,7 @@ import argparse
 import json
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import fields, replace
 from pathlib import Path
@@ -82,6 +88,7 @@ from nab_quality import DEMO, Variant, _value, config_for, demo_figures, setting
 from sensorscope.detect.config import VARIANTS  # noqa: E402
 from sensorscope.evaluate import load_nab_windows  # noqa: E402
 from sensorscope.model import Settings  # noqa: E402
+from sensorscope.pipeline import Pipeline  # noqa: E402
 from sensorscope.series import (  # noqa: E402
     ChannelSeries,
     Windows,
@@ -96,6 +103,8 @@ from sensorscope.simulate.counts import (  # noqa: E402
     CountSeries,
     write_count_recording,
 )
+from sensorscope.simulate.pump import Pump  # noqa: E402
+from sensorscope.sources import RecordingSource  # noqa: E402
 from sensorscope.tune import apply_alerts, resolved  # noqa: E402
 
 GRID = tuple(round(0.40 + 0.05 * k, 2) for k in range(9))  # 0.40 .. 0.80
@@ -273,6 +282,82 @@ def sim_protocol(
     return out
 
 
+REPEAT_KINDS = ("spike", "shift", "noise", "drift")
+REPEAT_FIRST = 3600.0  # s: an hour of normal first
+REPEAT_EVERY = 7200.0  # s: three similar anomalies, two hours apart
+REPEAT_SECONDS = REPEAT_FIRST + 2 * REPEAT_EVERY + 1200.0
+
+
+def repeat_protocol(v: Variant, seeds: int) -> dict[str, Any]:
+    """Three similar anomalies hours apart on one 10 Hz channel, per kind: how many of them
+    are caught, the later two counted apart (a first alert must not blind the channel to a
+    repeat), and false alerts (alerts overlapping no anomaly +- 30 s)."""
+    settings = settings_for(v)
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as d:
+        for kind in REPEAT_KINDS:
+            caught = later = total = false = 0
+            for seed in range(seeds):
+                board = Board(1, SIM_RATE, seed, fault_every=REPEAT_EVERY,
+                              first_fault=REPEAT_FIRST, faults=(kind,))  # fmt: skip
+                path = Path(d) / f"repeat-{kind}-{seed}.jsonl"
+                write_board_recording(str(path), board, REPEAT_SECONDS, T0)
+                alerts = [a for s in score_file(str(path), settings) for a in s.alerts]
+                faults = board.faults_until(REPEAT_SECONDS)
+                for k, f in enumerate(faults):
+                    hit = any(_near(a, f.channel, T0 + f.start, T0 + f.end) for a in alerts)
+                    total += 1
+                    caught += hit
+                    later += hit and k > 0
+                false += sum(
+                    not any(a.start <= T0 + f.end + 30 and a.until >= T0 + f.start
+                            for f in faults)
+                    for a in alerts
+                )  # fmt: skip
+            out[kind] = {"caught": caught, "later": later, "total": total, "false": false}
+    return out
+
+
+def _pipeline_alerts(path: Path, settings: Settings) -> list[Any]:
+    """Every alert of a recording, the joint view's included (``score_file`` keeps the
+    channels' series, which a joint alert is on none of)."""
+    src = RecordingSource(str(path))
+    pipeline = Pipeline(settings, src.names)
+    for batch in src.batches(threading.Event()):
+        pipeline.process(batch)
+    pipeline.finish()
+    return list(pipeline.alerts)
+
+
+def pump_protocol(v: Variant, seeds: int) -> dict[str, Any]:
+    """The coupled-channel pump (``sensorscope.simulate.pump``): faults that keep every
+    channel in its range, caught by any alert of the source (the joint view's included) /
+    total, false alerts on those runs and on healthy pumps (30 min each)."""
+    settings = settings_for(v)
+    caught = total = false = healthy_false = joint = 0
+    with tempfile.TemporaryDirectory() as d:
+        for seed in range(seeds):
+            pump = Pump(1800, seed=seed)
+            path = Path(d) / f"pump-{seed}.jsonl"
+            write_board_recording(str(path), pump, 1800, T0, src="pump")
+            alerts = _pipeline_alerts(path, settings)
+
+            def near(a: Any, f: Fault) -> bool:
+                return a.start <= T0 + f.end + GRACE and a.until >= T0 + f.start
+
+            for f in pump.faults:
+                total += 1
+                caught += any(near(a, f) for a in alerts)
+                joint += any(near(a, f) and a.channel.endswith(":joint") for a in alerts)
+            false += sum(not any(near(a, f) for f in pump.faults) for a in alerts)
+            path = Path(d) / f"pump-healthy-{seed}.jsonl"
+            write_board_recording(str(path), Pump(1800, seed=seed, faults=()), 1800, T0,
+                                  src="pump")  # fmt: skip
+            healthy_false += len(_pipeline_alerts(path, settings))
+    return {"caught": caught, "joint": joint, "total": total, "false": false,
+            "healthy_false": healthy_false, "healthy_hours": seeds * 0.5}  # fmt: skip
+
+
 def count_protocol(v: Variant, seeds: int) -> dict[str, Any]:
     """The bursty-count family (``sensorscope.simulate.counts``): false alerts per week on
     healthy runs (two weeks each), and anomalies caught / total (+ false alerts) on runs
@@ -358,6 +443,20 @@ def table_rows(results: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
             [_f(m["healthy"]["false_per_ch_hour"], ".2f") for m in sims])  # fmt: skip
     if all("lasting" in r for r in results):
         rows += lasting_rows([r["lasting"] for r in results])
+    if all("repeats" in r for r in results):
+        reps = [r["repeats"] for r in results]
+        for kind in REPEAT_KINDS:
+            got = [m[kind] for m in reps]
+            add(f"three {kind}s hours apart: caught (2nd and 3rd)",
+                [f"{g['caught']}/{g['total']} ({g['later']})" for g in got])  # fmt: skip
+        add("    false alerts on these runs",
+            [str(sum(m[k]["false"] for k in REPEAT_KINDS)) for m in reps])  # fmt: skip
+    if all("pump" in r for r in results):
+        ps = [r["pump"] for r in results]
+        add("pump (coupled channels): faults caught (by the joint view)",
+            [f"{m['caught']}/{m['total']} ({m['joint']})" for m in ps])  # fmt: skip
+        add("    false alerts on these runs / on healthy pumps",
+            [f"{m['false']} / {m['healthy_false']}" for m in ps])  # fmt: skip
     if all("counts" in r for r in results):
         cs = [r["counts"] for r in results]
         per_week = [c["healthy"] for c in cs]
@@ -445,6 +544,8 @@ def main() -> int:
         if seeds > 0:
             r["sim"] = sim_protocol(v, seeds, minutes, healthy, SEVERITIES)
             r["lasting"] = lasting_protocol(settings_for(v), seeds, args.quick)
+            r["repeats"] = repeat_protocol(v, seeds)
+            r["pump"] = pump_protocol(v, seeds + 1)
         if count_seeds > 0:
             r["counts"] = count_protocol(v, count_seeds)
         if not args.no_demo:
