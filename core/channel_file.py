@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from sensorscope.errors import UserError
 from sensorscope.model import ChannelConfig, Settings
-from sensorscope.settings import read_toml
+from sensorscope.settings import read_config, read_toml
 
 FILE_NAME = "sensorscope.toml"
 T = TypeVar("T")
@@ -237,6 +237,29 @@ def save_channels(path: str, channels: Mapping[str, ChannelConfig]) -> Saved:
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
     return Saved(path, sum(1 for line in tables.splitlines() if line.startswith("[")))
+
+
+def update_channels(path: str, channels: Mapping[str, ChannelConfig]) -> Saved:
+    """:func:`save_channels` of these channels' tables into the file at ``path``, the
+    tables it holds for other channels (not in this run) kept as they are."""
+    exists = os.path.exists(path)
+    kept = read_channels(path) if exists else {}
+    ranges = _file_ranges(path) if exists else {}
+    for name, conf in channels.items():
+        if conf.low is not None or conf.high is not None:
+            lo = -math.inf if conf.low is None else conf.low
+            hi = math.inf if conf.high is None else conf.high
+            if for_channel(name, ranges) == (lo, hi):
+                # The file's [detect.limits] says it already; a copy here would shadow a
+                # later edit of that table.
+                conf = replace(conf, low=None, high=None)
+        kept[name] = conf
+    return save_channels(path, kept)
+
+
+def _file_ranges(path: str) -> dict[str, tuple[float, float]]:
+    limits = read_config(path).get("limits", {})
+    return {str(k): (float(v[0]), float(v[1])) for k, v in limits.items()}
 
 
 def _check_round_trip(
