@@ -161,3 +161,14 @@ def test_the_options_win_over_the_file():
     assert merged.thresholds == {"temp": 0.7}
     assert merged.limits == {"temp": (0.0, 1.0), "hum": (float("-inf"), 100.0)}
     assert s.units == {}  # the settings given are not changed
+
+
+def test_a_state_file_learned_at_another_scale_starts_fresh(tmp_path):
+    from sensorscope.state_file import StateFile
+
+    path = str(tmp_path / "lab.state")
+    lines = [f"temp={200 + i % 5}" for i in range(50)]
+    StateFile(path, Settings()).save(scored(Settings(), lines))
+    notice = StateFile(path, Settings(scales={"temp": 0.1})).load(Pipeline(Settings()))
+    assert notice is not None and "scales was {}, now {'temp': 0.1}" in notice
+    assert StateFile(path, Settings()).load(Pipeline(Settings())) is None
