@@ -17,6 +17,7 @@ import fnmatch
 import math
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
@@ -224,13 +225,21 @@ def save_channels(path: str, channels: Mapping[str, ChannelConfig]) -> Saved:
     if not text:
         text = "# sensorscope: no channel settings\n"
     _check_round_trip(path, old, text, channels)
-    folder = os.path.dirname(os.path.abspath(path))
+    # A link to the user's file stays a link: the file it points at is the one replaced.
+    target = os.path.realpath(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".sensorscope-", suffix=".toml", dir=folder)
+        mode = stat.S_IMODE(os.stat(target).st_mode) if old else 0o644
+        fd, tmp = tempfile.mkstemp(
+            prefix=".sensorscope-", suffix=".toml", dir=os.path.dirname(target)
+        )
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
                 fh.write(text)
-            os.replace(tmp, path)
+                fh.flush()
+                os.fsync(fh.fileno())
+            # mkstemp makes it private; the file keeps the permissions it had.
+            os.chmod(tmp, mode)
+            os.replace(tmp, target)
         except BaseException:
             os.unlink(tmp)
             raise

@@ -316,9 +316,9 @@ class Monitor:
         it: the unit shown, scale, offset, a threshold changed from the default, a range."""
         s = self.settings
         pipeline = self.pipeline
-        thresholds = dict(pipeline.state.thresholds)
+        thresholds = pipeline.set_thresholds()
         out = {}
-        for name in list(pipeline.registry.names):
+        for name in pipeline.channel_names():
             lo_hi = limits_for(name, s.limits)
             lo, hi = lo_hi if lo_hi is not None else (-math.inf, math.inf)
             out[name] = ChannelConfig(

@@ -518,6 +518,15 @@ class Pipeline:
     def threshold_for(self, channel: str) -> float:
         return self.state.threshold_for(channel)
 
+    def channel_names(self) -> list[str]:
+        """Every channel numbered so far, in the order first seen (any thread)."""
+        return list(self.registry.names)
+
+    def set_thresholds(self) -> dict[str, float]:
+        """The thresholds set per channel (the user's, not the default), any thread."""
+        with self.state.lock:
+            return dict(self.state.thresholds)
+
     def set_threshold(self, channel: str, threshold: float | None) -> None:
         """Change a channel's threshold (any thread); the scoring worker hands it to the
         channel's detector at its next batch, since nothing else touches detector state."""

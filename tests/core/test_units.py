@@ -172,3 +172,26 @@ def test_a_state_file_learned_at_another_scale_starts_fresh(tmp_path):
     notice = StateFile(path, Settings(scales={"temp": 0.1})).load(Pipeline(Settings()))
     assert notice is not None and "scales was {}, now {'temp': 0.1}" in notice
     assert StateFile(path, Settings()).load(Pipeline(Settings())) is None
+
+
+def test_export_writes_scaled_values(cli, tmp_path):
+    src = tmp_path / "raw.txt"
+    src.write_text("".join(f"temp={210 + i % 3} hum=40\n" for i in range(30)))
+    out = tmp_path / "wide.csv"
+    proc = cli("export", "-", "-o", str(out), "--scale", "temp=0.1", input=src.read_bytes())
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = list(csv.DictReader(out.open()))
+    assert [float(r["temp"]) for r in rows[:3]] == pytest.approx([21.0, 21.1, 21.2])
+    assert float(rows[0]["hum"]) == 40.0
+
+
+def test_saving_through_a_link_keeps_the_link_and_the_permissions(tmp_path):
+    real = tmp_path / "real.toml"
+    real.write_text("[keys]\nhelp = 'h'\n")
+    real.chmod(0o640)
+    link = tmp_path / "sensorscope.toml"
+    link.symlink_to(real)
+    save_channels(str(link), {"temp": ChannelConfig(unit="°C")})
+    assert link.is_symlink()
+    assert real.stat().st_mode & 0o777 == 0o640
+    assert read_channels(str(link)) == {"temp": ChannelConfig(unit="°C")}
