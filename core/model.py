@@ -346,6 +346,27 @@ class Settings:
     joint: bool = True
     #: Samples of an episode that are not learned (then a lasting change is learned).
     hold: int = DEFAULT_HOLD
+    #: The unit shown per channel name (or pattern), over the one the device prints.
+    units: dict[str, str] = field(default_factory=dict)
+    #: Per channel name (or pattern): a parsed value becomes ``raw * scale + offset``
+    #: before it is scored, so thresholds, ranges and the scores files are in these units.
+    scales: dict[str, float] = field(default_factory=dict)
+    offsets: dict[str, float] = field(default_factory=dict)
+    #: Per-channel thresholds by exact channel name (a ``[channels.NAME]`` table's).
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """What a ``[channels.NAME]`` table of ``sensorscope.toml`` holds for one channel; a
+    field left at None is not set (the options, the device or the defaults decide)."""
+
+    unit: str | None = None
+    scale: float | None = None
+    offset: float | None = None
+    threshold: float | None = None
+    low: float | None = None
+    high: float | None = None
 
 
 @dataclass(slots=True)
@@ -462,6 +483,8 @@ class ChannelSnapshot:
     interval: float | None
     history: History
     rx_t: float = 0.0
+    #: What the value is measured in ("" when neither the device nor the user said).
+    unit: str = ""
 
 
 @dataclass

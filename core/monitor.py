@@ -9,16 +9,27 @@ monitor asks the pipeline through its methods only; it never takes its lock.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sensorscope.channel_file import (
+    FILE_NAME,
+    Saved,
+    channels_path,
+    for_channel,
+    read_channels,
+    update_channels,
+    with_channels,
+)
 from sensorscope.errors import UserError
-from sensorscope.faults import unmatched_limits_message
+from sensorscope.faults import limits_for, unmatched_limits_message
 from sensorscope.labels import LabelStore, is_ground_truth, new_label
 from sensorscope.model import (
+    ChannelConfig,
     ChannelMetrics,
     Label,
     LabelKind,
@@ -110,6 +121,9 @@ class Monitor:
         self._lines_per_s = 0.0
         #: What the send line adds after a line unless the user picks another ending.
         self.line_ending = LineEnding.LF
+        #: Where :meth:`save_settings` writes the channels' settings (build_monitor's
+        #: choice; the working directory's sensorscope.toml for a monitor built alone).
+        self.settings_path = FILE_NAME
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -295,6 +309,33 @@ class Monitor:
         """What to say about --range names that match none of ``channels`` ("" if all do)."""
         return unmatched_limits_message(self.settings.limits, channels)
 
+    # -- per-channel settings (sensorscope.toml) ----------------------------------------
+
+    def channel_configs(self) -> dict[str, ChannelConfig]:
+        """What each channel of this run uses now, as its ``[channels.NAME]`` table keeps
+        it: the unit shown, scale, offset, a threshold changed from the default, a range."""
+        s = self.settings
+        pipeline = self.pipeline
+        thresholds = pipeline.set_thresholds()
+        out = {}
+        for name in pipeline.channel_names():
+            lo_hi = limits_for(name, s.limits)
+            lo, hi = lo_hi if lo_hi is not None else (-math.inf, math.inf)
+            out[name] = ChannelConfig(
+                unit=pipeline.unit_of(name) or None,
+                scale=for_channel(name, s.scales),
+                offset=for_channel(name, s.offsets),
+                threshold=thresholds.get(name),
+                low=lo if math.isfinite(lo) else None,
+                high=hi if math.isfinite(hi) else None,
+            )
+        return out
+
+    def save_settings(self) -> Saved:
+        """Write the channels' settings into :attr:`settings_path` (``update_channels``).
+        Quick, but file I/O: a UI calls it off its own thread. A UserError says why not."""
+        return update_channels(self.settings_path, self.channel_configs())
+
     # -- replay controls -------------------------------------------------------------------
 
     def toggle_pause(self) -> bool:
@@ -346,6 +387,7 @@ def build_monitor(
     state: str | None = None,
     send_on_connect: str | None = None,
     line_ending: LineEnding = LineEnding.LF,
+    config: str | None = None,
 ) -> Monitor:
     """Open the sources and files a ``watch`` asks for; a UserError says what is wrong.
 
@@ -354,7 +396,9 @@ def build_monitor(
     ``stdin`` the descriptor ``-`` reads, when the data was moved off descriptor 0;
     ``state`` the ``--state`` asked for (a file, ``auto`` or None);
     ``send_on_connect`` what a port is sent on each connect (escapes allowed, with
-    ``line_ending``, which is also what the send line adds).
+    ``line_ending``, which is also what the send line adds);
+    ``config`` the ``--config`` file, where the channels' settings are read and saved
+    (else ``sensorscope.toml`` beside the recording, :func:`channels_path`).
     """
     if list(specs).count("-") > 1:
         raise UserError("standard input ('-') can be read only once")
@@ -377,10 +421,16 @@ def build_monitor(
         raise UserError("--send-on-connect needs a port to send to (the sources are read-only)")
     if record and not any(s.live and not isinstance(s, FollowSource) for s in sources):
         raise UserError("--record needs a live source (a port, URL or '-')")
+    files = [s.path for s in sources if isinstance(s, (ReplaySource, FollowSource))]
+    settings_at = channels_path(config, record, files)
+    if os.path.isdir(settings_at):
+        raise UserError(f"{settings_at} is a directory, not a settings file")
+    if os.path.exists(settings_at):
+        # What the monitor kept last time; the options given on the command line win.
+        settings = with_channels(settings, read_channels(settings_at))
     # Build the pipeline's parts before opening ports, so a bad option leaves nothing open.
     Pipeline(settings, [])
     labels_path = labels or default_labels_path(sources, record)
-    files = [s.path for s in sources if isinstance(s, (ReplaySource, FollowSource))]
     state_at = None if state is None else state_path(state, record, files)
     if os.path.isdir(labels_path):
         raise UserError(f"--labels {labels_path} is a directory")
@@ -398,6 +448,7 @@ def build_monitor(
             sources, settings, labels_path, recorder, alert_hooks, labels is not None, state_at
         )
         monitor.line_ending = line_ending
+        monitor.settings_path = settings_at
         return monitor
     except UserError:
         # A labels file that cannot be used: leave no port or recording open behind.

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from sensorscope.channel_file import for_channel
 from sensorscope.channels import ChannelRegistry, Feedback
 from sensorscope.detect.factory import factory_for
 from sensorscope.errors import UserError
@@ -170,6 +171,11 @@ class Pipeline:
         self.on_alert = on_alert
         self.on_batch = on_batch
         self.state = State(self.default_threshold)
+        self.state.thresholds.update(settings.thresholds)
+        # Per channel index: (scale, offset), or None for a channel left as printed; grown
+        # as channels are numbered. Empty and unused when nothing is scaled.
+        self._scaling = bool(settings.scales or settings.offsets)
+        self._gains: list[tuple[float, float] | None] = []
         self.feedback = Feedback()
         self.registry = ChannelRegistry(
             settings, self.factory, self.hysteresis, self.threshold_for,
@@ -346,6 +352,8 @@ class Pipeline:
         t = np.array(rows.t, dtype=np.float64)[reading]
         rx = np.array(rows.rx, dtype=np.float64)[reading]
         names = self.registry.names
+        if self._scaling:
+            raw = self._scaled(ch, raw, names)
         scored = self.registry.score(ch, raw, t, self.state.channels)
         if self.joint is not None:
             sources = [r[1] for r in rows.readings]
@@ -358,12 +366,49 @@ class Pipeline:
             for name, state, engine, ts, sel, out in scored.done:
                 if name not in channels:
                     channels[name] = self.registry.unpublished.pop(name)
+                    state.unit = self.unit_of(name)
                 state.update(engine, ts, rx[sel], out)
             self._events(scored.events)
             self._outbox.append(
                 ("batch", ScoredBatch(list(names), t, ch, scored.value, scored.imputed,
                                       scored.score, scored.alert, reading, rows.readings), None)
             )  # fmt: skip
+
+    def _scaled(self, ch: np.ndarray, raw: np.ndarray, names: list[str]) -> np.ndarray:
+        """The batch's values as ``raw * scale + offset`` for the channels given a scale or
+        an offset (``--scale``/``--offset``, ``[channels.NAME]``), before anything scores
+        them: a threshold, a range and the scores files are then in the user's units."""
+        gains = self._gains
+        s = self.settings
+        for name in names[len(gains) :]:
+            scale = for_channel(name, s.scales)
+            offset = for_channel(name, s.offsets)
+            gains.append(
+                None if scale is None and offset is None else (scale or 1.0, offset or 0.0)
+            )
+        if not any(gains):
+            return raw
+        out = raw.copy()
+        for ci in np.unique(ch).tolist():
+            gain = gains[ci]
+            if gain is not None:
+                sel = ch == ci
+                out[sel] = raw[sel] * gain[0] + gain[1]
+        return out
+
+    def unit_of(self, channel: str) -> str:
+        """The unit a channel is shown in: the user's (``--unit``, ``[channels.NAME]``),
+        else the one its device printed on the line the channel was born from."""
+        given = for_channel(channel, self.settings.units)
+        if given:
+            return given
+        for src, parser in self.parsers.items():
+            prefix = f"{src}/" if self.multi else ""
+            if channel.startswith(prefix):
+                unit = parser.units.get(channel[len(prefix) :])
+                if unit:
+                    return unit
+        return ""
 
     def _events(self, events: list[AlertEvent]) -> None:
         """Number the alerts opened and queue every event for the callbacks."""
@@ -472,6 +517,15 @@ class Pipeline:
 
     def threshold_for(self, channel: str) -> float:
         return self.state.threshold_for(channel)
+
+    def channel_names(self) -> list[str]:
+        """Every channel numbered so far, in the order first seen (any thread)."""
+        return list(self.registry.names)
+
+    def set_thresholds(self) -> dict[str, float]:
+        """The thresholds set per channel (the user's, not the default), any thread."""
+        with self.state.lock:
+            return dict(self.state.thresholds)
 
     def set_threshold(self, channel: str, threshold: float | None) -> None:
         """Change a channel's threshold (any thread); the scoring worker hands it to the

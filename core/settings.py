@@ -20,7 +20,7 @@ they take, and the CLI turns each kind into its click type.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,6 +171,9 @@ class Key:
     table: bool = False
     #: The sub-table's names are written in quotes (they are channel names, not identifiers).
     quoted: bool = False
+    #: Held in ``[detect]``; False for what the ``[channels.NAME]`` tables hold instead
+    #: (``sensorscope.channel_file``), which ``[detect]`` then refuses.
+    detect: bool = True
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,52 @@ def _params(texts: tuple[str, ...]) -> dict[str, Any]:
     from sensorscope.detect.factory import parse_param
 
     return dict(parse_param(p) for p in texts)
+
+
+# The per-channel options (their file form is sensorscope.channel_file's).
+def _pair(text: str, flag: str, what: str) -> tuple[str, str]:
+    name, eq, value = text.partition("=")
+    if not (eq and name.strip() and value.strip()):
+        raise UserError(f"bad {flag} {text!r}: expected CHANNEL={what}")
+    return name.strip(), value.strip()
+
+
+def parse_units(texts: Sequence[str]) -> dict[str, str]:
+    """``--unit temp=°C`` (repeatable) -> ``{"temp": "°C"}``.
+
+    >>> parse_units(["temp=°C", "hum = %"])
+    {'temp': '°C', 'hum': '%'}
+    """
+    return dict(_pair(t, "--unit", "UNIT") for t in texts)
+
+
+def _factors(texts: Sequence[str], flag: str, what: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for text in texts:
+        name, value = _pair(text, flag, what)
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise UserError(f"bad {flag} {text!r}: {value!r} is not a number")
+        out[name] = number
+    return out
+
+
+def parse_scales(texts: Sequence[str]) -> dict[str, float]:
+    """``--scale temp=0.1`` (repeatable) -> ``{"temp": 0.1}``."""
+    scales = _factors(texts, "--scale", "FACTOR")
+    for name, factor in scales.items():
+        if factor == 0:
+            # Every value would be the offset: the channel would say nothing at all.
+            raise UserError(f"bad --scale {name}=0: the factor must not be 0")
+    return scales
+
+
+def parse_offsets(texts: Sequence[str]) -> dict[str, float]:
+    """``--offset temp=-40`` (repeatable) -> ``{"temp": -40.0}``."""
+    return _factors(texts, "--offset", "OFFSET")
 
 
 def _features(text: str) -> tuple[str, ...]:
@@ -329,6 +378,23 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("seed", Option(
         "--seed", Whole(), default=42, show_default=True, help="detector seed",
     ), Key(rank=10)),
+    Setting("units", Option(
+        "--unit", Text(), multiple=True, metavar="CH=UNIT", merge=True,
+        help="the unit a channel (name or pattern) is shown in, over the one the device "
+        "prints (repeatable)",
+        parse=parse_units,
+    ), Key(rank=None, detect=False)),
+    Setting("scales", Option(
+        "--scale", Text(), multiple=True, metavar="CH=FACTOR", merge=True,
+        help="multiply a channel's values by FACTOR before scoring (repeatable; thresholds, "
+        "--range and the scores are then in the scaled units)",
+        parse=parse_scales,
+    ), Key(rank=None, detect=False)),
+    Setting("offsets", Option(
+        "--offset", Text(), multiple=True, metavar="CH=OFFSET", merge=True,
+        help="add OFFSET to a channel's values after --scale (repeatable)",
+        parse=parse_offsets,
+    ), Key(rank=None, detect=False)),
     Setting("joint", Option(
         "--joint/--no-joint", Flag(), default=True, show_default=True,
         help="score each source's channels together too (faults that break how they move "
@@ -337,13 +403,13 @@ SETTINGS: tuple[Setting, ...] = (
 )  # fmt: skip
 
 #: The settings a file may hold, by their key in ``[detect]``.
-FILE_KEYS: dict[str, Setting] = {s.key: s for s in SETTINGS}
+FILE_KEYS: dict[str, Setting] = {s.key: s for s in SETTINGS if s.file.detect}
 
 
 # --------------------------------------------------------------------------- the file
 
 
-def _read_toml(path: str) -> dict[str, Any]:
+def read_toml(path: str) -> dict[str, Any]:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
@@ -361,7 +427,7 @@ def _read_toml(path: str) -> dict[str, Any]:
 def read_keys(path: str) -> dict[str, str]:
     """The ``[keys]`` table of a settings file (key id = "keys"), checked for its shape; the
     monitor checks the ids and the keys (``sensorscope.tui.keymap``)."""
-    keys = _read_toml(path).get("keys", {})
+    keys = read_toml(path).get("keys", {})
     if not isinstance(keys, dict):
         raise UserError(f'{path}: [keys] must be a table of id = "key" lines')
     for kid, value in keys.items():
@@ -374,7 +440,7 @@ def read_keys(path: str) -> dict[str, str]:
 
 def read_config(path: str) -> dict[str, Any]:
     """The ``[detect]`` table of a settings file, checked."""
-    data = _read_toml(path)
+    data = read_toml(path)
     detect = data.get("detect", {})
     if not isinstance(detect, dict):
         raise UserError(f"{path}: [detect] must be a table")

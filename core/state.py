@@ -103,6 +103,7 @@ class ChannelState:
     warming_up: bool = True
     interval: float | None = None  # smoothed time between samples, for "stale"
     seen_wall: float = 0.0  # wall time when the last sample was scored
+    unit: str = ""  # set once, when the channel is published
 
     def update(self, engine: ChannelEngine, t: np.ndarray, rx: np.ndarray, out: Any) -> None:
         """Take in a batch of the channel's scored samples (``out``: the engine's)."""
@@ -312,6 +313,7 @@ class State:
                     interval=ch.interval,
                     history=ch.ring.ordered(None if name == detail else points),
                     rx_t=ch.rx_t,
+                    unit=ch.unit,
                 )
                 for name, ch in self.channels.items()
             }

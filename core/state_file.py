@@ -61,6 +61,8 @@ _HEADER_MAX = 64 * 1024
 _SHAPING = (
     "detector", "params", "features", "warmup", "seed", "impute", "hysteresis",
     "limits", "sentinels", "dropout", "learn_in_alerts", "hold",
+    # What a channel learned is in its scaled units: another scale is another signal.
+    "scales", "offsets",
 )  # fmt: skip
 
 

@@ -338,6 +338,19 @@ class SensorscopeApp(App[int]):
         reset = " (default)" if value is None else ""
         self.say(f"{channel} threshold {shown:.2f}{reset}")
 
+    def action_save_settings(self) -> None:
+        # A file write (and a read of the file first): in a thread, so a slow disk never
+        # holds up the screen; what happened comes back as a notice.
+        self.run_worker(self._save_settings, thread=True, group="save-settings", exclusive=True)
+
+    def _save_settings(self) -> None:
+        try:
+            saved = self.monitor.save_settings()
+        except UserError as exc:
+            self.call_from_thread(self.say, str(exc), "error")
+            return
+        self.call_from_thread(self.say, f"settings saved to {saved.path}")
+
     def _replay_only(self) -> bool:
         if not self.monitor.is_replay:
             self.say("replay only", "warning")

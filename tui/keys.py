@@ -185,6 +185,19 @@ ROWS: tuple[Row, ...] = (
         ),
     ),
     Row(
+        "keep thresholds, units, scales (sensorscope.toml)",
+        (
+            Key(
+                "save_settings",
+                "ctrl+s",
+                "save_settings",
+                "Save settings",
+                "Save channel settings",
+                "Keep each channel's threshold, unit, scale and range in sensorscope.toml",
+            ),
+        ),
+    ),
+    Row(
         "replay slower / faster (0.25x to 64x, max)",
         (
             Key(

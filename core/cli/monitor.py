@@ -115,8 +115,9 @@ def watch(
     Keys: up/down select, tab switches table and alert log, space pauses, f/a label the
     highlighted alert false positive/anomaly, m marks a missed anomaly, u undoes, +/-/=
     threshold, [ ] speed, left/right seek, r restart, / filter, s sort, l raw lines,
-    w writes a line to the board, ? help, q quit. A [keys] table in the --config file remaps
-    them (README: "Your own keys").
+    w writes a line to the board, ctrl+s keeps the channels' settings (sensorscope.toml),
+    ? help, q quit. A [keys] table in the --config file remaps them (README: "Your own
+    keys").
     """
     keymap = user_keys(config)
     from sensorscope.monitor import build_monitor
@@ -140,6 +141,7 @@ def watch(
         state=state,
         send_on_connect=send_on_connect,
         line_ending=LineEnding(line_ending),
+        config=config,
     )
     if check:
         monitor.stop()
@@ -173,7 +175,11 @@ def demo(ctx, headless, labels_path, config):
     from sensorscope.settings import build_settings
 
     settings = build_settings({}, config)
-    monitor = build_monitor([str(path)], settings, labels=labels_path, speed=1.0, loop=True)
+    # The demo's channel settings go where its labels do, not into the bundled recordings.
+    monitor = build_monitor(
+        [str(path)], settings, labels=labels_path, speed=1.0, loop=True,
+        config=config or "sensorscope-demo.toml",
+    )  # fmt: skip
     return run_monitor(monitor, bell=False, keymap=keymap)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from sensorscope.channel_file import read_channels, with_channels
 from sensorscope.settings import (
     SETTINGS,
     Flag,
@@ -111,8 +112,8 @@ detect_options = [_option(s) for s in SETTINGS] + [
         "--config",
         "config_path",
         default=None,
-        help="settings file ([detect] table, as `sensorscope tune` writes it; the monitor's "
-        "[keys] too)",
+        help="settings file ([detect] table, as `sensorscope tune` writes it; [channels.NAME] "
+        "tables; the monitor's [keys] too)",
     ),
 ]
 
@@ -136,7 +137,11 @@ def with_settings(f=None, *, config: bool = False):
     def wrapper(*args, **kwargs):
         values = {s.param: kwargs.pop(s.param) for s in SETTINGS}
         path = kwargs.pop("config_path")
-        kwargs["settings"] = build_settings(values, path, _given)
+        settings = build_settings(values, path, _given)
+        if path:
+            # The file's [channels.NAME] tables too; the options given win over them.
+            settings = with_channels(settings, read_channels(path))
+        kwargs["settings"] = settings
         if config:
             kwargs["config"] = path
         return f(*args, **kwargs)

@@ -82,6 +82,11 @@ class LineFormat(Protocol):
         after a reconnect) loses or changes its first key and a whole one can be told."""
         ...
 
+    # Optional, and so not declared here (a format without it stays a LineFormat):
+    # ``units(s) -> dict[str, str]``, the unit text each name's value carries on line
+    # ``s`` ("45.00 %", "§°C", "21.5C"). The parser asks it only for the line a channel is
+    # born from, so a format pays nothing per line for it.
+
 
 @dataclass(slots=True)
 class ParseCounters:

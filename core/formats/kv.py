@@ -8,7 +8,7 @@ import re
 from sensorscope.formats.base import Parsed
 from sensorscope.formats.columns import Columns
 from sensorscope.formats.template import TLABEL, TNUM, Template, labeled_template, tokens
-from sensorscope.formats.values import collect, conv_units
+from sensorscope.formats.values import collect, conv_units, unit_of
 
 _PAIR = re.compile(r"([^\s=]+)[ \t]*=[ \t]*([^\s=]*)")
 _TOKEN = re.compile(f"({TLABEL})([ \t]*=[ \t]*)({TNUM})")
@@ -78,6 +78,23 @@ class KeyValue:
 
     def keyed(self, s: str) -> bool:
         return True
+
+    def units(self, s: str) -> dict[str, str]:
+        """The unit glued to each value (``temp=21.5C``), the pieces cut as :meth:`parse`
+        cuts them (';' pieces may hold decimal commas)."""
+        if ";" in s:
+            pieces = s.split(";")
+        elif "," in s:
+            pieces = s.split(",")
+        else:
+            pieces = [s]
+        found = {}
+        for piece in pieces:
+            for m in _PAIR.finditer(piece):
+                unit = unit_of(m.group(2).replace(",", "."))
+                if unit:
+                    found[m.group(1)] = unit
+        return found
 
     def template(self, s: str, lead: str, trail: str, cols: Columns) -> Template | None:
         if ";" in s:

@@ -78,6 +78,8 @@ class LineParser(TemplatePath):
         self._forced = forced is not None
         self._miss = 0
         self._line = ""
+        self._text = ""  # the line as the format parses it, for the units of a birth
+        self.units: dict[str, str] = {}  # by channel: learn_units'
         if forced is not None:
             self._lock(forced)
 
@@ -195,6 +197,7 @@ class LineParser(TemplatePath):
             s = strip_prefix(s)
             if not s:
                 return self._kind("empty")
+        self._text = s
         if first:
             if header_like(s) is not None:
                 self._cols.nondata_kind(s, self._locked, first=True)
@@ -276,6 +279,7 @@ class LineParser(TemplatePath):
         values, _good, errors, _hit, dt = r
         cols = self._cols
         if not values.keys() <= self._chset:
+            born = len(self.channels)
             admitted = self._channels.admit(
                 values, errors, t if dt is None else dt, self._line, vouched, self._locked
             )
@@ -284,6 +288,8 @@ class LineParser(TemplatePath):
                 self._not_data()
                 return self._kind("text")
             values = admitted
+            if len(self.channels) > born:
+                learn_units(self._locked, self._text, self.channels[born:], self.units)
         # The checks are inlined: this runs for every line the template path cannot take.
         if cols.shape is not None or cols.cand is not None:
             cols.commit(self._locked is not None and self._locked.positional)
@@ -330,3 +336,17 @@ class LineParser(TemplatePath):
             if r is not None:
                 return self._emit(r, t, vouched=True)
         return self._kind(self._cols.nondata_kind(s, self._locked))
+
+
+def learn_units(fmt: LineFormat | None, s: str, names: list[str], units: dict[str, str]) -> None:
+    """Into ``units``: the units line ``s``, which gave birth to the channels ``names``,
+    printed with their values, if its format can tell (the optional ``units(s)`` of a
+    format). Asked once per birth, never per line: the fast path stays as it was."""
+    units_of = getattr(fmt, "units", None)
+    if units_of is None:
+        return
+    found = units_of(s)
+    for name in names:
+        unit = found.get(name)
+        if unit:
+            units[name] = unit

@@ -6,12 +6,12 @@ import re
 
 from sensorscope.formats.base import Parsed
 from sensorscope.formats.columns import Columns
-from sensorscope.formats.values import collect, conv_units
+from sensorscope.formats.values import collect, conv_units, unit_of
 
 _PROSE = re.compile(
     r"([^\W\d_][^:=]*?)[ \t]*:[ \t]*"  # label, may hold spaces: "Air temp"
     r"([^\s,;|:]+)"  # value, maybe with its unit glued on
-    r"(?:[ \t]{1,2}[^\s\d,;:|.+\-=][^\s,;:|=]*)?"  # unit after a space: "%", "*C", "Â°C"
+    r"([ \t]{1,2}[^\s\d,;:|.+\-=][^\s,;:|=]*)?"  # unit after a space: "%", "*C", "Â°C"
     r"(?![^\s,;|])(?![ \t]*[:=])"  # ...unless that "unit" is really the next label
     r"[\s,;|]*"
 )
@@ -50,6 +50,16 @@ class Prose:
 
     def keyed(self, s: str) -> bool:
         return False
+
+    def units(self, s: str) -> dict[str, str]:
+        """The unit each label's value carries, glued on or after a space ("45.00 %")."""
+        found = {}
+        for m in _PROSE.finditer(s):
+            after = m.group(3)
+            unit = after.strip().replace("Â°", "°") if after else unit_of(m.group(2))
+            if unit:
+                found[m.group(1).strip()] = unit
+        return found
 
     template = None  # no fast path
 

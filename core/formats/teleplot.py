@@ -5,7 +5,7 @@ from __future__ import annotations
 from sensorscope.formats.base import Parsed
 from sensorscope.formats.columns import Columns
 from sensorscope.formats.times import parse_time
-from sensorscope.formats.values import BAD, TIME_KEYS, conv
+from sensorscope.formats.values import BAD, TIME_KEYS, conv, unit_of
 
 
 class Teleplot:
@@ -48,6 +48,16 @@ class Teleplot:
 
     def keyed(self, s: str) -> bool:
         return True
+
+    def units(self, s: str) -> dict[str, str]:
+        """``>temp:21.5§°C``: what follows '§' (up to the flags); else a unit glued on."""
+        if s[:1] != ">":
+            return {}
+        body = s[1:].partition("|")[0]
+        body, mark, unit = body.partition("§")
+        name, _sep, rest = body.partition(":")
+        unit = unit.strip() if mark else unit_of(rest.rpartition(":")[2])
+        return {name.strip(): unit} if unit and name.strip() else {}
 
     template = None  # no fast path
 

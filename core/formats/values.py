@@ -60,6 +60,20 @@ def slow_value(tok: str, units: bool) -> Value:
     return BAD
 
 
+def unit_of(tok: str) -> str:
+    """The unit glued to (or one space from) a number, as printed; "" when there is none.
+
+    Mojibake of a degree sign ("Â°", UTF-8 read as Latin-1 on the way) is shown as "°".
+
+    >>> unit_of("23.5C"), unit_of("45 %"), unit_of("21.5"), unit_of("23.5 Â°C")
+    ('C', '%', '', '°C')
+    """
+    m = _NUM_UNIT.fullmatch(tok.strip())
+    if m is None:
+        return ""
+    return m.group(0)[m.end(1) - m.start(0) :].strip().replace("Â°", "°")
+
+
 def conv(tok: str, units: bool) -> Value:
     """A token's value: a finite float, None (missing) or :data:`BAD`.
 

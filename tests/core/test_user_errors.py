@@ -44,6 +44,12 @@ BAD_OPTIONS = [
     (["--range", "temp=a:b"], "--range"),
     (["--sentinel", "x"], "--sentinel"),
     (["--features", "nope"], "nope"),
+    (["--scale", "temp=abc"], "--scale"),
+    (["--scale", "temp=0"], "--scale"),
+    (["--scale", "temp"], "--scale"),
+    (["--offset", "temp=nan"], "--offset"),
+    (["--unit", "=x"], "--unit"),
+    (["--unit", "temp="], "--unit"),
     (["--format", "nope"], "nope"),
     (["--detector", "nope"], "nope"),
     (["--nosuchoption"], "--nosuchoption"),
@@ -60,6 +66,9 @@ BAD_CONFIG = [
     'threshold = "x"', 'hysteresis = "x"', "warmup = -3", 'seed = "a"', "features = 5",
     "detector = 5", 'dropout = "x"', "learn_in_alerts = 1", "params = 3", 'impute = "median"',
     '[detect.params]\nhst_trees = "x"', '[detect.limits]\ntemp = ["a", 1]', "threshold = [",
+    '[channels.temp]\nscale = "x"', "[channels.temp]\nunit = 5", "[channels.temp]\nthreshold = 3",
+    "[channels.temp]\nsacle = 2", "[channels.temp]\nlow = 5\nhigh = 1", "[channels]\ntemp = 3",
+    "units = {temp = 'C'}",
 ]  # fmt: skip
 
 

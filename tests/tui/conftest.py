@@ -54,12 +54,14 @@ def board_rec(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def monitors():
-    """Build monitors with ``monitors(specs, **kw)``; every one is stopped after the test."""
+    """Build monitors with ``monitors(specs, settings=..., **kw)``; every one is stopped
+    after the test."""
     made = []
 
     def make(specs, **kw):
         kw.setdefault("speed", None)
-        m = build_monitor([str(s) for s in specs], Settings(), **kw)
+        settings = kw.pop("settings", None) or Settings()
+        m = build_monitor([str(s) for s in specs], settings, **kw)
         made.append(m)
         return m
 

@@ -77,6 +77,26 @@ def score_cell(score: float, threshold: float, warming_up: bool) -> Text:
     return Text(f"{score:.3f}" + ("!" if above else " "), style=style, justify="right")
 
 
+# A unit longer than this is cut: the value beside it matters more.
+UNIT_MAX = 6
+
+
+def shown_unit(unit: str) -> str:
+    """A channel's unit as the table and the chart write it (device text made printable).
+
+    >>> shown_unit("°C"), shown_unit("µmol/m²/s"), shown_unit("")
+    ('°C', 'µmol/…', '')
+    """
+    unit = printable(unit)
+    return unit if len(unit) <= UNIT_MAX else unit[: UNIT_MAX - 1] + "…"
+
+
+def value_text(ch: ChannelSnapshot) -> str:
+    """The value cell: the last value, and its unit when the channel has one."""
+    unit = shown_unit(ch.unit)
+    return fmt_value(ch.last_value) + (f" {unit}" if unit else "")
+
+
 def row_cells(
     ch: ChannelSnapshot, data_t: float | None, spark_width: int, threshold: float | None = None
 ) -> dict[str, Text]:
@@ -85,7 +105,7 @@ def row_cells(
     imputed = f"{100 * ch.imputed / ch.samples:.0f}%" if ch.samples else "—"
     return {
         "name": Text(printable(ch.name)),
-        "value": Text(fmt_value(ch.last_value), justify="right"),
+        "value": Text(value_text(ch), justify="right"),
         "spark": Text(spark_text(ch.history.value[-spark_points(spark_width) :], spark_width)),
         "score": score_cell(ch.last_score, thr, ch.warming_up),
         "thr": Text(f"{thr:.2f}", justify="right"),
@@ -119,7 +139,7 @@ class ChannelTable(UserMovedTable):
         self._thresholds: dict[str, float] = {}
         self._selected: str | None = None  # the channel the cursor stays on
         self._announced: str | None = None  # the last one told to the app
-        self._widths: tuple[int, int] = (0, 0)
+        self._widths: tuple[int, int, int] = (0, 0, 0)  # name, sparkline, value
 
     def on_mount(self) -> None:
         for key in COLUMNS:
@@ -192,12 +212,17 @@ class ChannelTable(UserMovedTable):
         width = self.scrollable_content_region.width or self.app.size.width
         names = [n for n in self._channels if self._matches(n)]
         name_w = min(24, max([7, *(len(n) for n in names)]))
+        # The value column grows by the longest unit shown, so a table without units is
+        # laid out as it always was.
+        unit_w = max([0, *(len(shown_unit(self._channels[n].unit)) + 1 for n in names)])
+        unit_w = 0 if unit_w == 1 else unit_w
+        value_w = WIDTHS["value"] + unit_w
         pad = 2 * self.cell_padding * len(COLUMNS)
-        spark_w = max(MIN_SPARK, width - name_w - sum(WIDTHS.values()) - pad)
-        if (name_w, spark_w) == self._widths:
+        spark_w = max(MIN_SPARK, width - name_w - sum(WIDTHS.values()) - unit_w - pad)
+        if (name_w, spark_w, value_w) == self._widths:
             return
-        self._widths = (name_w, spark_w)
-        set_column_widths(self, {"name": name_w, "spark": spark_w})
+        self._widths = (name_w, spark_w, value_w)
+        set_column_widths(self, {"name": name_w, "spark": spark_w, "value": value_w})
         # Sparklines are redrawn at the new width below.
         for key in [k for k in self._cells if k[1] == "spark"]:
             del self._cells[key]

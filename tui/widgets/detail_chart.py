@@ -181,7 +181,7 @@ class DetailChart(Vertical):
             [f"{y:.2f}".rjust(LABEL_W) if y else "0".rjust(LABEL_W) for y in score_ticks],
         )
 
-        head = self._head(ch.name, t0, t1)
+        head = self._head(ch.name, t0, t1, ch.unit)
         title.update(head, layout=False)  # one fixed line
         value_plot.refresh()
         score_plot.refresh()
@@ -223,10 +223,13 @@ class DetailChart(Vertical):
                 vp.vline(xp, PENDING_MARK[1])
             vp.plot(xs, [hi, hi], marker=PENDING_MARK[0], color=PENDING_MARK[1])
 
-    def _head(self, name: str, t0: float, t1: float) -> Text:
-        """The chart's one title line: the channel, the span shown and the legend."""
+    def _head(self, name: str, t0: float, t1: float, unit: str = "") -> Text:
+        """The chart's one title line: the channel (in its unit), the span shown and the
+        legend."""
         head = Text()
         head.append(printable(name), style="bold")
+        if unit:
+            head.append(f" ({printable(unit)})")
         head.append(f"  {utc_clock(t0)}–{utc_clock(t1)} UTC ({fmt_duration(t1 - t0)})")
         head.append("  ")
         head.append("!n", style="red")
