@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from sensorscope.engine import ChannelEngine
 from sensorscope.faults import limits_for
 from sensorscope.model import Alert, Label, LabelKind, Settings
 from sensorscope.state import AlertEvent, ChannelState, Ring
+
+if TYPE_CHECKING:
+    from sensorscope.joint import JointViews
 
 
 @dataclass
@@ -71,6 +74,7 @@ class Feedback:
         registry: ChannelRegistry,
         alerts: Sequence[Alert],
         threshold_for: Callable[[str], float],
+        joint: JointViews | None = None,
     ) -> None:
         engines = registry.engines
         while self._asked:
@@ -85,6 +89,11 @@ class Feedback:
                 continue
             engine = engines.get(alert.channel)
             if engine is None:
+                # The joint view's alert: a false positive teaches it; nothing to undo (what
+                # was learned stays, as a channel's does).
+                view = joint.engine_of(alert) if joint is not None else None
+                if view is not None and kind == "fp":
+                    view.feedback(alert)
                 continue
             if kind == "fp":
                 engine.feedback(alert)

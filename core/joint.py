@@ -24,6 +24,7 @@ source), with ``Alert.channels`` the channels that moved most.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -42,6 +43,8 @@ BLOCK = 32
 #: Covariance shrunk towards its diagonal by this much: a channel pair that was perfectly
 #: coupled over the warm-up must not make every later wobble infinitely far.
 SHRINK = 0.01
+EPISODE_KEEP = 5000  # vectors of one episode a false-positive label can teach
+EPISODES_KEPT = 8  # closed episodes whose vectors are kept for a label
 #: At most this many channels are named as contributing; those under a quarter of the
 #: largest share are left out.
 MAX_NAMED = 3
@@ -88,6 +91,12 @@ class JointEngine:
         self.open: Alert | None = None
         self.ep_len = 0
         self._was_learning = True
+        # The vectors of the open episode, then of the last few closed ones (by start time):
+        # what a false-positive label on one of them teaches.
+        self._episode: list[np.ndarray] = []
+        self._kept_episodes: dict[float, np.ndarray] = {}
+        #: Labels known up front: does a false-positive label cover this closing episode?
+        self.labelled_false: Callable[[Alert], bool] | None = None
 
     # -- scoring ----------------------------------------------------------------------------
 
@@ -111,12 +120,14 @@ class JointEngine:
             t2, own, contrib = self._raw(x[i:j])
             ck = self._recent
             s, relational = self._calibrate(t2, own)
+            was_open = self.open
             k = self._advance(s, t[i:j], x[i:j], contrib, relational & ~busy[i:j], events, i)
             if k < j - i:
                 # The episode state changed at sample k-1: what follows learns otherwise.
                 self._recent = ck
                 self._calibrate(t2[:k], own[:k], self._was_learning)
                 j = i + k
+            self._keep_vectors(was_open, x[i:j])
             scores[i:j] = s[: j - i]
             # What is learned is the normal the view compares with: never a vector inside
             # its alert, however long that lasts, nor one that scored at the threshold.
@@ -132,6 +143,36 @@ class JointEngine:
             self._learn(x[i:j][keep], t[i:j], True, avg[keep])
             i = j
         return scores, events
+
+    def _keep_vectors(self, was_open: Alert | None, x: np.ndarray) -> None:
+        """Keep the vectors of the episode a segment belonged to (bounded), and put an
+        episode that closed in it among the last few."""
+        if was_open is not None:
+            if sum(map(len, self._episode)) < EPISODE_KEEP:
+                self._episode.append(x)
+            if self.open is None:  # closed in this segment
+                kept = np.concatenate(self._episode)[:EPISODE_KEEP]
+                self._episode = []
+                self._kept_episodes[was_open.start] = kept
+                while len(self._kept_episodes) > EPISODES_KEPT:
+                    del self._kept_episodes[next(iter(self._kept_episodes))]
+                if self.labelled_false is not None and self.labelled_false(was_open):
+                    self.feedback(was_open)
+        elif self.open is not None:  # opened at the segment's last vector
+            self._episode = [x[-1:]]
+
+    def feedback(self, alert: Alert) -> bool:
+        """A false-positive label on one of this view's alerts: its vectors are learned, so
+        the channels sitting like that is part of what is normal. False when they are no
+        longer kept (an alert older than the last few)."""
+        if self.open is not None and alert.start == self.open.start:
+            vectors = np.concatenate(self._episode) if self._episode else None
+        else:
+            vectors = self._kept_episodes.pop(alert.start, None)
+        if vectors is None or not len(vectors):
+            return False
+        self._learn(vectors, np.zeros(0), True, np.full(len(vectors), np.nan))
+        return True
 
     def _raw(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per vector: T2 (NaN while warming up), each channel's own distance
@@ -321,6 +362,8 @@ class JointViews:
         self.hysteresis = hysteresis
         self.multi = multi
         self.engines: dict[str, JointEngine] = {}
+        #: Labels known up front (the pipeline's): false positives teach as they close.
+        self.labelled_false: Callable[[Alert], bool] | None = None
 
     def restart(self) -> None:
         self.engines.clear()
@@ -368,8 +411,13 @@ class JointViews:
             src, chans, self.cfg, threshold=self.threshold, hysteresis=self.hysteresis,
             name=joint_name(src, self.multi),
         )  # fmt: skip
+        engine.labelled_false = self.labelled_false
         self.engines[src] = engine
         return engine
 
     def finish(self) -> list[Alert]:
         return [a for e in self.engines.values() if (a := e.finish()) is not None]
+
+    def engine_of(self, alert: Alert) -> JointEngine | None:
+        """The engine whose alert this is (None: a channel's alert)."""
+        return next((e for e in self.engines.values() if e.name == alert.channel), None)

@@ -187,6 +187,8 @@ class Pipeline:
             if settings.joint and self.factory.kind == "scorer"
             else None
         )
+        if self.joint is not None:
+            self.joint.labelled_false = self.feedback.labelled_false
         self.parsers: dict[str, LineParser] = {}
         self._fixed_parsers: dict[str, tuple[str, list[str] | None]] = {}
         self._connected: set[str] = set()
@@ -289,7 +291,7 @@ class Pipeline:
         """
         state = self.state
         if self.feedback:
-            self.feedback.apply(self.registry, state.alerts, self.threshold_for)
+            self.feedback.apply(self.registry, state.alerts, self.threshold_for, self.joint)
         if frames:
             # Where scoring has got to on the receive clock: a replay judges staleness on it,
             # since the reader may be far ahead of scoring.
@@ -423,7 +425,7 @@ class Pipeline:
         that is off (or a followed file written long ago) does not make every channel late.
         """
         if self.feedback:
-            self.feedback.apply(self.registry, self.state.alerts, self.threshold_for)
+            self.feedback.apply(self.registry, self.state.alerts, self.threshold_for, self.joint)
         events: list[AlertEvent] = []
         for name, engine in list(self.registry.engines.items()):
             st = self.state.channels.get(name)
@@ -508,6 +510,8 @@ class Pipeline:
         with self.state.lock:
             self.registry.restore(saved.engines, saved.names, saved.prefixes)
             if self.joint is not None:
+                for engine in saved.joint.values():
+                    engine.labelled_false = self.joint.labelled_false
                 self.joint.engines.update(saved.joint)
             joint = list(saved.joint.values()) if self.joint is not None else []
             opened = [e.open for e in [*saved.engines.values(), *joint] if e.open is not None]

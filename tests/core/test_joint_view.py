@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from sensorscope.detect.config import DEFAULT
 from sensorscope.joint import JointEngine
-from sensorscope.model import Reason, Settings
+from sensorscope.model import Label, LabelKind, Reason, Settings
 from sensorscope.pipeline import Pipeline
 from sensorscope.recording import RecordingReader
 from sensorscope.simulate import Board, write_board_recording
@@ -144,3 +146,48 @@ def test_a_restart_with_state_goes_on_with_the_joint_view_as_one_run(cli, pump_r
     whole = joint_rows(path)
     # The same joint alerts start at the same times (one open at the cut is listed twice).
     assert sorted(set(split)) == sorted(set(whole)) and len(whole) >= 8
+
+
+@pytest.fixture(scope="module")
+def blocked_pump(tmp_path_factory):
+    # One fault kind, over and over: a pipe that partly blocks every few minutes.
+    pump = Pump(1800, seed=2, faults=("blocked",))
+    path = tmp_path_factory.mktemp("blocked") / "pump.jsonl"
+    write_board_recording(str(path), pump, 1800, T0, src="pump")
+    return path
+
+
+def joint_alerts(path, labels=(), label_first_at=None):
+    p = Pipeline(Settings(), ["pump"])
+    if labels:
+        p.learn_labels(labels)
+    frames = list(RecordingReader(str(path)))
+    cut = len(frames) if label_first_at is None else label_first_at
+    p.process(frames[:cut])
+    if label_first_at is not None:
+        first = next(a for a in p.alerts if a.channel == ":joint")
+        p.add_label(Label("x1", ":joint", first.start, first.until, LabelKind.FALSE_POSITIVE,
+                          alert=first.id))  # fmt: skip
+    p.process(frames[cut:])
+    p.finish()
+    return [a for a in p.alerts if a.channel == ":joint"]
+
+
+def test_a_false_positive_label_on_a_joint_alert_teaches_the_joint_view(blocked_pump):
+    plain = joint_alerts(blocked_pump)
+    assert len(plain) >= 8
+    first = plain[0]
+    label = Label("l1", ":joint", first.start, first.until, LabelKind.FALSE_POSITIVE)
+    taught = joint_alerts(blocked_pump, [label])
+    assert taught[0].peak_value == first.peak_value  # the labelled one is as it was
+    # The channels sitting like that is now part of normal: each repeat stands out less.
+    later = {round(a.start - T0, -1): a.peak_value for a in plain[1:]}
+    for a in taught[1:]:
+        assert a.peak_value < 0.75 * later.get(round(a.start - T0, -1), math.inf)
+
+
+def test_labelling_a_joint_alert_in_the_monitor_teaches_it_too(blocked_pump):
+    plain = joint_alerts(blocked_pump)
+    taught = joint_alerts(blocked_pump, label_first_at=4000)  # 400 s in: the first is over
+    assert len(taught) <= len(plain)
+    assert sum(a.peak_value for a in taught[1:]) < 0.75 * sum(a.peak_value for a in plain[1:])
