@@ -120,6 +120,7 @@ from sensorscope.detect.hst_view import hst_views
 from sensorscope.detect.likelihood import Likelihood
 from sensorscope.detect.local import local_views
 from sensorscope.detect.profile import profile_views
+from sensorscope.detect.refractory import RefractoryGate
 from sensorscope.detect.rules import RangeRule, StuckRule
 from sensorscope.detect.stabilise import Stabiliser
 from sensorscope.model import REASONS, Reason
@@ -178,11 +179,7 @@ class ChannelScorer:
         self.reason = ""
         self.learned = 0
         self.seen = 0  # samples scored, learned or not: the refractory step counts these
-        self._last_high = -(10**18)
-        # The gate before the latest high, and whether highs now are a labelled false
-        # positive's repeat (see :meth:`quiet`): those do not restart the gate.
-        self._gate_prev = self._last_high
-        self._quiet = False
+        self.gate = RefractoryGate(cfg)
         # The usual sample interval (s), from the times of the first learned samples.
         self._times: tuple[float, ...] = ()
         self.interval: float | None = None
@@ -201,15 +198,13 @@ class ChannelScorer:
 
     def checkpoint(self) -> tuple[Any, ...]:
         return (
-            [p.checkpoint() for p in self._parts()], self.learned, self.seen, self._last_high,
-            self.reason, self._times, self.interval, (self._gate_prev, self._quiet),
+            [p.checkpoint() for p in self._parts()], self.learned, self.seen,
+            self.gate.checkpoint(), self.reason, self._times, self.interval,
         )  # fmt: skip
 
     def restore(self, state: tuple[Any, ...]) -> None:
-        parts, self.learned, self.seen, self._last_high, self.reason, self._times, self.interval = (
-            state[:7]
-        )
-        self._gate_prev, self._quiet = state[7]
+        parts, self.learned, self.seen, gate, self.reason, self._times, self.interval = state
+        self.gate.restore(gate)
         for p, s in zip(self._parts(), parts, strict=True):
             p.restore(s)
 
@@ -331,7 +326,8 @@ class ChannelScorer:
         why[~finite] = Reason.NONE
         self.learned += int(held_learn.sum())
         evidence = best.copy()
-        self._refractory(best, why)
+        self.gate.apply(best, why, self.seen + np.arange(n), self.threshold)
+        self.seen += n
         if n:
             last = int(why[-1])
             self.reason = (
@@ -411,48 +407,6 @@ class ChannelScorer:
 
     def quiet(self, on: bool) -> None:
         """The engine's word that the high it just scored last opened an episode that repeats
-        a labelled false positive (``on``), or that such an episode is over or announced.
-        That high, and highs while it lasts, are not an event: the refractory gate goes back
-        to where it was before it, so a real fault just after is not lowered as its tail."""
-        if on and not self._quiet and self._last_high == self.seen - 1:
-            self._last_high = self._gate_prev
-        self._quiet = on
-
-    def _refractory(self, best: np.ndarray, why: np.ndarray) -> None:
-        """One alert per event: lower (in place) high scores within ``refractory`` samples of
-        the last high one, below the threshold.
-
-        With ``refractory_announced`` the gate runs from the last high that was *announced*
-        (left high), not from every high: lowered highs do not keep it shut, so a second
-        event after the gate is announced however noisy the first one's tail was; and a
-        rule's hit (beyond the range, stuck) is never lowered: it is a fact, not a score."""
-        n = len(best)
-        cfg = self.config
-        pos = self.seen + np.arange(n)
-        self.seen += n
-        high = np.flatnonzero(best >= self.threshold)
-        if len(high) and cfg.refractory > 0 and cfg.refractory_announced:
-            ruled = np.isin(why[high], (Reason.RANGE, Reason.STUCK))
-            last = self._last_high
-            keep = self.threshold * cfg.refractory_level
-            # Highs are rare, so a loop over them (not over the samples) costs nothing.
-            for k, p, rule in zip(high.tolist(), pos[high].tolist(), ruled.tolist(), strict=True):
-                if rule or p - last > cfg.refractory:
-                    last = p
-                else:
-                    best[k] = min(best[k], keep)
-            self._last_high = last
-        elif len(high) and cfg.refractory > 0 and self._quiet:
-            # Inside a labelled false positive's repeat: lowered against the gate as it is,
-            # but they are not an event, so they do not hold the gate shut after it.
-            lowered = high[pos[high] - self._last_high <= cfg.refractory]
-            best[lowered] = np.minimum(best[lowered], cfg.refractory_level * self.threshold)
-        elif len(high) and cfg.refractory > 0:
-            hp = pos[high]
-            since = np.diff(np.concatenate(([self._last_high], hp)))
-            self._gate_prev = int(hp[-2]) if len(hp) > 1 else self._last_high
-            lowered = high[since <= cfg.refractory]
-            if cfg.refractory_spares_rules:
-                lowered = lowered[~np.isin(why[lowered], (Reason.RANGE, Reason.STUCK))]
-            best[lowered] = np.minimum(best[lowered], cfg.refractory_level * self.threshold)
-            self._last_high = int(hp[-1])
+        a labelled false positive (``on``), or that such an episode is over or announced
+        (:class:`sensorscope.detect.refractory.RefractoryGate`)."""
+        self.gate.quiet(on, self.seen - 1)
