@@ -57,13 +57,26 @@ def _on_sigterm(signum, frame):  # noqa: ARG001 - signal handler signature
 
 
 def open_sources(
-    specs: Sequence[str], baud: int, speed: float | None, max_line: int, mqtt=None
+    specs: Sequence[str], baud: int, speed: float | None, max_line: int, mqtt=None,
+    send_on_connect: bytes | None = None,
 ):  # fmt: skip
     from sensorscope.sources.open import make_source
 
     if list(specs).count("-") > 1:
         raise UserError("standard input ('-') can be read only once")
-    srcs = [make_source(s, baud=baud, speed=speed, max_line=max_line, mqtt=mqtt) for s in specs]
+    srcs = [
+        make_source(
+            s,
+            baud=baud,
+            speed=speed,
+            max_line=max_line,
+            mqtt=mqtt,
+            send_on_connect=send_on_connect,
+        )  # fmt: skip
+        for s in specs
+    ]
+    if send_on_connect is not None and not any(s.writable for s in srcs):
+        raise UserError("--send-on-connect needs a port to send to (the sources are read-only)")
     # Open everything before any file is created, so a bad port leaves nothing behind.
     for s in srcs:
         s.open()

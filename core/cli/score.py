@@ -27,6 +27,7 @@ from sensorscope.cli.options import (
     with_settings,
 )
 from sensorscope.errors import UserError
+from sensorscope.model import LineEnding
 from sensorscope.output import ScoreFileWriter, ScoreWriter, iso
 
 
@@ -199,17 +200,36 @@ def _finish(runner, srcs, writer, alert_hooks, output, settings, interrupted: bo
 @click.argument("sources", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, help="recording file (.jsonl); appended to")
 @click.option("--duration", type=click.FloatRange(0, min_open=True), help="stop after N seconds")
+@click.option(
+    "--send-on-connect",
+    default=None,
+    metavar="TEXT",
+    help="send TEXT to the port each time it connects (escapes: \\xNN \\r \\n \\t)",
+)
+@click.option(
+    "--line-ending",
+    type=click.Choice([e.value for e in LineEnding]),
+    default=LineEnding.LF.value,
+    show_default=True,
+    help="what is sent after --send-on-connect's text",
+)
 @apply(source_options)
 @with_mqtt
-def record(sources, output, duration, baud, max_line, mqtt):
+def record(sources, output, duration, send_on_connect, line_ending, baud, max_line, mqtt):
     """Record raw lines from SOURCES to a JSONL recording, headless.
 
     Meant to run detached (nohup, systemd, tmux): a dropped SSH session loses nothing, and
-    a monitor can replay or follow the growing file.
+    a monitor can replay or follow the growing file. What --send-on-connect sends is
+    recorded too (``tx`` records).
     """
+    from sensorscope.send import encode_send
+
+    on_connect = (
+        None if send_on_connect is None else encode_send(send_on_connect, LineEnding(line_ending))
+    )
     # Open the port before the heavy imports (the pipeline pulls in numpy): a board's
     # output before the open may be gone, and the open itself keeps what the tty holds.
-    srcs = open_sources(sources, baud, None, max_line, mqtt)
+    srcs = open_sources(sources, baud, None, max_line, mqtt, on_connect)
 
     from sensorscope.recording import RecordingWriter
     from sensorscope.runner import Runner

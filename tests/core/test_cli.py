@@ -377,6 +377,44 @@ def test_simulate_without_duration_for_a_recording_is_refused(cli, tmp_path):
     assert_one_line_error(cli("simulate", "-o", str(tmp_path / "x.jsonl")), "-o needs --duration")
 
 
+def test_record_sends_on_each_connect_and_records_what_it_sent(tmp_path):
+    # A board that starts streaming when told to: record tells it at every connect (the
+    # replug included), and the recording says what was sent, when.
+    import threading
+
+    from sensorscope.simulate import Board, PtyBoard
+
+    board = Board(channels=1, rate=20, seed=4, faults=())
+    link = tmp_path / "ttyBOARD"
+    rec = tmp_path / "rec.jsonl"
+    with PtyBoard(board, link=str(link), unplug_at=1.5, replug_after=0.5) as sim:
+        done = {}
+
+        def run() -> None:
+            done["proc"] = subprocess.run(
+                [sys.executable, "-m", "sensorscope.cli", "record", str(link), "-o", str(rec),
+                 "--duration", "4", "--send-on-connect", "start\\x01", "--line-ending", "crlf"],
+                capture_output=True, timeout=60,
+            )  # fmt: skip
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        worker.join(60)
+        received = bytes(sim.received)
+    assert done["proc"].returncode == 0, done["proc"].stderr.decode()
+    assert received.count(b"start\x01\r\n") == 2  # the connect and the reconnect
+    rows = [json.loads(x) for x in rec.read_text().splitlines()[1:]]
+    sent = [r for r in rows if "tx" in r or "tx_b64" in r]
+    assert len(sent) == 2 and all(r.get("tx") == "start\x01\r\n" for r in sent)
+    events = [r.get("event") for r in rows if r.get("event")]
+    assert events == ["connect", "disconnect", "connect"]
+
+
+def test_record_send_on_connect_needs_a_port(cli, tmp_path):
+    proc = cli("record", "-", "-o", str(tmp_path / "r.jsonl"), "--send-on-connect", "hi")
+    assert_one_line_error(proc, "--send-on-connect needs a port to send to")
+
+
 def test_record_needs_a_live_source(cli, tmp_path):
     rec = tmp_path / "rec.jsonl"
     write_recording(rec, n=5)
