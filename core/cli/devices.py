@@ -105,6 +105,7 @@ def simulate(
             board = Board(channels, rate, seed, fmt, fault_every, first_fault)
         except ValueError as exc:
             raise UserError(str(exc)) from None
+        _refuse_existing(output, labels_path)
         labels_path = labels_path or str(Path(output).with_suffix("")) + ".labels.jsonl"
         t0 = float(int(time.time())) if start is None else start
         lines, labels = write_board_recording(output, board, duration, t0, labels_path)
@@ -126,6 +127,16 @@ def simulate(
     )
 
 
+def _refuse_existing(output: str, labels_path: str | None) -> None:
+    """A recording (and its ground truth) is appended to, never truncated: a second run
+    into the same files would interleave two runs of the same times, so it is refused."""
+    labels = labels_path or str(Path(output).with_suffix("")) + ".labels.jsonl"
+    for path in (output, labels):
+        if Path(path).exists() and Path(path).stat().st_size > 0:
+            raise UserError(f"{path} exists: simulate -o writes a new recording and its labels "
+                            "(remove it or give another path)")  # fmt: skip
+
+
 def _write_counts(
     output: str, counts: str, seed: int, duration: float | None, labels_path: str | None,
     start: float | None,
@@ -139,6 +150,7 @@ def _write_counts(
         series = CountSeries(seed=seed, days=days, anomalies=kinds)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    _refuse_existing(output, labels_path)
     labels_path = labels_path or str(Path(output).with_suffix("")) + ".labels.jsonl"
     t0 = float(int(time.time())) if start is None else start
     lines, labels = write_count_recording(output, series, t0, labels_path)

@@ -371,6 +371,11 @@ def test_simulate_straight_into_a_recording_with_its_labels(cli, tmp_path):
     assert sum('"line"' in x for x in lines) == 600
     labels = [json.loads(x) for x in (tmp_path / "sim.labels.jsonl").read_text().splitlines()]
     assert [lab["kind"] for lab in labels] == ["spike", "stuck"]
+    # Again into the same file: refused, and the first run's recording is left as it was.
+    before = rec.read_bytes()
+    again = cli("simulate", "-o", str(rec), "--duration", "30", "--rate", "20", "--seed", "5")
+    assert_one_line_error(again, f"{rec} exists: simulate -o writes a new recording")
+    assert rec.read_bytes() == before
 
 
 def test_simulate_without_duration_for_a_recording_is_refused(cli, tmp_path):
