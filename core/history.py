@@ -21,9 +21,11 @@ puts its samples out of order, shown where the search finds them.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from sensorscope.model import HistoryConfig, HistoryHeld, HistoryWindow, ViewRequest
+from sensorscope.model import History, HistoryConfig, HistoryHeld, HistoryWindow, ViewRequest
 
 #: Bit flags of a sample (as Ring keeps them) and of a bucket (any sample's, OR-ed).
 IMPUTED = 1
@@ -208,26 +210,9 @@ class HistoryStore:
         span = self.last_t - span if req.span is None else float(req.span)
         start = end - max(span, 0.0)
         points = max(1, req.points)
-        items = self._items(start, end, points)
-        if len(items) > points and end > start:
-            b = np.clip(((items.t1 - start) / (end - start) * points).astype(int), 0, points - 1)
-            items = items.merge(np.flatnonzero(np.r_[True, b[1:] != b[:-1]]))
-        flags = items.flags
-        return HistoryWindow(
-            start=start,
-            end=end,
-            t=items.t1,
-            lo=items.lo,
-            hi=items.hi,
-            last=items.last,
-            score=items.score,
-            alo=items.alo,
-            ahi=items.ahi,
-            imputed=(flags & IMPUTED) > 0,
-            alert=(flags & ALERT) > 0,
-            per_point=float(items.n.sum()) / len(items) if len(items) else 1.0,
-            held=self.held(),
-        )
+        if not math.isfinite(start):  # "all": from the first sample seen
+            start = min(self.first_t, end)
+        return _window(self._items(start, end, points), start, end, points, self.held())
 
     def _items(self, start: float, end: float, points: int) -> Items:
         """The items over [start, end] from the tier fit for ``points``, topped up."""
@@ -305,3 +290,41 @@ class HistoryStore:
         n = min(r.total, r.capacity)
         idx = (r.total - n + np.arange(i, j)) % r.capacity
         return Items.of_samples(r.t[idx], r.value[idx], r.score[idx], r.flags[idx])
+
+
+def _window(
+    items: Items, start: float, end: float, points: int, held: HistoryHeld
+) -> HistoryWindow:
+    """``items`` as at most ``points`` points: one per equal stretch of [start, end]."""
+    if len(items) > points and end > start:
+        b = np.clip(((items.t1 - start) / (end - start) * points).astype(int), 0, points - 1)
+        items = items.merge(np.flatnonzero(np.r_[True, b[1:] != b[:-1]]))
+    flags = items.flags
+    return HistoryWindow(
+        start=start,
+        end=end,
+        t=items.t1,
+        lo=items.lo,
+        hi=items.hi,
+        last=items.last,
+        score=items.score,
+        alo=items.alo,
+        ahi=items.ahi,
+        imputed=(flags & IMPUTED) > 0,
+        alert=(flags & ALERT) > 0,
+        per_point=float(items.n.sum()) / len(items) if len(items) else 1.0,
+        held=held,
+    )
+
+
+def window_of(history: History, points: int) -> HistoryWindow | None:
+    """The samples a snapshot holds as a window of at most ``points`` (a chart given no
+    window of the store: all they cover, held being just them)."""
+    if not len(history):
+        return None
+    t = history.t.astype(float)
+    flags = history.imputed.astype(np.uint8) * IMPUTED | history.alert.astype(np.uint8) * ALERT
+    items = Items.of_samples(t, history.value, history.score, flags)
+    nbytes = sum(a.nbytes for a in (t, history.value, history.score, history.imputed))
+    held = HistoryHeld(float(t[0]), float(t[-1]), len(t), nbytes + history.alert.nbytes)
+    return _window(items, float(t[0]), float(t[-1]), max(1, points), held)
