@@ -38,26 +38,6 @@ CURSOR_COLOR = "white"
 AXIS_TICKS = 5  # time labels under the chart
 
 
-def minmax_points(
-    x: np.ndarray, y: np.ndarray, buckets: int, x0: float, x1: float
-) -> tuple[list[float], list[float]]:
-    """At most two points per bucket of x: the bucket's min and max, so spikes survive.
-
-    >>> minmax_points(np.arange(6.0), np.array([0, 9, 0, 0, -9, 0.0]), 2, 0, 6)
-    ([0.0, 0.0, 3.0, 3.0], [0.0, 9.0, -9.0, 0.0])
-    """
-    if len(x) <= 2 * buckets or x1 <= x0:
-        return x.tolist(), y.tolist()
-    b = np.clip(((x - x0) / (x1 - x0) * buckets).astype(int), 0, buckets - 1)
-    starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
-    lo = np.minimum.reduceat(y, starts)
-    hi = np.maximum.reduceat(y, starts)
-    xs = np.repeat(x[starts], 2)
-    ys = np.empty(2 * len(starts))
-    ys[0::2], ys[1::2] = lo, hi
-    return xs.tolist(), ys.tolist()
-
-
 class DetailChart(Vertical):
     """A window of one channel's history with alerts, labels, imputed points and a cursor;
     its score beneath, the time axis and the cursor's reading under that."""
@@ -300,7 +280,13 @@ class DetailChart(Vertical):
 
 def time_axis(span: tuple[float, float], newest: float, width: int, axis: TimeAxis) -> Text:
     """A line of time labels under the plots: how long before the newest sample, or the
-    clock (UTC), at evenly spaced columns of the plot area."""
+    clock (UTC), at evenly spaced columns of the plot area; a label with no room is left out.
+
+    >>> time_axis((0.0, 60.0), 60.0, 40, TimeAxis.RELATIVE).plain
+    '         -1m00s -45s  -30s   -15s    now'
+    >>> time_axis((1763884800.0, 1763884860.0), 1763884900.0, 40, TimeAxis.CLOCK).plain
+    '         08:00:00   08:00:30    08:01:00'
+    """
     t0, t1 = span
     left = LABEL_W  # the y labels' columns, then the canvas
     room = max(1, width - left)
