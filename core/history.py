@@ -30,6 +30,7 @@ from sensorscope.model import History, HistoryConfig, HistoryHeld, HistoryWindow
 #: Bit flags of a sample (as Ring keeps them) and of a bucket (any sample's, OR-ed).
 IMPUTED = 1
 ALERT = 2
+FLUSH = 256  # samples the tiers take from the ring at a time
 _COLS = ("t0", "t1", "lo", "hi", "last", "score", "alo", "ahi", "flags", "n")
 _DTYPES = (float, float, float, float, float, float, float, float, np.uint8, np.int64)
 
@@ -154,7 +155,8 @@ class Tier:
 class HistoryStore:
     """Everything a channel has seen since the start: its ring, then coarser tiers.
 
-    Appended to by the scoring worker and read by snapshots, both under ``State.lock``.
+    Appended to by the scoring worker (:meth:`extend` writes the ring too) and read by
+    snapshots, both under ``State.lock``.
     """
 
     def __init__(self, ring, config: HistoryConfig | None = None) -> None:
@@ -169,20 +171,45 @@ class HistoryStore:
         self.samples = 0
         self.first_t = 0.0
         self.last_t = 0.0
+        self.unmerged = 0  # the ring's newest samples, not yet in tier 1
+        self.flush = max(1, min(FLUSH, ring.capacity // 2))
 
     # -- appending (the scoring worker) --------------------------------------------------
 
     def extend(
         self, t: np.ndarray, value: np.ndarray, score: np.ndarray, flags: np.ndarray
     ) -> None:
-        """The samples just put in the ring, into the tiers (``flags``: Ring's bits)."""
-        if not len(t):
+        """Append samples to the ring, and in time to the tiers (``flags``: Ring's bits).
+
+        The tiers take the ring's samples a few hundred at a time: a batch of one sample
+        then costs the ring's write alone, and the samples not in the tiers yet are the
+        newest of the ring, which a window tops up from anyway."""
+        m = len(t)
+        if not m:
             return
         if not self.samples:
             self.first_t = float(t[0])
-        self.samples += len(t)
+        self.samples += m
         self.last_t = float(t[-1])
-        items = Items.of_samples(t, value, score, flags)
+        if self.unmerged + m >= self.flush:
+            # The unmerged ones are still in the ring (fewer than ``flush``, at most half
+            # of it), read before this batch may overwrite them.
+            items = Items.concat(
+                [self._ring_tail(self.unmerged), Items.of_samples(t, value, score, flags)]
+            )
+            self.unmerged = 0
+        else:
+            items = None
+            self.unmerged += m
+        self.ring.extend(t, value, score, flags)
+        if items is not None:
+            self._merge(items)
+
+    def _ring_tail(self, n: int) -> Items:
+        count = min(self.ring.total, self.ring.capacity)
+        return self._take(0, count - n, count)
+
+    def _merge(self, items: Items) -> None:
         for tier in self.tiers:
             f = tier.group
             both = Items.concat([tier.pending, items])

@@ -137,8 +137,7 @@ class ChannelState:
         self.in_alert = engine.open is not None or engine.dropout_alert is not None
         self.warming_up = engine.warming_up
         flags = out.imputed.astype(np.uint8) | (out.alert.astype(np.uint8) << 1)
-        self.ring.extend(t, out.value, out.score, flags)
-        self.store.extend(t, out.value, out.score, flags)
+        self.store.extend(t, out.value, out.score, flags)  # the ring, then the tiers
 
 
 class AlertLabels:

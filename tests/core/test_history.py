@@ -28,8 +28,7 @@ def feed(ring: Ring, hist: HistoryStore, t, value, score=None, flags=None) -> No
     value = np.asarray(value, dtype=float)
     score = np.zeros(len(t)) if score is None else np.asarray(score, dtype=float)
     flags = np.zeros(len(t), dtype=np.uint8) if flags is None else np.asarray(flags, np.uint8)
-    ring.extend(t, value, score, flags)
-    hist.extend(t, value, score, flags)
+    hist.extend(t, value, score, flags)  # into the ring too
 
 
 def test_a_short_history_comes_back_sample_by_sample():
@@ -158,3 +157,13 @@ def test_a_window_reaches_the_newest_sample_at_any_zoom():
     for span in (10.0, 500.0, 1003.0):
         w = hist.window(ViewRequest(span=span, points=5))
         assert w.t[-1] == 1002.0 and w.last[-1] == 1002.0 and w.hi.max() == 1002.0
+
+
+def test_samples_one_at_a_time_all_reach_the_tiers_and_the_windows():
+    ring, hist = store(capacity=64)  # the tiers take 32 at a time from it
+    for i in range(3001):
+        feed(ring, hist, [float(i)], [float(i % 97)], flags=[ALERT if i == 5 else 0])
+    w = hist.window(ViewRequest(span=3000.0, points=30))
+    assert w.t[-1] == 3000.0 and w.lo.min() == 0.0 and w.hi.max() == 96.0
+    assert w.alert[0] and not w.alert[1:].any()  # sample 5, long out of the ring
+    assert int(round(w.per_point * len(w))) == 3001  # every sample, once
