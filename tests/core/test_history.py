@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from sensorscope.history import ALERT, IMPUTED, HistoryStore
-from sensorscope.model import HistoryConfig, ViewRequest
+from sensorscope.model import DEFAULT_CAPACITY, HistoryConfig, ViewRequest
 from sensorscope.state import Ring
 
 SMALL = HistoryConfig(factor=4, buckets=64, tiers=3)
@@ -167,3 +167,13 @@ def test_samples_one_at_a_time_all_reach_the_tiers_and_the_windows():
     assert w.t[-1] == 3000.0 and w.lo.min() == 0.0 and w.hi.max() == 96.0
     assert w.alert[0] and not w.alert[1:].any()  # sample 5, long out of the ring
     assert int(round(w.per_point * len(w))) == 3001  # every sample, once
+
+
+def test_the_default_config_holds_a_long_watch_in_under_a_megabyte():
+    ring = Ring(DEFAULT_CAPACITY)
+    hist = HistoryStore(ring)
+    for i in range(0, 3_000_000, 100_000):
+        t = np.arange(i, i + 100_000, dtype=float) * 0.1  # 3.5 days at 10 Hz
+        hist.extend(t, np.sin(t), np.zeros(len(t)), np.zeros(len(t), dtype=np.uint8))
+    held = hist.held()
+    assert held.nbytes < 1_000_000 and held.span == pytest.approx(299_999.9)
