@@ -293,7 +293,7 @@ class SensorscopeApp(App[int]):
         self._chart_moved()
 
     def action_chart_live(self) -> None:
-        self.detail.view.go_live()
+        self.detail.view.go_live(self.detail.shown)
         self._chart_moved()
 
     def action_cursor(self) -> None:

@@ -85,8 +85,11 @@ class ChartView:
         self._fix_span(shown)
         self._set_end(shown, shown.end + direction * PAN * width)
 
-    def go_live(self) -> None:
+    def go_live(self, shown: HistoryWindow | None = None) -> None:
+        """Follow the data again; a cursor on goes to the newest sample, on screen."""
         self.end = None
+        if self.cursor is not None and shown is not None:
+            self.cursor = shown.held.last_t
 
     def freeze(self, at: float | None) -> None:
         """A paused display: a window that followed the data stays where it was."""
