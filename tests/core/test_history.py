@@ -137,7 +137,7 @@ def test_a_window_costs_the_same_however_long_the_history():
         return time.perf_counter() - began
 
     small, large = cost(20_000), cost(2_000_000)
-    assert large < 3 * small + 0.05
+    assert large < 4 * small + 0.1  # 100 times the history, about the same cost
 
 
 def test_the_default_window_is_what_the_ring_holds_and_follows_the_data():
