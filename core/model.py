@@ -454,6 +454,76 @@ class History:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryConfig:
+    """How a channel's history beyond its full-resolution ring is kept (core/history.py).
+
+    Tier 1 merges ``factor`` samples into a bucket, each further tier ``factor`` buckets
+    of the one before; a tier keeps ``buckets`` to ``2 * buckets`` of them, and the last
+    tier, instead of forgetting its oldest, merges them in pairs: so everything since the
+    start stays, ever coarser, in bounded memory.
+    """
+
+    factor: int = 4
+    buckets: int = 1024
+    tiers: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryHeld:
+    """How much of a channel's history is held: its time span and its memory."""
+
+    first_t: float
+    last_t: float
+    samples: int  # every sample seen (all of them are in some tier)
+    nbytes: int
+
+    @property
+    def span(self) -> float:
+        return max(0.0, self.last_t - self.first_t) if self.samples else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ViewRequest:
+    """The stretch of a channel's history a chart asks for.
+
+    ``span`` None: what the full-resolution ring holds; ``end`` None: up to the newest
+    sample (the view follows the data).
+    """
+
+    span: float | None = None
+    end: float | None = None
+    points: int = 200
+
+
+@dataclass(slots=True)
+class HistoryWindow:
+    """At most ``points`` of a channel's history over [start, end], oldest first.
+
+    Each point stands for one sample or for a bucket of them: ``lo``/``hi`` its range,
+    ``last`` its last value, ``score`` its highest score, ``alo``/``ahi`` the range of its
+    alerted samples (NaN: none), so a spike and an alert survive any zoom. ``t`` is the
+    time of its last sample.
+    """
+
+    start: float
+    end: float
+    t: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    last: np.ndarray
+    score: np.ndarray
+    alo: np.ndarray
+    ahi: np.ndarray
+    imputed: np.ndarray  # bool: any sample of it imputed
+    alert: np.ndarray  # bool: any sample of it inside an alert episode
+    per_point: float  # samples a point stands for (1.0: every sample as it came)
+    held: HistoryHeld
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelMetrics:
     """What the labels made so far say about one channel's alerts (or all of them)."""
 
@@ -485,6 +555,8 @@ class ChannelSnapshot:
     rx_t: float = 0.0
     #: What the value is measured in ("" when neither the device nor the user said).
     unit: str = ""
+    #: The stretch of the whole history a chart asked for (the detail channel's only).
+    view: HistoryWindow | None = None
 
 
 @dataclass

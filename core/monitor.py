@@ -31,12 +31,14 @@ from sensorscope.labels import LabelStore, is_ground_truth, new_label
 from sensorscope.model import (
     ChannelConfig,
     ChannelMetrics,
+    HistoryWindow,
     Label,
     LabelKind,
     LineEnding,
     ReplayState,
     Settings,
     Snapshot,
+    ViewRequest,
 )
 from sensorscope.pipeline import Pipeline
 from sensorscope.recording import RecordingWriter
@@ -180,8 +182,12 @@ class Monitor:
 
     # -- reading -------------------------------------------------------------------------
 
-    def snapshot(self, detail: str | None = None, points: int = 200) -> Snapshot:
-        snap = self.runner.snapshot(points, detail)
+    def snapshot(
+        self, detail: str | None = None, points: int = 200, view: ViewRequest | None = None
+    ) -> Snapshot:
+        """A copy of the state: ``points`` samples of each channel, all the ring holds of
+        ``detail``, and ``view``'s stretch of ``detail``'s whole history if asked."""
+        snap = self.runner.snapshot(points, detail, view)
         if self.store.error:
             snap.errors.append(self.store.error)
         if self.store.notice:
@@ -220,6 +226,15 @@ class Monitor:
                 done=all(st.state == "eof" for st in statuses) and self.runner.idle(),
             )
         return snap
+
+    def window(self, channel: str, view: ViewRequest) -> HistoryWindow | None:
+        """A stretch of a channel's whole history, e.g. for a paused display scrolled back
+        while scoring goes on (returns at once: O(points + log), under the state's lock)."""
+        return self.pipeline.window(channel, view)
+
+    def sample_total(self) -> int:
+        """Samples scored so far, every channel (cheap: for a paused display's status)."""
+        return self.pipeline.sample_total()
 
     def _rate_of(self, lines: int) -> float:
         now = time.monotonic()

@@ -27,6 +27,7 @@ from sensorscope.model import (
     Alert,
     Counters,
     Frame,
+    HistoryWindow,
     Label,
     LabelKind,
     RawLine,
@@ -35,6 +36,7 @@ from sensorscope.model import (
     Settings,
     Snapshot,
     SourceStatus,
+    ViewRequest,
 )
 from sensorscope.send import sent_text
 from sensorscope.sources.open import several_sources
@@ -270,6 +272,11 @@ class Pipeline:
     def alert_total(self) -> int:
         """Alerts raised since the start (a replay restart counts again from 0)."""
         return self.state.counters.alerts
+
+    def sample_total(self) -> int:
+        """Samples scored since the start, every channel (any thread; a sum per channel)."""
+        with self.state.lock:
+            return sum(ch.samples for ch in self.state.channels.values())
 
     def alert(self, alert_id: int) -> Alert | None:
         """A copy of the alert with this id, if there is one (any thread)."""
@@ -547,6 +554,12 @@ class Pipeline:
         errors: Sequence[str] = (),
         points: int | None = None,
         detail: str | None = None,
+        view: ViewRequest | None = None,
     ) -> Snapshot:
         """Copy the state; histories hold the last ``points`` samples (all for ``detail``)."""
-        return self.state.snapshot(self.parsers.values(), sources, errors, points, detail)
+        return self.state.snapshot(self.parsers.values(), sources, errors, points, detail, view)
+
+    def window(self, channel: str, view: ViewRequest) -> HistoryWindow | None:
+        """A stretch of a channel's whole history (any thread; never waits for scoring
+        longer than a snapshot does)."""
+        return self.state.window(channel, view)

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from sensorscope.errors import UserError
-from sensorscope.model import Frame, Snapshot, SourceStatus
+from sensorscope.model import Frame, Snapshot, SourceStatus, ViewRequest
 from sensorscope.recording import RecordingWriter
 from sensorscope.sources.base import READ_TIMEOUT, Source
 
@@ -301,8 +301,10 @@ class Runner:
     def statuses(self) -> dict[str, SourceStatus]:
         return {s.name: s.status for s in self.sources}
 
-    def snapshot(self, points: int | None = None, detail: str | None = None) -> Snapshot:
+    def snapshot(
+        self, points: int | None = None, detail: str | None = None, view: ViewRequest | None = None
+    ) -> Snapshot:
         assert self.pipeline is not None, "a recorder-only runner has no state to show"
-        snap = self.pipeline.snapshot(self.statuses(), self.errors, points, detail)
+        snap = self.pipeline.snapshot(self.statuses(), self.errors, points, detail, view)
         snap.done = self.done.is_set()
         return snap

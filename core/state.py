@@ -13,20 +13,23 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sensorscope.history import HistoryStore
 from sensorscope.model import (
     Alert,
     ChannelSnapshot,
     Counters,
     History,
+    HistoryWindow,
     Label,
     RawLine,
     Snapshot,
     SourceStatus,
+    ViewRequest,
 )
 
 if TYPE_CHECKING:
@@ -104,6 +107,11 @@ class ChannelState:
     interval: float | None = None  # smoothed time between samples, for "stale"
     seen_wall: float = 0.0  # wall time when the last sample was scored
     unit: str = ""  # set once, when the channel is published
+    # Everything since the start, the ring's samples first, older ones in coarser tiers.
+    store: HistoryStore = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.store = HistoryStore(self.ring)
 
     def update(self, engine: ChannelEngine, t: np.ndarray, rx: np.ndarray, out: Any) -> None:
         """Take in a batch of the channel's scored samples (``out``: the engine's)."""
@@ -130,7 +138,7 @@ class ChannelState:
         self.in_alert = engine.open is not None or engine.dropout_alert is not None
         self.warming_up = engine.warming_up
         flags = out.imputed.astype(np.uint8) | (out.alert.astype(np.uint8) << 1)
-        self.ring.extend(t, out.value, out.score, flags)
+        self.store.extend(t, out.value, out.score, flags)  # the ring, then the tiers
 
 
 class AlertLabels:
@@ -269,6 +277,12 @@ class State:
         # A replay from the start numbers its alerts as before, so labels keep their alerts.
         self._next_id = 1
 
+    def window(self, channel: str, view: ViewRequest) -> HistoryWindow | None:
+        """``view``'s stretch of the channel's history (any thread; O(points + log))."""
+        with self.lock:
+            ch = self.channels.get(channel)
+            return None if ch is None else ch.store.window(view)
+
     def totals(self, parsers: Iterable[LineParser]) -> Counters:
         c = replace(self.counters)
         for p in parsers:
@@ -294,8 +308,10 @@ class State:
         errors: Sequence[str] = (),
         points: int | None = None,
         detail: str | None = None,
+        view: ViewRequest | None = None,
     ) -> Snapshot:
-        """Copy the state; histories hold the last ``points`` samples (all for ``detail``)."""
+        """Copy the state; histories hold the last ``points`` samples (all for ``detail``,
+        and ``view``'s stretch of its whole history, if asked)."""
         with self.lock:
             channels = {
                 name: ChannelSnapshot(
@@ -314,6 +330,7 @@ class State:
                     history=ch.ring.ordered(None if name == detail else points),
                     rx_t=ch.rx_t,
                     unit=ch.unit,
+                    view=ch.store.window(view) if view is not None and name == detail else None,
                 )
                 for name, ch in self.channels.items()
             }

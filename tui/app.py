@@ -24,7 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from sensorscope.errors import UserError
-from sensorscope.model import Snapshot
+from sensorscope.model import Snapshot, ViewRequest
 from sensorscope.monitor import Monitor
 from sensorscope.spans import covered_spans, propose_span
 from sensorscope.tui.announcer import Announcer
@@ -93,6 +93,9 @@ class SensorscopeApp(App[int]):
         self.live_paused = False
         self.notices: deque[tuple[str, str]] = deque(maxlen=200)
         self._pause_base = 0
+        self._pause_samples = 0
+        self._pulled: ViewRequest | None = None  # the chart's window the snapshot holds
+        self._frozen_end: float | None = None  # where a paused display froze the chart
         self.announcer = Announcer(monitor.unmatched_ranges)
         self._view = StatusView(labels_path=monitor.labels_path)
         self._stopped = False
@@ -154,15 +157,20 @@ class SensorscopeApp(App[int]):
             return
         if self.live_paused:
             self._view.alerts_since_pause = max(0, self.monitor.alert_total() - self._pause_base)
+            self._view.samples_since_pause = max(
+                0, self.monitor.sample_total() - self._pause_samples
+            )
             self.status_bar.show(self.snapshot, self._view)
             return
         self.apply(self.pull())
 
     def pull(self, points: int | None = None) -> Snapshot:
-        """A snapshot with the selected channel's whole history and enough of the others'."""
+        """A snapshot with the selected channel's ring and its chart's window of its whole
+        history, and enough of the others' for their sparklines."""
         if points is None:
             points = spark_points(self.channel_table.spark_width)
-        return self.monitor.snapshot(detail=self.selected, points=points)
+        self._pulled = self.detail.view.request(self.detail.points())
+        return self.monitor.snapshot(detail=self.selected, points=points, view=self._pulled)
 
     def apply(self, snap: Snapshot, *, force_chart: bool = False) -> None:
         self.snapshot = snap
@@ -185,7 +193,15 @@ class SensorscopeApp(App[int]):
         if snap is None:
             return
         ch = snap.channels.get(self.selected) if self.selected is not None else None
-        self.detail.show(ch, snap.alerts, snap.labels, force=force)
+        window = None
+        if ch is not None and (ch.view is None or self._pulled != self._request()):
+            # The window moved since the snapshot (a key, a paused display scrolled): ask
+            # for it alone, at O(points) under the state's lock, scoring going on.
+            window = self.monitor.window(ch.name, self._request())
+        self.detail.show(ch, snap.alerts, snap.labels, window, force=force)
+
+    def _request(self) -> ViewRequest:
+        return self.detail.view.request(self.detail.points())
 
     def notify(
         self,
@@ -246,13 +262,56 @@ class SensorscopeApp(App[int]):
         self._view.paused_live = self.live_paused
         if self.live_paused:
             self._pause_base = self.monitor.alert_total()
-            self._view.alerts_since_pause = 0
+            self._pause_samples = self.monitor.sample_total()
+            self._view.alerts_since_pause = self._view.samples_since_pause = 0
             # One last frame with every channel's whole history, to browse while frozen.
             self.apply(self.pull(FULL_HISTORY))
+            # The chart stops following the data where it is; zoom and pan keep working
+            # over the history, which goes on growing behind it.
+            shown = self.detail.shown
+            self._frozen_end = shown.end if shown is not None and self.detail.view.live else None
+            self.detail.view.freeze(self._frozen_end)
             self.say("display paused; recording and scoring go on")
         else:
+            if self._frozen_end is not None and self.detail.view.end == self._frozen_end:
+                self.detail.view.go_live()  # not scrolled meanwhile: follow the data again
+            self._frozen_end = None
             self.say("display resumed")
             self.tick()
+
+    # -- the chart's window ---------------------------------------------------------------
+
+    def action_zoom(self, step: int) -> None:
+        self.detail.view.zoom(self.detail.shown, step)
+        self._chart_moved()
+
+    def action_pan(self, direction: int) -> None:
+        if self.detail.shown is None:
+            self.say("no channel with data selected", "warning")
+            return
+        self.detail.view.pan(self.detail.shown, direction)
+        self._chart_moved()
+
+    def action_chart_live(self) -> None:
+        self.detail.view.go_live(self.detail.shown)
+        self._chart_moved()
+
+    def action_cursor(self) -> None:
+        on = self.detail.view.toggle_cursor(self.detail.shown)
+        if on:
+            self.say("cursor on: , and . move it")
+        self._chart_moved()
+
+    def action_time_axis(self) -> None:
+        axis = self.detail.view.toggle_axis()
+        self.say(f"time axis: {axis.value}")
+        self._chart_moved()
+
+    def on_detail_chart_view_changed(self, event: DetailChart.ViewChanged) -> None:
+        self._chart_moved()
+
+    def _chart_moved(self) -> None:
+        self._show_detail(force=True)
 
     def action_label(self, kind: str) -> None:
         if not self.alert_log.request_label(kind):

@@ -27,7 +27,10 @@ NAMED_KEYS = frozenset(k.value for k in Keys if "+" not in k.value and not k.val
 
 def shown(key: str) -> str:
     """How the help writes a key: a character as itself ("+" for "plus"), a named key and
-    the modifiers by their names ("left", "ctrl+x")."""
+    the modifiers by their names ("left", "ctrl+x"); a comma by its name, since a comma
+    is what separates the keys of one action."""
+    if key in (",", "comma"):
+        return "comma"
     if len(key) == 1:
         return key
     mods, sep, base = key.rpartition("+")
@@ -128,7 +131,7 @@ ROWS: tuple[Row, ...] = (
         ),
     ),
     Row(
-        "label a missed anomaly (span editable)",
+        "label a missed anomaly (a span) / undo a label",
         (
             Key(
                 "mark_missed",
@@ -139,11 +142,6 @@ ROWS: tuple[Row, ...] = (
                 "Label a span on the selected channel as an anomaly",
                 footer=True,
             ),
-        ),
-    ),
-    Row(
-        "undo the last label (appends a retraction)",
-        (
             Key(
                 "undo",
                 "u",
@@ -241,6 +239,72 @@ ROWS: tuple[Row, ...] = (
         ),
     ),
     Row(
+        "chart: zoom in / out, back / forward, live",
+        (
+            Key(
+                "zoom_in",
+                "z",
+                "zoom(-1)",
+                "Zoom in",
+                "Chart: zoom in",
+                "Show a shorter stretch of the selected channel's history",
+            ),
+            Key(
+                "zoom_out",
+                "Z",
+                "zoom(1)",
+                "Zoom out",
+                "Chart: zoom out",
+                "Show a longer stretch of its history, up to all of it (mouse wheel too)",
+            ),
+            Key(
+                "pan_back",
+                "comma",
+                "pan(-1)",
+                "Back",
+                "Chart: back in time",
+                "Move the chart's window half its width back (with the cursor on: the cursor)",
+            ),
+            Key(
+                "pan_forward",
+                "full_stop",
+                "pan(1)",
+                "Forward",
+                "Chart: forward in time",
+                "Move the chart's window half its width on; onto the newest it follows the data",
+            ),
+            Key(
+                "chart_live",
+                "g",
+                "chart_live",
+                "Live",
+                "Chart: follow the data",
+                "Back to the newest samples, the window following them",
+            ),
+        ),
+    ),
+    Row(
+        "chart: cursor (comma / . move it) / time axis",
+        (
+            Key(
+                "cursor",
+                "c",
+                "cursor",
+                "Cursor",
+                "Chart: cursor",
+                "A cursor on the chart, its time, value, score and alert read beneath",
+            ),
+            Key(
+                "time_axis",
+                "t",
+                "time_axis",
+                "Time axis",
+                "Chart: time axis",
+                "The chart's times as the clock (UTC) or as time before the newest sample",
+            ),
+        ),
+    ),
+    Row(
         "replay: restart from the beginning",
         (Key("restart", "r", "restart", "Restart", "Restart replay", "Replay from the beginning"),),
     ),
@@ -271,7 +335,7 @@ ROWS: tuple[Row, ...] = (
         ),
     ),
     Row(
-        "show or hide the lines that did not parse",
+        "raw lines pane / every line / hex / line times",
         (
             Key(
                 "raw_lines",
@@ -281,11 +345,6 @@ ROWS: tuple[Row, ...] = (
                 "Toggle raw lines",
                 "Show the lines that did not parse",
             ),
-        ),
-    ),
-    Row(
-        "raw lines: all lines / hex / time since the one before",
-        (
             Key(
                 "raw_every",
                 "L",
@@ -313,7 +372,7 @@ ROWS: tuple[Row, ...] = (
         ),
     ),
     Row(
-        "write a line to the board (Enter sends, Escape closes)",
+        "write to the board (Enter sends, Escape closes)",
         (
             Key(
                 "send",

@@ -125,7 +125,7 @@ def test_evaluate_says_so_too(cli):
 
 
 BAD_KEYS = [
-    ('[keys]\nzoom_in = "z"', "zoom_in"),  # no such key id
+    ('[keys]\nlaunch = "z"', "launch"),  # no such key id (zoom_in was one, until it was bound)
     ('[keys]\nlabel_fp = "a"', "label_anomaly"),  # the other label's key
     ('[keys]\nlabel_fp = "x"\nlabel_anomaly = "x"', "both label_fp and label_anomaly"),
     ('[keys]\npause = "tab"', "'tab' is taken"),  # focus moves on tab

@@ -11,6 +11,7 @@ MODULES = (
     "sensorscope.tui.timefmt",
     "sensorscope.tui.widgets.sparkline",
     "sensorscope.tui.widgets.detail_chart",
+    "sensorscope.tui.chart_view",
     "sensorscope.tui.widgets.status_bar",
     "sensorscope.tui.widgets.raw_lines",
 )

@@ -28,7 +28,7 @@ KEYS_TOML = """\
 [keys]
 label_fp = "x"
 help = "h"
-seek_back = "comma"
+seek_back = "semicolon"
 threshold_up = "ctrl+u,+"
 """
 
@@ -94,7 +94,7 @@ async def test_the_help_opens_on_its_new_key_and_lists_the_new_keys(remapped):
         rows = dict(zip(what, keys, strict=True))
         assert rows["label the alert a false positive / an anomaly"] == "x / a"
         assert rows["channel threshold up / down 0.01 / reset"] == "ctrl+u, + / - / ="
-        assert rows["replay: seek 10 s back / forward (they add up)"] == ", / right"
+        assert rows["replay: seek 10 s back / forward (they add up)"] == "; / right"
         assert rows["this help / the command palette"] == "h / ctrl+p"
         await pilot.press("h")  # its own key closes it, as "?" did
         await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen), what="closed")
@@ -120,7 +120,7 @@ async def test_the_tables_seek_keys_follow_the_keymap(remapped):
         assert app.focused is app.channel_table
         await pilot.pause()
         active = app.screen.active_bindings
-        assert active["comma"].binding.action == "app.seek(-10)"
+        assert active["semicolon"].binding.action == "app.seek(-10)"
         assert "left" not in active
         assert active["right"].binding.action == "app.seek(10)"
 

@@ -526,6 +526,7 @@ HELP_NAMES = {
     "right_square_bracket": "]",
     "slash": "/",
     "question_mark": "?",
+    "full_stop": ".",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from textual.app import App, ComposeResult
 
+from sensorscope.history import window_of
 from sensorscope.model import (
     Alert,
     ChannelSnapshot,
@@ -37,7 +38,7 @@ def alerts(n: int, t0: float = T0) -> list[Alert]:
 def channel(values, *, imputed=None, name="temp") -> ChannelSnapshot:
     v = np.asarray(values, dtype=float)
     n = len(v)
-    return ChannelSnapshot(
+    ch = ChannelSnapshot(
         name=name,
         samples=n,
         imputed=0,
@@ -59,6 +60,8 @@ def channel(values, *, imputed=None, name="temp") -> ChannelSnapshot:
             alert=np.zeros(n, bool),
         ),
     )
+    ch.view = window_of(ch.history, 4096)  # the chart's window: every sample, as the store's
+    return ch
 
 
 class Host(App):

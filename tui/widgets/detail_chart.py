@@ -1,11 +1,15 @@
-"""The detail panel: the selected channel's recent values, and its score beneath.
+"""The detail panel: a window of the selected channel's history, and its score beneath.
 
-Two textual-plotext plots share one time axis (seconds before the newest sample, with the
-clock times in the title). Alert episodes are vertical lines tagged ``!id``; labeled
-spans are runs of ``A`` (anomaly) or ``F`` (false positive) along the top; imputed points
-are ``x``. textual-plotext rebuilds its whole figure on every repaint and shows changes
-only after ``refresh()``, so the figures are rebuilt here only when the app's tick finds
-that the data changed, and then refreshed once.
+Two textual-plotext plots share one time axis (seconds before the window's end, or the
+clock); the title says which stretch is shown and how much history is held. The window
+(``ChartView``: zoom, pan, follow the data or not, the cursor) is the app's to ask the
+core for; this draws what comes back, at most two points per column: each point's range
+(a bucket's min and max, so a spike survives any zoom), its alerted samples in red.
+Alert episodes are vertical lines tagged ``!id``; labeled spans are runs of ``A``
+(anomaly) or ``F`` (false positive) along the top; imputed points are ``x``; the cursor
+is a white line, read out on the line beneath. textual-plotext rebuilds its whole figure
+on every repaint and shows changes only after ``refresh()``, so the figures are rebuilt
+here only when the app's tick finds that what is drawn changed, and then refreshed once.
 """
 
 from __future__ import annotations
@@ -15,55 +19,50 @@ from typing import Any
 
 import numpy as np
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from sensorscope.model import Alert, ChannelSnapshot, Label, overlaps
+from sensorscope.model import Alert, ChannelSnapshot, HistoryWindow, Label, overlaps
+from sensorscope.tui.chart_view import ChartView, TimeAxis, cursor_reading
 from sensorscope.tui.timefmt import fmt_duration, fmt_value, printable, utc_clock
 
 LABEL_W = 9  # y tick labels of both plots are this wide, so their time axes line up
 LABEL_MARKS = {"anomaly": ("A", "magenta"), "false_positive": ("F", "green")}
 PENDING_MARK = ("?", "yellow")  # the span being labelled in the missed-anomaly dialog
 MIN_REDRAW = 0.25  # seconds between redraws of a channel that keeps changing
-
-
-def minmax_points(
-    x: np.ndarray, y: np.ndarray, buckets: int, x0: float, x1: float
-) -> tuple[list[float], list[float]]:
-    """At most two points per bucket of x: the bucket's min and max, so spikes survive.
-
-    >>> minmax_points(np.arange(6.0), np.array([0, 9, 0, 0, -9, 0.0]), 2, 0, 6)
-    ([0.0, 0.0, 3.0, 3.0], [0.0, 9.0, -9.0, 0.0])
-    """
-    if len(x) <= 2 * buckets or x1 <= x0:
-        return x.tolist(), y.tolist()
-    b = np.clip(((x - x0) / (x1 - x0) * buckets).astype(int), 0, buckets - 1)
-    starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
-    lo = np.minimum.reduceat(y, starts)
-    hi = np.maximum.reduceat(y, starts)
-    xs = np.repeat(x[starts], 2)
-    ys = np.empty(2 * len(starts))
-    ys[0::2], ys[1::2] = lo, hi
-    return xs.tolist(), ys.tolist()
+CURSOR_COLOR = "white"
+AXIS_TICKS = 5  # time labels under the chart
 
 
 class DetailChart(Vertical):
-    """Recent values of one channel with alerts, labels and imputed points; score beneath."""
+    """A window of one channel's history with alerts, labels, imputed points and a cursor;
+    its score beneath, the time axis and the cursor's reading under that."""
 
     DEFAULT_CSS = """
     DetailChart { height: 1fr; }
     DetailChart #chart-title { height: 1; }
     DetailChart #value-plot { height: 1fr; }
     DetailChart #score-plot { height: 3; }
+    DetailChart #chart-axis { height: 1; color: $text-muted; }
+    DetailChart #chart-cursor { height: 1; display: none; }
+    DetailChart.-cursor #chart-cursor { display: block; }
     """
+
+    class ViewChanged(Message):
+        """The user moved the window with the mouse: the app fetches it and redraws."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.channel: str | None = None
-        self.span: tuple[float, float] | None = None
+        self.span: tuple[float, float] | None = None  # the stretch of time drawn
         self.pending: tuple[float, float] | None = None
+        self.view = ChartView()
+        self.shown: HistoryWindow | None = None  # the window drawn
+        self.cursor_text = ""
         self.redraws = 0
         self._key: Any = None
         self._last_draw = 0.0
@@ -72,39 +71,52 @@ class DetailChart(Vertical):
         yield Static(id="chart-title")
         yield PlotextPlot(id="value-plot")
         yield PlotextPlot(id="score-plot")
+        yield Static(id="chart-axis")
+        yield Static(id="chart-cursor")
+
+    def points(self) -> int:
+        """Points to ask the core for: two per column of the plot."""
+        width = self.query_one("#value-plot", PlotextPlot).size.width or 80
+        return 2 * max(10, width - LABEL_W - 1)
 
     def show(
         self,
         ch: ChannelSnapshot | None,
         alerts: list[Alert],
         labels: list[Label],
+        window: HistoryWindow | None = None,
         *,
         force: bool = False,
     ) -> bool:
-        """Redraw if what would be drawn changed; True if it was redrawn."""
+        """Redraw if what would be drawn changed; True if it was redrawn. ``window``: the
+        stretch of history to draw (else the one the snapshot carries)."""
         value_plot = self.query_one("#value-plot", PlotextPlot)
         score_plot = self.query_one("#score-plot", PlotextPlot)
         name = ch.name if ch is not None else None
+        win = window if window is not None or ch is None else ch.view
         mine = [a for a in alerts if a.channel == name]
         my_labels = [lab for lab in labels if lab.channel == name]
         key = (
             name,
-            None if ch is None else (ch.samples, ch.last_t, ch.threshold, len(ch.history.t)),
+            None if ch is None else (ch.samples, ch.last_t, ch.threshold),
+            None if win is None else (win.start, win.end, len(win), win.held.samples),
             tuple((a.id, a.start, a.end, a.last_above, a.label) for a in mine),
             tuple((lab.id, lab.kind) for lab in my_labels),
             self.pending,
+            (self.view.cursor, self.view.axis),
             value_plot.size,
             score_plot.size,
         )
         if key == self._key:
             return False
         now = time.monotonic()
-        if not force and name == self.channel and now - self._last_draw < MIN_REDRAW:
+        moved = key[6] != (None if self._key is None else self._key[6])
+        if not (force or moved) and name == self.channel and now - self._last_draw < MIN_REDRAW:
             return False
         self._key = key
         self._last_draw = now
         self.redraws += 1
-        self._draw(ch, mine, my_labels, value_plot, score_plot)
+        self._draw(ch, win, mine, my_labels, value_plot, score_plot)
         return True
 
     def show_pending(self, span: tuple[float, float] | None) -> None:
@@ -114,9 +126,20 @@ class DetailChart(Vertical):
             self._key = None
             self._last_draw = 0.0
 
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self.view.zoom(self.shown, -1)
+        event.stop()
+        self.post_message(self.ViewChanged())
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self.view.zoom(self.shown, +1)
+        event.stop()
+        self.post_message(self.ViewChanged())
+
     def _draw(
         self,
         ch: ChannelSnapshot | None,
+        win: HistoryWindow | None,
         alerts: list[Alert],
         labels: list[Label],
         value_plot: PlotextPlot,
@@ -129,45 +152,44 @@ class DetailChart(Vertical):
             p.frame(False)
             p.xticks([])
         self.channel = ch.name if ch is not None else None
-        n = 0 if ch is None else len(ch.history.t)
-        if ch is None or n == 0:
+        self.shown = win
+        if ch is None or win is None or not len(win):
             self.span = None
             title.update(
                 Text("no channel selected" if ch is None else f"{printable(ch.name)}: no data yet")
             )
+            self._under(None, alerts, labels)
             value_plot.refresh()
             score_plot.refresh()
             return
-        h = ch.history
-        t = h.t.astype(float)
-        v = h.value.astype(float)
-        score = h.score.astype(float)
-        imputed = h.imputed.astype(bool)
-        in_alert = h.alert.astype(bool)
-        t0, t1 = float(t[0]), float(t[-1])
+        t0, t1 = max(win.start, win.held.first_t), win.end
         self.span = (t0, t1)
+        x = win.t - t1
         x0 = min(t0 - t1, -1e-3)
-        x = t - t1
-        buckets = 2 * max(10, (value_plot.size.width or 80) - LABEL_W - 1)
+        xs = np.repeat(x, 2)
 
-        finite = np.isfinite(v)
-        lo, hi, margin = _value_range(v[finite])
-
-        normal = finite & ~imputed
-        if normal.any():
-            vp.plot(*minmax_points(x[normal], v[normal], buckets, x0, 0.0), marker="braille")
-        hot = finite & in_alert
+        lo, hi, margin = _value_range(np.r_[win.lo, win.hi][np.isfinite(np.r_[win.lo, win.hi])])
+        ys = np.empty(2 * len(win))
+        ys[0::2], ys[1::2] = win.lo, win.hi
+        line = np.repeat(np.isfinite(win.lo) & ~win.imputed, 2)
+        if line.any():
+            vp.plot(xs[line].tolist(), ys[line].tolist(), marker="braille")
+        hot = win.alert & np.isfinite(win.alo)
         if hot.any():
-            xs, ys = minmax_points(x[hot], v[hot], buckets, x0, 0.0)
-            vp.scatter(xs, ys, marker="braille", color="red")
-        filled = finite & imputed
+            hx = np.repeat(x[hot], 2)
+            hy = np.empty(len(hx))
+            hy[0::2], hy[1::2] = win.alo[hot], win.ahi[hot]
+            vp.scatter(hx.tolist(), hy.tolist(), marker="braille", color="red")
+        filled = np.isfinite(win.last) & win.imputed
         if filled.any():
-            xs, ys = minmax_points(x[filled], v[filled], buckets, x0, 0.0)
-            vp.scatter(xs, ys, marker="x", color="yellow")
-        sp.plot(*minmax_points(x, np.nan_to_num(score), buckets, x0, 0.0), marker="braille")
+            vp.scatter(x[filled].tolist(), win.last[filled].tolist(), marker="x", color="yellow")
+        sp.plot(x.tolist(), np.nan_to_num(win.score).tolist(), marker="braille")
         sp.hline(ch.threshold, "red")
 
         self._marks(vp, sp, alerts, labels, (t0, t1), (lo, hi))
+        if self.view.cursor is not None and t0 <= self.view.cursor <= t1:
+            vp.vline(self.view.cursor - t1, CURSOR_COLOR)
+            sp.vline(self.view.cursor - t1, CURSOR_COLOR)
 
         vp.xlim(x0, 0.0)
         sp.xlim(x0, 0.0)
@@ -181,10 +203,24 @@ class DetailChart(Vertical):
             [f"{y:.2f}".rjust(LABEL_W) if y else "0".rjust(LABEL_W) for y in score_ticks],
         )
 
-        head = self._head(ch.name, t0, t1, ch.unit)
-        title.update(head, layout=False)  # one fixed line
+        title.update(self._head(ch.name, win, ch.unit), layout=False)  # one fixed line
+        self._under(win, alerts, labels)
         value_plot.refresh()
         score_plot.refresh()
+
+    def _under(self, win: HistoryWindow | None, alerts: list[Alert], labels: list[Label]) -> None:
+        """The time axis and the cursor's line, beneath the plots."""
+        axis = self.query_one("#chart-axis", Static)
+        reading = self.query_one("#chart-cursor", Static)
+        width = self.query_one("#score-plot", PlotextPlot).size.width or 80
+        if win is None or self.span is None:
+            axis.update("", layout=False)
+        else:
+            axis.update(time_axis(self.span, win.held.last_t, width, self.view.axis), layout=False)
+        on = self.view.cursor is not None and win is not None
+        self.set_class(on, "-cursor")
+        self.cursor_text = cursor_reading(win, self.view.cursor, alerts, labels) if on else ""
+        reading.update(Text(self.cursor_text, style="bold"), layout=False)
 
     def _marks(
         self,
@@ -223,15 +259,14 @@ class DetailChart(Vertical):
                 vp.vline(xp, PENDING_MARK[1])
             vp.plot(xs, [hi, hi], marker=PENDING_MARK[0], color=PENDING_MARK[1])
 
-    def _head(self, name: str, t0: float, t1: float, unit: str = "") -> Text:
-        """The chart's one title line: the channel (in its unit), the span shown and the
-        legend."""
+    def _head(self, name: str, win: HistoryWindow, unit: str = "") -> Text:
+        """The chart's one title line: the channel (in its unit), the window and history
+        held, the legend."""
         head = Text()
         head.append(printable(name), style="bold")
         if unit:
             head.append(f" ({printable(unit)})")
-        head.append(f"  {utc_clock(t0)}–{utc_clock(t1)} UTC ({fmt_duration(t1 - t0)})")
-        head.append("  ")
+        head.append(f"  {self.view.describe(win)}  ")
         head.append("!n", style="red")
         head.append(" alert ")
         head.append("-", style="cyan")
@@ -244,6 +279,34 @@ class DetailChart(Vertical):
         head.append(" false pos")
         head.truncate(max(1, self.size.width or 80), overflow="ellipsis")
         return head
+
+
+def time_axis(span: tuple[float, float], newest: float, width: int, axis: TimeAxis) -> Text:
+    """A line of time labels under the plots: how long before the newest sample, or the
+    clock (UTC), at evenly spaced columns of the plot area; a label with no room is left out.
+
+    >>> time_axis((0.0, 60.0), 60.0, 40, TimeAxis.RELATIVE).plain
+    '         -1m00s -45s  -30s   -15s    now'
+    >>> time_axis((1763884800.0, 1763884860.0), 1763884900.0, 40, TimeAxis.CLOCK).plain
+    '         08:00:00   08:00:30    08:01:00'
+    """
+    t0, t1 = span
+    left = LABEL_W  # the y labels' columns, then the canvas
+    room = max(1, width - left)
+    cells = [" "] * width
+    for i in range(AXIS_TICKS):
+        frac = i / (AXIS_TICKS - 1)
+        t = t0 + frac * (t1 - t0)
+        if axis is TimeAxis.CLOCK:
+            word = utc_clock(t)
+        else:
+            word = "now" if newest - t <= 1e-9 else f"-{fmt_duration(newest - t)}"
+        col = left + round(frac * (room - 1)) - round(frac * (len(word) - 1))
+        col = max(0, min(width - len(word), col))
+        if any(c != " " for c in cells[max(0, col - 1) : col + len(word) + 1]):
+            continue  # too narrow for every label: skip one rather than overprint
+        cells[col : col + len(word)] = word
+    return Text("".join(cells))
 
 
 def _value_range(values: np.ndarray) -> tuple[float, float, float]:

@@ -34,6 +34,7 @@ class StatusView:
     labels_path: str
     paused_live: bool = False
     alerts_since_pause: int = 0
+    samples_since_pause: int = 0  # scored behind a paused display: the data still comes
     filter_text: str = ""
     sort: str = "name"
 
@@ -77,7 +78,11 @@ def status_lines(snap: Snapshot | None, view: StatusView, width: int) -> tuple[T
     replay = snap.replay if snap is not None else None
     if view.paused_live:
         n = view.alerts_since_pause
-        first.append(f" PAUSED +{n} alert{'s' if n != 1 else ''} ", style="bold reverse")
+        s = view.samples_since_pause
+        first.append(
+            f" PAUSED +{n} alert{'s' if n != 1 else ''} +{s} sample{'s' if s != 1 else ''} ",
+            style="bold reverse",
+        )
         first.append(" ")
     elif replay is not None and replay.paused:
         first.append(" PAUSED ", style="bold reverse")
