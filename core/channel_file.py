@@ -22,11 +22,14 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sensorscope.errors import UserError
 from sensorscope.model import ChannelConfig, Settings
 from sensorscope.settings import read_config, read_toml
+
+if TYPE_CHECKING:
+    from sensorscope.pipeline import Pipeline
 
 FILE_NAME = "sensorscope.toml"
 T = TypeVar("T")
@@ -133,6 +136,27 @@ def channels_path(config: str | None, record: str | None, files: Sequence[str]) 
 
 
 # --------------------------------------------------------------------------- writing
+
+
+def channel_configs(pipeline: Pipeline, settings: Settings) -> dict[str, ChannelConfig]:
+    """What each channel of a run uses now, as its ``[channels.NAME]`` table keeps it: the
+    unit shown, scale, offset, a threshold changed from the default, a range."""
+    from sensorscope.faults import limits_for
+
+    thresholds = pipeline.set_thresholds()
+    out = {}
+    for name in pipeline.channel_names():
+        lo_hi = limits_for(name, settings.limits)
+        lo, hi = lo_hi if lo_hi is not None else (-math.inf, math.inf)
+        out[name] = ChannelConfig(
+            unit=pipeline.unit_of(name) or None,
+            scale=for_channel(name, settings.scales),
+            offset=for_channel(name, settings.offsets),
+            threshold=thresholds.get(name),
+            low=lo if math.isfinite(lo) else None,
+            high=hi if math.isfinite(hi) else None,
+        )
+    return out
 
 
 @dataclass(frozen=True)

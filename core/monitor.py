@@ -9,7 +9,6 @@ monitor asks the pipeline through its methods only; it never takes its lock.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Sequence
@@ -19,17 +18,16 @@ from typing import TYPE_CHECKING, Any
 from sensorscope.channel_file import (
     FILE_NAME,
     Saved,
+    channel_configs,
     channels_path,
-    for_channel,
     read_channels,
     update_channels,
     with_channels,
 )
 from sensorscope.errors import UserError
-from sensorscope.faults import limits_for, unmatched_limits_message
+from sensorscope.faults import unmatched_limits_message
 from sensorscope.labels import LabelStore, is_ground_truth, new_label
 from sensorscope.model import (
-    ChannelConfig,
     ChannelMetrics,
     HistoryWindow,
     Label,
@@ -326,30 +324,10 @@ class Monitor:
 
     # -- per-channel settings (sensorscope.toml) ----------------------------------------
 
-    def channel_configs(self) -> dict[str, ChannelConfig]:
-        """What each channel of this run uses now, as its ``[channels.NAME]`` table keeps
-        it: the unit shown, scale, offset, a threshold changed from the default, a range."""
-        s = self.settings
-        pipeline = self.pipeline
-        thresholds = pipeline.set_thresholds()
-        out = {}
-        for name in pipeline.channel_names():
-            lo_hi = limits_for(name, s.limits)
-            lo, hi = lo_hi if lo_hi is not None else (-math.inf, math.inf)
-            out[name] = ChannelConfig(
-                unit=pipeline.unit_of(name) or None,
-                scale=for_channel(name, s.scales),
-                offset=for_channel(name, s.offsets),
-                threshold=thresholds.get(name),
-                low=lo if math.isfinite(lo) else None,
-                high=hi if math.isfinite(hi) else None,
-            )
-        return out
-
     def save_settings(self) -> Saved:
         """Write the channels' settings into :attr:`settings_path` (``update_channels``).
         Quick, but file I/O: a UI calls it off its own thread. A UserError says why not."""
-        return update_channels(self.settings_path, self.channel_configs())
+        return update_channels(self.settings_path, channel_configs(self.pipeline, self.settings))
 
     # -- replay controls -------------------------------------------------------------------
 
