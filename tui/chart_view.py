@@ -30,6 +30,7 @@ CURSOR_STEPS = 40  # cursor moves per window width
 class TimeAxis(Enum):
     RELATIVE = "relative"  # seconds before the window's end
     CLOCK = "clock"  # time of day, UTC like every time on screen
+    LOCAL = "local"  # time of day on this machine's clock (the lab's own hours)
 
 
 @dataclass
@@ -105,7 +106,8 @@ class ChartView:
         return True
 
     def toggle_axis(self) -> TimeAxis:
-        self.axis = TimeAxis.CLOCK if self.axis is TimeAxis.RELATIVE else TimeAxis.RELATIVE
+        order = list(TimeAxis)
+        self.axis = order[(order.index(self.axis) + 1) % len(order)]
         return self.axis
 
     def _fix_span(self, shown: HistoryWindow) -> None:

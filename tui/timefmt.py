@@ -20,6 +20,13 @@ def utc_clock(t: float | None) -> str:
     return _ms_parts(t)[0].strftime("%H:%M:%S")
 
 
+def local_clock(t: float | None) -> str:
+    """``HH:MM:SS`` in this machine's time zone (``TZ``), or a dash when there is no time."""
+    if t is None or not math.isfinite(t):
+        return "--:--:--"
+    return datetime.fromtimestamp(t).strftime("%H:%M:%S")
+
+
 def utc_clock_ms(t: float) -> str:
     dt, ms = _ms_parts(t)
     return f"{dt:%H:%M:%S}.{ms:03d}"

@@ -16,7 +16,7 @@ from sensorscope.model import DEFAULT_CAPACITY
 from sensorscope.simulate import Board, write_board_recording
 from sensorscope.tui.app import make_app
 from sensorscope.tui.chart_view import TimeAxis
-from sensorscope.tui.timefmt import fmt_value, utc_clock
+from sensorscope.tui.timefmt import fmt_value, local_clock, utc_clock
 
 T0 = 1_763_884_800.0
 SIZE = (100, 40)
@@ -161,7 +161,7 @@ async def test_the_cursor_reads_the_value_score_and_alert_under_it(long_replay):
         assert not line.display and app.detail.cursor_text == ""
 
 
-async def test_t_switches_the_time_axis_between_time_before_now_and_the_clock(long_replay):
+async def test_t_switches_the_time_axis_between_time_before_now_the_clock_and_local(long_replay):
     app = make_app(long_replay)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: replay_done(app), what="the replay")
@@ -172,6 +172,29 @@ async def test_t_switches_the_time_axis_between_time_before_now_and_the_clock(lo
         assert app.detail.view.axis is TimeAxis.CLOCK
         assert axis(app).rstrip().endswith(utc_clock(end)) and "now" not in axis(app)
         assert ("information", "time axis: clock") in app.notices
+        await press(pilot, "t")  # the lab's own hours: this machine's time zone
+        assert app.detail.view.axis is TimeAxis.LOCAL
+        assert axis(app).rstrip().endswith(local_clock(end))
+        assert ("information", "time axis: local") in app.notices
+        await press(pilot, "t")
+        assert app.detail.view.axis is TimeAxis.RELATIVE and axis(app).rstrip().endswith("now")
+
+
+def test_the_local_axis_reads_the_machines_time_zone(monkeypatch):
+    import time
+
+    from sensorscope.tui.widgets.detail_chart import time_axis
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # UTC+5:30, no summer time
+    time.tzset()
+    try:
+        at = 1763884800.0  # 08:00:00 UTC
+        assert time_axis((at, at + 60), at + 60, 40, TimeAxis.LOCAL).plain.split() == [
+            "13:30:00", "13:30:30", "13:31:00"
+        ]  # fmt: skip
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 # --------------------------------------------------------------------------- live

@@ -28,7 +28,7 @@ from textual_plotext import PlotextPlot
 
 from sensorscope.model import Alert, ChannelSnapshot, HistoryWindow, Label, overlaps
 from sensorscope.tui.chart_view import ChartView, TimeAxis, cursor_reading
-from sensorscope.tui.timefmt import fmt_duration, fmt_value, printable, utc_clock
+from sensorscope.tui.timefmt import fmt_duration, fmt_value, local_clock, printable, utc_clock
 
 LABEL_W = 9  # y tick labels of both plots are this wide, so their time axes line up
 LABEL_MARKS = {"anomaly": ("A", "magenta"), "false_positive": ("F", "green")}
@@ -283,7 +283,8 @@ class DetailChart(Vertical):
 
 def time_axis(span: tuple[float, float], newest: float, width: int, axis: TimeAxis) -> Text:
     """A line of time labels under the plots: how long before the newest sample, or the
-    clock (UTC), at evenly spaced columns of the plot area; a label with no room is left out.
+    clock (UTC, or this machine's local time), at evenly spaced columns of the plot area; a
+    label with no room is left out.
 
     >>> time_axis((0.0, 60.0), 60.0, 40, TimeAxis.RELATIVE).plain
     '         -1m00s -45s  -30s   -15s    now'
@@ -299,6 +300,8 @@ def time_axis(span: tuple[float, float], newest: float, width: int, axis: TimeAx
         t = t0 + frac * (t1 - t0)
         if axis is TimeAxis.CLOCK:
             word = utc_clock(t)
+        elif axis is TimeAxis.LOCAL:
+            word = local_clock(t)
         else:
             word = "now" if newest - t <= 1e-9 else f"-{fmt_duration(newest - t)}"
         col = left + round(frac * (room - 1)) - round(frac * (len(word) - 1))
