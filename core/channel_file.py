@@ -141,12 +141,10 @@ def channels_path(config: str | None, record: str | None, files: Sequence[str]) 
 def channel_configs(pipeline: Pipeline, settings: Settings) -> dict[str, ChannelConfig]:
     """What each channel of a run uses now, as its ``[channels.NAME]`` table keeps it: the
     unit shown, scale, offset, a threshold changed from the default, a range."""
-    from sensorscope.faults import limits_for
-
     thresholds = pipeline.set_thresholds()
     out = {}
     for name in pipeline.channel_names():
-        lo_hi = limits_for(name, settings.limits)
+        lo_hi = for_channel(name, settings.limits)
         lo, hi = lo_hi if lo_hi is not None else (-math.inf, math.inf)
         out[name] = ChannelConfig(
             unit=pipeline.unit_of(name) or None,

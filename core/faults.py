@@ -11,12 +11,12 @@ that are known and not raised.
 
 from __future__ import annotations
 
-import fnmatch
 import math
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
+from sensorscope.channel_file import for_channel
 from sensorscope.detect.numeric import ewma_states
 from sensorscope.episodes import Event, event
 from sensorscope.model import DEFAULT_DROPOUT, DEFAULT_SENTINELS, Alert, Reason
@@ -48,14 +48,7 @@ def limits_for(channel: str, limits: dict[str, tuple[float, float]]) -> tuple[fl
     >>> limits_for("hum", {"t*": (0.0, 1.0)}) is None
     True
     """
-    short = channel.rsplit("/", 1)[-1]
-    for name in (channel, short):
-        if name in limits:
-            return limits[name]
-    for pattern, lim in limits.items():
-        if fnmatch.fnmatchcase(channel, pattern) or fnmatch.fnmatchcase(short, pattern):
-            return lim
-    return None
+    return for_channel(channel, limits)
 
 
 def unmatched_limits(limits: dict[str, tuple[float, float]], channels: Iterable[str]) -> list[str]:

@@ -12,6 +12,8 @@ from sensorscope.cli.common import console, parse_speed
 from sensorscope.cli.options import (
     SPEED_HELP,
     apply,
+    line_ending_option,
+    send_on_connect_option,
     source_options,
     state_option,
     with_hooks,
@@ -73,19 +75,8 @@ def run_monitor(monitor, bell: bool, keymap: dict[str, str]) -> int:
 @click.option("--loop", is_flag=True, help="start a replay again when it ends")
 @click.option("--bell", is_flag=True, help="ring the terminal bell on each new alert")
 @click.option("--check", is_flag=True, hidden=True, help="open everything, then exit (serve)")
-@click.option(
-    "--send-on-connect",
-    default=None,
-    metavar="TEXT",
-    help="send TEXT to the port each time it connects (escapes: \\xNN \\r \\n \\t)",
-)
-@click.option(
-    "--line-ending",
-    type=click.Choice([e.value for e in LineEnding]),
-    default=LineEnding.LF.value,
-    show_default=True,
-    help="what is sent after a line (the send line's default, and --send-on-connect's)",
-)
+@send_on_connect_option
+@line_ending_option("what is sent after a line (the send line's default, and --send-on-connect's)")
 @state_option
 @apply(source_options)
 @with_mqtt

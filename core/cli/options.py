@@ -52,6 +52,27 @@ source_options = [
 
 
 #: A run option, not a detection setting: where the detectors' state is kept between runs.
+# Sending to a port: what is sent on each connect, and the line ending after a text.
+send_on_connect_option = click.option(
+    "--send-on-connect",
+    default=None,
+    metavar="TEXT",
+    help="send TEXT to the port each time it connects (escapes: \\xNN \\r \\n \\t)",
+)
+
+
+def line_ending_option(what: str) -> Decorator:
+    from sensorscope.model import LineEnding
+
+    return click.option(
+        "--line-ending",
+        type=click.Choice([e.value for e in LineEnding]),
+        default=LineEnding.LF.value,
+        show_default=True,
+        help=what,
+    )
+
+
 state_option = click.option(
     "--state",
     "state",

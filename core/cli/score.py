@@ -20,6 +20,8 @@ from sensorscope.cli.common import (
 from sensorscope.cli.options import (
     SPEED_HELP,
     apply,
+    line_ending_option,
+    send_on_connect_option,
     source_options,
     state_option,
     with_hooks,
@@ -200,19 +202,8 @@ def _finish(runner, srcs, writer, alert_hooks, output, settings, interrupted: bo
 @click.argument("sources", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, help="recording file (.jsonl); appended to")
 @click.option("--duration", type=click.FloatRange(0, min_open=True), help="stop after N seconds")
-@click.option(
-    "--send-on-connect",
-    default=None,
-    metavar="TEXT",
-    help="send TEXT to the port each time it connects (escapes: \\xNN \\r \\n \\t)",
-)
-@click.option(
-    "--line-ending",
-    type=click.Choice([e.value for e in LineEnding]),
-    default=LineEnding.LF.value,
-    show_default=True,
-    help="what is sent after --send-on-connect's text",
-)
+@send_on_connect_option
+@line_ending_option("what is sent after --send-on-connect's text")
 @apply(source_options)
 @with_mqtt
 def record(sources, output, duration, send_on_connect, line_ending, baud, max_line, mqtt):
