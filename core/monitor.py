@@ -20,6 +20,7 @@ from sensorscope.channel_file import (
     Saved,
     channel_configs,
     channels_path,
+    for_channel,
     read_channels,
     update_channels,
     with_channels,
@@ -317,6 +318,10 @@ class Monitor:
 
     def threshold(self, channel: str) -> float:
         return self.pipeline.threshold_for(channel)
+
+    def limits(self, channel: str) -> tuple[float, float] | None:
+        """The channel's physical range (``--range``, a ``[channels.NAME]`` range), if any."""
+        return for_channel(channel, self.settings.limits)
 
     def unmatched_ranges(self, channels: Sequence[str]) -> str:
         """What to say about --range names that match none of ``channels`` ("" if all do)."""

@@ -24,16 +24,19 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from sensorscope.errors import UserError
-from sensorscope.model import Snapshot, ViewRequest
+from sensorscope.model import HistoryWindow, Snapshot, ViewRequest
 from sensorscope.monitor import Monitor
 from sensorscope.spans import covered_spans, propose_span
 from sensorscope.tui.announcer import Announcer
+from sensorscope.tui.chart_view import MAX_OVERLAY, OverlayScale
 from sensorscope.tui.commands import SensorscopeCommands
 from sensorscope.tui.keys import BY_ID, Keymap, bindings
+from sensorscope.tui.overlay import Overlaid
+from sensorscope.tui.overlay import colours as overlay_colours
 from sensorscope.tui.screens.help import HelpScreen
 from sensorscope.tui.screens.metrics import MetricsScreen
 from sensorscope.tui.screens.missed_dialog import MissedDialog, MissedSpan
-from sensorscope.tui.timefmt import fmt_speed, utc_clock
+from sensorscope.tui.timefmt import fmt_speed, printable, utc_clock
 from sensorscope.tui.widgets.alert_log import LABEL_WORDS, AlertLog
 from sensorscope.tui.widgets.channel_table import ChannelTable, spark_points
 from sensorscope.tui.widgets.detail_chart import DetailChart
@@ -198,7 +201,34 @@ class SensorscopeApp(App[int]):
             # The window moved since the snapshot (a key, a paused display scrolled): ask
             # for it alone, at O(points) under the state's lock, scoring going on.
             window = self.monitor.window(ch.name, self._request())
-        self.detail.show(ch, snap.alerts, snap.labels, window, force=force)
+        shown = window if window is not None or ch is None else ch.view
+        self.detail.show(
+            ch,
+            snap.alerts,
+            snap.labels,
+            window,
+            overlays=self._overlays(snap, shown),
+            limits=None if ch is None else self.monitor.limits(ch.name),
+            force=force,
+        )
+
+    def _overlays(self, snap: Snapshot, shown: HistoryWindow | None) -> list[Overlaid]:
+        """The overlaid channels' windows over the stretch the selected channel shows (the
+        same start and end, so the lines line up), O(points) each."""
+        if shown is None or not len(shown):
+            return []
+        out = []
+        request = ViewRequest(
+            span=shown.end - shown.start, end=shown.end, points=self.detail.points()
+        )
+        for i, name in enumerate(self.detail.view.overlay):
+            ch = snap.channels.get(name)
+            if name == self.selected or ch is None:
+                continue
+            win = self.monitor.window(name, request)
+            if win is not None:
+                out.append(Overlaid(name, ch.unit, win, *overlay_colours(i)))
+        return out
 
     def _request(self) -> ViewRequest:
         return self.detail.view.request(self.detail.points())
@@ -244,6 +274,7 @@ class SensorscopeApp(App[int]):
         if event.channel == self.selected or event.channel is None:
             return
         self.selected = event.channel
+        self.detail.view.unfix()
         if self.live_paused or self.snapshot is None:
             self._show_detail(force=True)
             return
@@ -300,6 +331,49 @@ class SensorscopeApp(App[int]):
         on = self.detail.view.toggle_cursor(self.detail.shown)
         if on:
             self.say("cursor on: , and . move it")
+        self._chart_moved()
+
+    def action_y_scale(self) -> None:
+        ch = self.selected
+        has_range = ch is not None and self.monitor.limits(ch) is not None
+        scale = self.detail.view.next_yscale(self.detail.ylim, has_range)
+        words = {"auto": "fitted to the window", "fixed": "held where it is"}
+        self.say(f"y axis: {words.get(scale.value, 'the channel range (--range)')}")
+        self._chart_moved()
+
+    def action_overlay(self) -> None:
+        ch = self.selected
+        if ch is None:
+            self.say("no channel selected", "warning")
+            return
+        added = self.detail.view.toggle_overlay(ch)
+        if added is None:
+            self.say(f"at most {MAX_OVERLAY} channels overlaid: o on one takes it off", "warning")
+            return
+        if added:
+            self.say(f"{printable(ch)} overlaid: select another channel to see them together")
+        else:
+            self.say(f"{printable(ch)} no longer overlaid")
+        self._mark_overlay()
+
+    def action_overlay_clear(self) -> None:
+        self.detail.view.overlay.clear()
+        self.say("no channel overlaid")
+        self._mark_overlay()
+
+    def action_overlay_scale(self) -> None:
+        scale = self.detail.view.toggle_overlay_scale()
+        self.say(
+            "overlay: one shared value axis"
+            if scale is OverlayScale.SHARED
+            else "overlay: each channel on its own scale"
+        )
+        self._chart_moved()
+
+    def _mark_overlay(self) -> None:
+        self.channel_table.mark(
+            {n: overlay_colours(i)[1] for i, n in enumerate(self.detail.view.overlay)}
+        )
         self._chart_moved()
 
     def action_time_axis(self) -> None:

@@ -9,7 +9,7 @@ fraction of what the user sees.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 import numpy as np
@@ -33,6 +33,21 @@ class TimeAxis(Enum):
     LOCAL = "local"  # time of day on this machine's clock (the lab's own hours)
 
 
+class YScale(Enum):
+    AUTO = "auto"  # fitted to what the window shows, so it moves as the data do
+    FIXED = "fixed"  # held where it was when fixed: a drift shows as a drift
+    RANGE = "range"  # the channel's physical range (--range, [channels.NAME] range)
+
+
+class OverlayScale(Enum):
+    OWN = "own"  # each overlaid channel fitted to the chart's height on its own scale
+    SHARED = "shared"  # one value axis for every channel (the same unit, say)
+
+
+#: Channels overlaid on the selected one at most (one colour each).
+MAX_OVERLAY = 4
+
+
 @dataclass
 class ChartView:
     """The window asked for (``span`` None: what the full-resolution ring holds; ``end``
@@ -42,6 +57,11 @@ class ChartView:
     end: float | None = None
     cursor: float | None = None
     axis: TimeAxis = TimeAxis.RELATIVE
+    yscale: YScale = YScale.AUTO
+    fixed_y: tuple[float, float] | None = None  # the held value axis (YScale.FIXED)
+    #: Channels drawn over the selected one, in the order they were picked.
+    overlay: list[str] = field(default_factory=list)
+    overlay_scale: OverlayScale = OverlayScale.OWN
 
     @property
     def live(self) -> bool:
@@ -109,6 +129,39 @@ class ChartView:
         order = list(TimeAxis)
         self.axis = order[(order.index(self.axis) + 1) % len(order)]
         return self.axis
+
+    def next_yscale(self, drawn: tuple[float, float] | None, has_range: bool) -> YScale:
+        """The value axis in turn auto, fixed (where it is drawn now), the channel's range
+        (skipped when it has none)."""
+        order = [YScale.AUTO, YScale.FIXED] + ([YScale.RANGE] if has_range else [])
+        here = order.index(self.yscale) if self.yscale in order else len(order) - 1
+        self.yscale = order[(here + 1) % len(order)]
+        if self.yscale is YScale.FIXED and drawn is None:
+            self.yscale = YScale.RANGE if has_range else YScale.AUTO
+        self.fixed_y = drawn if self.yscale is YScale.FIXED else None
+        return self.yscale
+
+    def unfix(self) -> None:
+        """Another channel selected: an axis fixed for the last one does not fit it."""
+        if self.yscale is YScale.FIXED:
+            self.yscale, self.fixed_y = YScale.AUTO, None
+
+    def toggle_overlay(self, channel: str) -> bool | None:
+        """The channel into the overlay (True) or out of it (False); None: the overlay is
+        full."""
+        if channel in self.overlay:
+            self.overlay.remove(channel)
+            return False
+        if len(self.overlay) >= MAX_OVERLAY:
+            return None
+        self.overlay.append(channel)
+        return True
+
+    def toggle_overlay_scale(self) -> OverlayScale:
+        self.overlay_scale = (
+            OverlayScale.SHARED if self.overlay_scale is OverlayScale.OWN else OverlayScale.OWN
+        )
+        return self.overlay_scale
 
     def _fix_span(self, shown: HistoryWindow) -> None:
         # Panning the ring's own span or "all" keeps the width seen, not a moving target.

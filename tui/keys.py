@@ -218,7 +218,7 @@ ROWS: tuple[Row, ...] = (
         palette_order=(1, 0),  # the palette has always offered "faster" first
     ),
     Row(
-        "replay: seek 10 s back / forward (they add up)",
+        "replay: seek 10 s back / forward / restart",
         (
             Key(
                 "seek_back",
@@ -235,6 +235,9 @@ ROWS: tuple[Row, ...] = (
                 "Seek +10 s",
                 "Seek forward 10 s",
                 "Replay: skip 10 seconds ahead",
+            ),
+            Key(
+                "restart", "r", "restart", "Restart", "Restart replay", "Replay from the beginning"
             ),
         ),
     ),
@@ -284,7 +287,7 @@ ROWS: tuple[Row, ...] = (
         ),
     ),
     Row(
-        "chart: cursor (comma / . move it) / time axis",
+        "chart: cursor / time axis / y: auto, fixed, range",
         (
             Key(
                 "cursor",
@@ -292,7 +295,7 @@ ROWS: tuple[Row, ...] = (
                 "cursor",
                 "Cursor",
                 "Chart: cursor",
-                "A cursor on the chart, its time, value, score and alert read beneath",
+                "A cursor on the chart (comma / . move it), its time, value, score and alert",
             ),
             Key(
                 "time_axis",
@@ -302,11 +305,44 @@ ROWS: tuple[Row, ...] = (
                 "Chart: time axis",
                 "The chart's times as the clock (UTC) or as time before the newest sample",
             ),
+            Key(
+                "y_scale",
+                "y",
+                "y_scale",
+                "Y scale",
+                "Chart: value axis",
+                "Fitted to the window, held where it is, or the channel's --range",
+            ),
         ),
     ),
     Row(
-        "replay: restart from the beginning",
-        (Key("restart", "r", "restart", "Restart", "Restart replay", "Replay from the beginning"),),
+        "chart: overlay it / clear / own scales or shared",
+        (
+            Key(
+                "overlay",
+                "o",
+                "overlay",
+                "Overlay",
+                "Chart: overlay the channel",
+                "Draw the selected channel over whichever is selected next (again: take it off)",
+            ),
+            Key(
+                "overlay_clear",
+                "O",
+                "overlay_clear",
+                "No overlay",
+                "Chart: no overlay",
+                "Take every overlaid channel off the chart",
+            ),
+            Key(
+                "overlay_scale",
+                "Y",
+                "overlay_scale",
+                "Overlay axis",
+                "Chart: overlay scale",
+                "Overlaid channels each on its own scale, or all on one value axis",
+            ),
+        ),
     ),
     Row(
         "filter channels by name (Escape clears)",
@@ -418,7 +454,7 @@ ROWS: tuple[Row, ...] = (
     ),
 )
 
-WHAT_WIDTH = 52
+WHAT_WIDTH = 49  # beside the widest keys (21), in the help panel at 80 columns
 
 #: Every key by its id.
 BY_ID: dict[str, Key] = {k.id: k for row in ROWS for k in row.keys}

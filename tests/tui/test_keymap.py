@@ -94,7 +94,7 @@ async def test_the_help_opens_on_its_new_key_and_lists_the_new_keys(remapped):
         rows = dict(zip(what, keys, strict=True))
         assert rows["label the alert a false positive / an anomaly"] == "x / a"
         assert rows["channel threshold up / down 0.01 / reset"] == "ctrl+u, + / - / ="
-        assert rows["replay: seek 10 s back / forward (they add up)"] == "; / right"
+        assert rows["replay: seek 10 s back / forward / restart"] == "; / right / r"
         assert rows["this help / the command palette"] == "h / ctrl+p"
         await pilot.press("h")  # its own key closes it, as "?" did
         await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen), what="closed")

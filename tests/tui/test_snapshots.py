@@ -28,6 +28,15 @@ def test_main_screen_at_160x48(snap_compare):
     assert snap_compare(build_app(), terminal_size=(160, 48), run_before=settle)
 
 
+def test_an_overlaid_channel_with_the_cursor_at_160x48(snap_compare):
+    async def overlay(pilot):
+        await settle(pilot)
+        await pilot.press("o", "j", "j", "c")  # co2 over light, the cursor mid-window
+        await pilot.pause()
+
+    assert snap_compare(build_app(), terminal_size=(160, 48), run_before=overlay)
+
+
 def test_help_screen(snap_compare):
     async def open_help(pilot):
         await settle(pilot)

@@ -35,6 +35,7 @@ LABELS = {
 }
 COLUMNS = ("name", "value", "spark", "score", "thr", "alerts", "imp", "state")
 MIN_SPARK = 6
+OVERLAY_MARK = "━ "  # before an overlaid channel's name, in its line's colour
 SPARK_SAMPLES = 200
 # "stale": no sample for this many usual intervals (and at least STALE_MIN seconds).
 STALE_INTERVALS = 10
@@ -140,6 +141,7 @@ class ChannelTable(UserMovedTable):
         self._selected: str | None = None  # the channel the cursor stays on
         self._announced: str | None = None  # the last one told to the app
         self._widths: tuple[int, int, int] = (0, 0, 0)  # name, sparkline, value
+        self._marks: dict[str, str] = {}  # overlaid channels: their line's Rich style
 
     def on_mount(self) -> None:
         for key in COLUMNS:
@@ -182,6 +184,12 @@ class ChannelTable(UserMovedTable):
             for key in ("thr", "score"):
                 self._write(channel, key, cells[key])
 
+    def mark(self, marks: dict[str, str]) -> None:
+        """Mark the channels overlaid on the chart (name -> their line's style): the mark
+        and the colour of their line before the name."""
+        self._marks = dict(marks)
+        self._sync()
+
     def threshold_of(self, channel: str) -> float | None:
         return self._thresholds.get(channel)
 
@@ -201,6 +209,12 @@ class ChannelTable(UserMovedTable):
 
     # -- internals ----------------------------------------------------------------------
 
+    def _name_cell(self, name: str) -> Text:
+        style = self._marks.get(name)
+        if style is None:
+            return Text(printable(name))
+        return Text(OVERLAY_MARK + printable(name), style=f"bold {style}")
+
     def _matches(self, name: str) -> bool:
         return self.filter_text.lower() in name.lower()
 
@@ -211,7 +225,8 @@ class ChannelTable(UserMovedTable):
         """Fit the sparkline column to the width the table has."""
         width = self.scrollable_content_region.width or self.app.size.width
         names = [n for n in self._channels if self._matches(n)]
-        name_w = min(24, max([7, *(len(n) for n in names)]))
+        marked = len(OVERLAY_MARK)
+        name_w = min(24, max([7, *(len(n) + marked * (n in self._marks) for n in names)]))
         # The value column grows by the longest unit shown, so a table without units is
         # laid out as it always was.
         unit_w = max([0, *(len(shown_unit(self._channels[n].unit)) + 1 for n in names)])
@@ -243,6 +258,7 @@ class ChannelTable(UserMovedTable):
             if not self._matches(name):
                 continue
             cells = row_cells(ch, self._clock, self.spark_width, self._thresholds.get(name))
+            cells["name"] = self._name_cell(name)
             if name not in self.rows:
                 self.add_row(*(cells[k] for k in COLUMNS), key=name)
                 for key in COLUMNS:
@@ -272,7 +288,7 @@ class ChannelTable(UserMovedTable):
         keep = self._selected if self._selected in self.rows else None
         # DataTable.sort hands the key function cells, not row keys: the name cell's text
         # leads back to the channel.
-        shown = {printable(name): name for name in current}
+        shown = {self._name_cell(name).plain: name for name in current}
         self.sort("name", key=lambda cell: self._sort_key(shown[cell.plain]))
         if keep is not None and keep in self.rows:
             self.move_cursor(row=self.get_row_index(keep))

@@ -15,6 +15,7 @@ here only when the app's tick finds that what is drawn changed, and then refresh
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,9 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from sensorscope.model import Alert, ChannelSnapshot, HistoryWindow, Label, overlaps
-from sensorscope.tui.chart_view import ChartView, TimeAxis, cursor_reading
+from sensorscope.tui import overlay
+from sensorscope.tui.chart_view import ChartView, OverlayScale, TimeAxis, YScale, cursor_reading
+from sensorscope.tui.overlay import Overlaid
 from sensorscope.tui.timefmt import fmt_duration, fmt_value, local_clock, printable, utc_clock
 
 LABEL_W = 9  # y tick labels of both plots are this wide, so their time axes line up
@@ -36,6 +39,7 @@ PENDING_MARK = ("?", "yellow")  # the span being labelled in the missed-anomaly 
 MIN_REDRAW = 0.25  # seconds between redraws of a channel that keeps changing
 CURSOR_COLOR = "white"
 AXIS_TICKS = 5  # time labels under the chart
+MARGIN = 0.06  # of the values' span, above and below them
 
 
 class DetailChart(Vertical):
@@ -50,6 +54,8 @@ class DetailChart(Vertical):
     DetailChart #chart-axis { height: 1; color: $text-muted; }
     DetailChart #chart-cursor { height: 1; display: none; }
     DetailChart.-cursor #chart-cursor { display: block; }
+    DetailChart #chart-overlay { height: 1; display: none; }
+    DetailChart.-overlay #chart-overlay { display: block; }
     """
 
     class ViewChanged(Message):
@@ -63,12 +69,16 @@ class DetailChart(Vertical):
         self.view = ChartView()
         self.shown: HistoryWindow | None = None  # the window drawn
         self.cursor_text = ""
+        self.overlays: tuple[Overlaid, ...] = ()  # the channels drawn over this one
+        self.ylim: tuple[float, float] | None = None  # the value axis drawn
         self.redraws = 0
         self._key: Any = None
         self._last_draw = 0.0
+        self._limits: tuple[float, float] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="chart-title")
+        yield Static(id="chart-overlay")
         yield PlotextPlot(id="value-plot")
         yield PlotextPlot(id="score-plot")
         yield Static(id="chart-axis")
@@ -86,10 +96,13 @@ class DetailChart(Vertical):
         labels: list[Label],
         window: HistoryWindow | None = None,
         *,
+        overlays: Sequence[Overlaid] = (),
+        limits: tuple[float, float] | None = None,
         force: bool = False,
     ) -> bool:
         """Redraw if what would be drawn changed; True if it was redrawn. ``window``: the
-        stretch of history to draw (else the one the snapshot carries)."""
+        stretch of history to draw (else the one the snapshot carries); ``overlays``:
+        channels drawn over it; ``limits``: its physical range (the y scale "range")."""
         value_plot = self.query_one("#value-plot", PlotextPlot)
         score_plot = self.query_one("#score-plot", PlotextPlot)
         name = ch.name if ch is not None else None
@@ -103,9 +116,11 @@ class DetailChart(Vertical):
             tuple((a.id, a.start, a.end, a.last_above, a.label) for a in mine),
             tuple((lab.id, lab.kind) for lab in my_labels),
             self.pending,
-            (self.view.cursor, self.view.axis),
+            (self.view.cursor, self.view.axis, self.view.yscale, self.view.overlay_scale),
             value_plot.size,
             score_plot.size,
+            tuple(o.key for o in overlays),
+            limits,
         )
         if key == self._key:
             return False
@@ -116,6 +131,8 @@ class DetailChart(Vertical):
         self._key = key
         self._last_draw = now
         self.redraws += 1
+        self.overlays = tuple(overlays)
+        self._limits = limits
         self._draw(ch, win, mine, my_labels, value_plot, score_plot)
         return True
 
@@ -168,7 +185,8 @@ class DetailChart(Vertical):
         x0 = min(t0 - t1, -1e-3)
         xs = np.repeat(x, 2)
 
-        lo, hi, margin = _value_range(np.r_[win.lo, win.hi][np.isfinite(np.r_[win.lo, win.hi])])
+        lo, hi, margin = self._value_axis(win)
+        self.ylim = (lo, hi)
         ys = np.empty(2 * len(win))
         ys[0::2], ys[1::2] = win.lo, win.hi
         line = np.repeat(np.isfinite(win.lo) & ~win.imputed, 2)
@@ -183,6 +201,7 @@ class DetailChart(Vertical):
         filled = np.isfinite(win.last) & win.imputed
         if filled.any():
             vp.scatter(x[filled].tolist(), win.last[filled].tolist(), marker="x", color="yellow")
+        overlay.draw(vp, self.overlays, t1, (lo, hi), self.view.overlay_scale, margin)
         sp.plot(x.tolist(), np.nan_to_num(win.score).tolist(), marker="braille")
         sp.hline(ch.threshold, "red")
 
@@ -220,6 +239,11 @@ class DetailChart(Vertical):
         on = self.view.cursor is not None and win is not None
         self.set_class(on, "-cursor")
         self.cursor_text = cursor_reading(win, self.view.cursor, alerts, labels) if on else ""
+        if on and self.overlays:
+            self.cursor_text += "  " + overlay.readings_at(self.overlays, self.view.cursor)
+        legend = self.query_one("#chart-overlay", Static)
+        self.set_class(bool(self.overlays) and win is not None, "-overlay")
+        legend.update(overlay.legend(self.overlays, self.view.overlay_scale), layout=False)
         reading.update(Text(self.cursor_text, style="bold"), layout=False)
 
     def _marks(
@@ -259,6 +283,21 @@ class DetailChart(Vertical):
                 vp.vline(xp, PENDING_MARK[1])
             vp.plot(xs, [hi, hi], marker=PENDING_MARK[0], color=PENDING_MARK[1])
 
+    def _value_axis(self, win: HistoryWindow) -> tuple[float, float, float]:
+        """The value axis: fitted to the window (with the overlays on a shared axis), held
+        where it was fixed, or the channel's range; with its margin."""
+        view = self.view
+        if view.yscale is YScale.FIXED and view.fixed_y is not None:
+            lo, hi = view.fixed_y
+            return lo, hi, (hi - lo) * MARGIN / (1 + 2 * MARGIN)
+        if view.yscale is YScale.RANGE and self._limits is not None:
+            return _value_range(np.array(self._limits, dtype=float))
+        vals = np.r_[win.lo, win.hi]
+        vals = vals[np.isfinite(vals)]
+        if view.overlay_scale is OverlayScale.SHARED and self.overlays:
+            vals = np.r_[vals, overlay.shared_values(self.overlays)]
+        return _value_range(vals)
+
     def _head(self, name: str, win: HistoryWindow, unit: str = "") -> Text:
         """The chart's one title line: the channel (in its unit), the window and history
         held, the legend."""
@@ -267,6 +306,8 @@ class DetailChart(Vertical):
         if unit:
             head.append(f" ({printable(unit)})")
         head.append(f"  {self.view.describe(win)}  ")
+        if self.view.yscale is not YScale.AUTO:
+            head.append(f"y {self.view.yscale.value}  ", style="bold")
         head.append("!n", style="red")
         head.append(" alert ")
         head.append("-", style="cyan")
@@ -320,5 +361,5 @@ def _value_range(values: np.ndarray) -> tuple[float, float, float]:
         lo, hi = 0.0, 1.0
     if hi - lo < 1e-9 * max(1.0, abs(hi)):
         lo, hi = lo - 1.0, hi + 1.0
-    margin = 0.06 * (hi - lo)
+    margin = MARGIN * (hi - lo)
     return lo - margin, hi + margin, margin
