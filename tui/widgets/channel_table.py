@@ -1,8 +1,10 @@
 """The channel table: one row per channel, keyed by name, cells updated in place each tick.
 
 Rows are never cleared and re-added on a tick; a cell is written only when its text
-changed. Sorting reorders rows in place and the cursor stays on the selected channel;
-the filter removes and adds rows only when it changes.
+changed, and only for the rows on screen: a board of 64 channels in a terminal showing 20
+rows costs a tick the work of 20 (a sparkline each, mostly). The rows off screen are written
+when they scroll into view. Sorting reorders rows in place and the cursor stays on the
+selected channel; the filter removes and adds rows only when it changes.
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ LABELS = {
 }
 COLUMNS = ("name", "value", "spark", "score", "thr", "alerts", "imp", "state")
 MIN_SPARK = 6
+# Rows beyond the screen's edges written too, so a step of the cursor past the edge lands
+# on a row already up to date.
+OFFSCREEN_ROWS = 2
+CELL_CACHE = 4096  # rendered cells kept (a screen of them many times over)
 OVERLAY_MARK = "━ "  # before an overlaid channel's name, in its line's colour
 SPARK_SAMPLES = 200
 # "stale": no sample for this many usual intervals (and at least STALE_MIN seconds).
@@ -142,6 +148,9 @@ class ChannelTable(UserMovedTable):
         self._announced: str | None = None  # the last one told to the app
         self._widths: tuple[int, int, int] = (0, 0, 0)  # name, sparkline, value
         self._marks: dict[str, str] = {}  # overlaid channels: their line's Rich style
+        self._written: frozenset[str] = frozenset()  # the rows the last pass wrote
+        self.rows_written = 0  # rows whose cells were computed, ever: a tick's cost
+        self._rendered: dict[tuple, object] = {}
 
     def on_mount(self) -> None:
         for key in COLUMNS:
@@ -249,14 +258,71 @@ class ChannelTable(UserMovedTable):
         self._cells[(name, key)] = plain
         self.update_cell(name, key, cell)
 
+    def _render_cell(self, row_index: int, column_index: int, *args, **kwargs):
+        """A cell as DataTable renders it, kept until its own text changes.
+
+        DataTable keys the cells it keeps by a count of updates to the whole table, so one
+        changed value re-renders every cell on screen, at a millisecond each: most of what
+        a tick under a flood costs the UI. Here a cell is kept by its row, column, text and
+        everything DataTable renders it with (its arguments, the table's pseudo-classes),
+        so a tick renders the cells that changed: the value, sparkline and score.
+        """
+        if row_index < 0 or column_index < 0:  # the header
+            return super()._render_cell(row_index, column_index, *args, **kwargs)
+        try:
+            row_key = self._row_locations.get_key(row_index)
+            column_key = self._column_locations.get_key(column_index)
+            state = (self._pseudo_class_state, self._show_hover_cursor, self.show_cursor)
+        except AttributeError:  # another Textual's insides: render as it does
+            return super()._render_cell(row_index, column_index, *args, **kwargs)
+        text = self._cells.get((str(row_key.value), str(column_key.value)))
+        key = (row_index, row_key, column_key, text, args, tuple(kwargs.items()), state)
+        lines = self._rendered.get(key)
+        if lines is None or text is None:
+            lines = super()._render_cell(row_index, column_index, *args, **kwargs)
+            if len(self._rendered) >= CELL_CACHE:
+                self._rendered.clear()
+            self._rendered[key] = lines
+        return lines
+
+    def _on_screen(self) -> range | None:
+        """The indexes of the rows on screen (and a few beyond); None: not laid out yet."""
+        height = self.scrollable_content_region.height
+        if not height:
+            return None
+        top = int(self.scroll_y)
+        return range(max(0, top - OFFSCREEN_ROWS), top + height + OFFSCREEN_ROWS)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if int(old_value) != int(new_value):
+            self._sync()  # the rows scrolled into view, up to date before they are drawn
+
     def _sync(self) -> None:
         if not self.columns:
             return
         self._layout_columns()
+        added = self._write_rows(self.on_screen_rows())
+        if added or self.sort_by != "name":
+            before = self.names()
+            self._resort()
+            if self.names() != before:
+                # Rows the sort brought on screen were not written above.
+                self._write_rows(self.on_screen_rows(), skip=self._written)
+        if self._selected is None or self._selected not in self.rows:
+            self._selected = self.selected
+
+    def _write_rows(self, rows: set[str] | None, skip: frozenset[str] = frozenset()) -> bool:
+        """Write the cells of the channels in ``rows`` (None: all), adding rows for new
+        channels; True if a row was added. The names written are kept in ``_written``."""
         added = False
+        written = set()
         for name, ch in self._channels.items():
-            if not self._matches(name):
+            if not self._matches(name) or name in skip:
                 continue
+            if rows is not None and name in self.rows and name not in rows:
+                continue
+            written.add(name)
             cells = row_cells(ch, self._clock, self.spark_width, self._thresholds.get(name))
             cells["name"] = self._name_cell(name)
             if name not in self.rows:
@@ -267,10 +333,17 @@ class ChannelTable(UserMovedTable):
                 continue
             for key in COLUMNS:
                 self._write(name, key, cells[key])
-        if added or self.sort_by != "name":
-            self._resort()
-        if self._selected is None or self._selected not in self.rows:
-            self._selected = self.selected
+        self._written = frozenset(written)
+        self.rows_written += len(written)
+        return added
+
+    def on_screen_rows(self) -> set[str] | None:
+        """The channels whose rows are on screen (None: every row, not laid out yet)."""
+        shown = self._on_screen()
+        if shown is None:
+            return None
+        ordered = self.ordered_rows
+        return {str(ordered[i].key.value) for i in shown if i < len(ordered)}
 
     def _sort_key(self, name: str):
         ch = self._channels.get(name)
