@@ -40,7 +40,10 @@ class NoticeLine(Static):
         """Show ``message`` (one line, cut at the edge) until the next one or the timeout."""
         first = message.splitlines()[0] if message else ""
         self.message = first
-        self.update(Text(first, style=STYLES.get(severity, ""), no_wrap=True, overflow="ellipsis"))
+        # One fixed line: its text never changes the layout (showing it does, once), and a
+        # layout repaints the whole screen, which under a flood a key press must not wait for.
+        text = Text(first, style=STYLES.get(severity, ""), no_wrap=True, overflow="ellipsis")
+        self.update(text, layout=False)
         self.display = True
         self._set_footer(False)
         if self._timer is not None:
