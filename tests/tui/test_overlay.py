@@ -155,6 +155,10 @@ async def test_y_holds_the_value_axis_or_takes_the_channels_range(monitors, boar
         assert lo < -40.0 < 125.0 < hi and "y range" in str(title.render())
         ticks = app.detail.query_one("#value-plot").render().plain
         assert "-40" in ticks and "125" in ticks  # the range's ends are the axis's labels
+        await select(pilot, app, "hum")  # the range kept for a channel without one: auto
+        assert app.detail.view.yscale is YScale.RANGE and app.detail.ylim[1] < 100
+        assert "y auto (no --range)" in str(title.render())
+        await select(pilot, app, "temp")
         await press(pilot, "y")
         assert app.detail.view.yscale is YScale.AUTO
         assert "y fixed" not in str(title.render()) and "y range" not in str(title.render())

@@ -306,7 +306,9 @@ class DetailChart(Vertical):
         if unit:
             head.append(f" ({printable(unit)})")
         head.append(f"  {self.view.describe(win)}  ")
-        if self.view.yscale is not YScale.AUTO:
+        if self.view.yscale is YScale.RANGE and self._limits is None:
+            head.append("y auto (no --range)  ", style="bold")
+        elif self.view.yscale is not YScale.AUTO:
             head.append(f"y {self.view.yscale.value}  ", style="bold")
         head.append("!n", style="red")
         head.append(" alert ")
