@@ -10,6 +10,7 @@ selected channel; the filter removes and adds rows only when it changes.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -41,6 +42,9 @@ MIN_SPARK = 6
 # on a row already up to date.
 OFFSCREEN_ROWS = 2
 CELL_CACHE = 4096  # rendered cells kept (a screen of them many times over)
+# Seconds between redraws of a row's sparkline: under a flood it would change on every tick,
+# and it is the widest cell to render; the value and score beside it keep the tick's pace.
+SPARK_EVERY = 0.25
 OVERLAY_MARK = "━ "  # before an overlaid channel's name, in its line's colour
 SPARK_SAMPLES = 200
 # "stale": no sample for this many usual intervals (and at least STALE_MIN seconds).
@@ -105,21 +109,29 @@ def value_text(ch: ChannelSnapshot) -> str:
 
 
 def row_cells(
-    ch: ChannelSnapshot, data_t: float | None, spark_width: int, threshold: float | None = None
+    ch: ChannelSnapshot,
+    data_t: float | None,
+    spark_width: int,
+    threshold: float | None = None,
+    spark: bool = True,
 ) -> dict[str, Text]:
+    """A row's cells (without the sparkline unless ``spark``)."""
     thr = ch.threshold if threshold is None else threshold
     state = channel_state(ch, data_t)
     imputed = f"{100 * ch.imputed / ch.samples:.0f}%" if ch.samples else "—"
-    return {
+    cells = {
         "name": Text(printable(ch.name)),
         "value": Text(value_text(ch), justify="right"),
-        "spark": Text(spark_text(ch.history.value[-spark_points(spark_width) :], spark_width)),
         "score": score_cell(ch.last_score, thr, ch.warming_up),
         "thr": Text(f"{thr:.2f}", justify="right"),
         "alerts": Text(str(ch.alerts), justify="right"),
         "imp": Text(imputed, justify="right"),
         "state": Text(state, style=STATE_STYLE[state]),
     }
+    if spark:
+        recent = ch.history.value[-spark_points(spark_width) :]
+        cells["spark"] = Text(spark_text(recent, spark_width))
+    return cells
 
 
 class ChannelTable(UserMovedTable):
@@ -151,6 +163,7 @@ class ChannelTable(UserMovedTable):
         self._written: frozenset[str] = frozenset()  # the rows the last pass wrote
         self.rows_written = 0  # rows whose cells were computed, ever: a tick's cost
         self._rendered: dict[tuple, object] = {}
+        self._spark_at: dict[str, float] = {}  # when each row's sparkline was last written
 
     def on_mount(self) -> None:
         for key in COLUMNS:
@@ -189,7 +202,7 @@ class ChannelTable(UserMovedTable):
         self._thresholds[channel] = value
         if channel in self._channels and self._has_row(channel):
             ch = self._channels[channel]
-            cells = row_cells(ch, self._clock, self.spark_width, value)
+            cells = row_cells(ch, self._clock, self.spark_width, value, spark=False)
             for key in ("thr", "score"):
                 self._write(channel, key, cells[key])
 
@@ -317,13 +330,21 @@ class ChannelTable(UserMovedTable):
         channels; True if a row was added. The names written are kept in ``_written``."""
         added = False
         written = set()
+        now = time.monotonic()
         for name, ch in self._channels.items():
             if not self._matches(name) or name in skip:
                 continue
             if rows is not None and name in self.rows and name not in rows:
                 continue
             written.add(name)
-            cells = row_cells(ch, self._clock, self.spark_width, self._thresholds.get(name))
+            spark = (
+                now - self._spark_at.get(name, -math.inf) >= SPARK_EVERY
+                or (name, "spark") not in self._cells  # new, or the width changed
+            )
+            if spark:
+                self._spark_at[name] = now
+            thr = self._thresholds.get(name)
+            cells = row_cells(ch, self._clock, self.spark_width, thr, spark=spark)
             cells["name"] = self._name_cell(name)
             if name not in self.rows:
                 self.add_row(*(cells[k] for k in COLUMNS), key=name)
@@ -331,8 +352,8 @@ class ChannelTable(UserMovedTable):
                     self._cells[(name, key)] = cells[key].plain + "\0" + str(cells[key].style)
                 added = True
                 continue
-            for key in COLUMNS:
-                self._write(name, key, cells[key])
+            for key, cell in cells.items():
+                self._write(name, key, cell)
         self._written = frozenset(written)
         self.rows_written += len(written)
         return added
