@@ -136,22 +136,44 @@ class LastingReference:
                 shift = m1[np.maximum(j, 0)] + base - self._loc
             else:
                 # The LOCATION values before the window: (c1[a + L] - c1[a]) / L, a = j - L.
-                a = np.clip(j + lo - LOCATION, 0, None)
+                a = np.maximum(j + lo - LOCATION, 0)
                 good = (j + lo >= LOCATION) & (self._clean + np.arange(1, len(v) + 1) >= keep + 1)
                 loc = (c1[np.minimum(a + LOCATION, len(c1) - 1)] - c1[a]) / LOCATION
                 shift = np.where(good, m1[np.maximum(j, 0)] - loc, np.nan)
                 ok &= self._clean + np.arange(1, len(v) + 1) >= WINDOW
-            at = np.flatnonzero(fin)
-            out[at[ok], 0] = shift[ok]
-            out[at[ok], 1] = logsd[j[ok]]
+            if len(v) == len(values) and ok.all():  # the usual slice: every row known
+                out[:, 0] = shift
+                out[:, 1] = logsd[j]
+            else:
+                at = np.flatnonzero(fin)
+                out[at[ok], 0] = shift[ok]
+                out[at[ok], 1] = logsd[j[ok]]
         return out, both[-keep:], clean
+
+    def _inside_seen(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """:meth:`_stats` inside an episode, kept for the same values while the tail is the
+        same: the engine asks whether a slice is away and then takes the same slice."""
+        seen = self.__dict__.get("_seen")
+        if (
+            seen is not None and seen[0] is self._tail and seen[1] == self._clean
+            and seen[2] is self._loc and np.array_equal(seen[3], values, equal_nan=True)
+        ):  # fmt: skip
+            return seen[4]
+        got = self._stats(values, inside=True)
+        self._seen = (self._tail, self._clean, self._loc, values.copy(), got)
+        return got
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_seen", None)  # a cache, not state
+        return state
 
     def take(self, values: np.ndarray, observed: np.ndarray, inside: bool) -> None:
         """Observed values in order, outside an episode (learned) or inside one (kept)."""
         if not self.on or not len(values):
             return
         v = np.where(observed, values, np.nan)
-        rows, tail, clean = self._stats(v, inside)
+        rows, tail, clean = self._inside_seen(v) if inside else self._stats(v, False)
         if inside and self.ready:
             # The rows just computed are the ones away() reads (same tail, same values).
             self._held = bool(self._z(v, rows)[1].any() or self._held)
@@ -182,7 +204,7 @@ class LastingReference:
         """Per value: whether its window is AWAY_LOW, and AWAY, deviations off (``rows``:
         their statistics inside the episode, if known)."""
         if rows is None:
-            rows, _, _ = self._stats(values, inside=True)
+            rows, _, _ = self._inside_seen(values)
         mu_s, sd_s = self._shift.mean_sd()
         mu_l, sd_l = self._spread.mean_sd()
         floor = MEAN_FLOOR * math.exp(mu_l) / math.sqrt(WINDOW) + 1e-9 * (abs(self._loc) + 1.0)
