@@ -50,6 +50,70 @@ EPISODES_KEPT = 8  # closed episodes whose vectors are kept for a label
 MAX_NAMED = 3
 
 
+#: The window flags of a stream whose last vectors were all learned (never written to).
+_ALL_KEPT = np.ones(AVERAGE - 1, dtype=bool)
+_ALL_KEPT.flags.writeable = False
+_RIDGES: dict[int, np.ndarray] = {}
+
+
+def _shrunk_inverse(cov: np.ndarray) -> np.ndarray:
+    """The inverse of ``cov`` shrunk by :data:`SHRINK` towards its diagonal."""
+    k = len(cov)
+    ridge = _RIDGES.get(k)
+    if ridge is None:
+        ridge = _RIDGES[k] = 1e-9 * np.eye(k)
+    diag = np.zeros((k, k))  # np.diag(v)'s own construction, without its wrapper
+    diag.flat[:: k + 1] = cov.diagonal() + 1e-9
+    shrunk = (1 - SHRINK) * cov + SHRINK * diag
+    # Shrunk towards its diagonal (every variance > 0), the matrix is positive definite:
+    # a plain inverse, not the pseudo-inverse's SVD.
+    return np.linalg.inv(shrunk + ridge)
+
+
+def _means(
+    past: np.ndarray, t2: np.ndarray, own: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The averages of any segment (vectors still warming up among them, or fewer than
+    :data:`AVERAGE` - 1 before it), whether each is mostly relational, and the last ready
+    rows to keep as the next segment's ``past``."""
+    cols = np.column_stack((t2, own))  # T2, then each channel's own distance
+    ready = ~np.isnan(t2)
+    both = np.concatenate((past, np.where(ready[:, None], cols, 0.0)))
+    cnt = np.concatenate((np.ones(len(past)), ready.astype(float)))
+    cs = np.concatenate((np.zeros((1, cols.shape[1])), np.cumsum(both, axis=0)))
+    cc = np.concatenate(([0.0], np.cumsum(cnt)))
+    hi = np.arange(len(past) + 1, len(both) + 1)
+    lo = np.maximum(hi - AVERAGE, 0)
+    m = cc[hi] - cc[lo]
+    mean = (cs[hi] - cs[lo]) / np.maximum(m, 1)[:, None]
+    full = m >= AVERAGE
+    avg = np.where(full, mean[:, 0], np.nan)
+    relational = full & (avg - mean[:, 1:].max(axis=1, initial=0.0) > 0.5 * avg)
+    keep = len(both) - AVERAGE + 1
+    recent = both[keep:][cnt[keep:] > 0] if keep < len(both) else both[:0]
+    return avg, relational, recent
+
+
+def _steady_means(
+    past: np.ndarray, t2: np.ndarray, own: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The means over the last :data:`AVERAGE` rows of (T2, own distances) when the
+    :data:`AVERAGE` - 1 rows before the segment are ``past`` and every vector is ready, and
+    the rows to keep as the next segment's past. The same sums, in the same order, as the
+    general case (a running sum from the first row of ``past``), in fewer numpy calls."""
+    n, k = own.shape
+    lp = len(past)
+    cs = np.empty((1 + lp + n, 1 + k))
+    cs[0] = 0.0
+    cs[1 : 1 + lp] = past
+    cs[1 + lp :, 0] = t2
+    cs[1 + lp :, 1:] = own
+    recent = cs[-(AVERAGE - 1) :].copy()
+    np.cumsum(cs[1:], axis=0, out=cs[1:])
+    # Each window holds AVERAGE vectors (the count the general case divides by is exact).
+    return (cs[AVERAGE:] - cs[:-AVERAGE]) / float(AVERAGE), recent
+
+
 def joint_name(source: str, multi: bool) -> str:
     """The channel a source's joint alerts are on."""
     return f"{source}:joint" if multi else ":joint"
@@ -132,6 +196,12 @@ class JointEngine:
             # What is learned is the normal the view compares with: never a vector inside
             # its alert, however long that lasts, nor one that scored at the threshold.
             keep = (s[: j - i] < self.threshold) & ~busy[i:j] & self._was_learning
+            if keep.all() and len(self._kept) == AVERAGE - 1 and self._kept.all():
+                # Every window is clean (the usual case): no masks to build per block.
+                self._kept = _ALL_KEPT
+                self._learn(x[i:j], t[i:j], True, self._avg[: j - i])
+                i = j
+                continue
             # An average whose window holds a vector not learned (a fault's last samples)
             # is not a normal one: it does not enter the moments the scores are read by.
             flags = np.concatenate((self._kept, keep))
@@ -184,7 +254,7 @@ class JointEngine:
         d = (x - mu) / sd - self.mean
         parts = d * (d @ self.inv)
         t2 = np.maximum(parts.sum(axis=1), 0.0)
-        own = d * d / np.maximum(np.diag(self.cov), 1e-12)
+        own = d * d / np.maximum(self.cov.diagonal(), 1e-12)
         return t2, own, parts
 
     def _calibrate(
@@ -196,20 +266,13 @@ class JointEngine:
         if learning is None:
             learning = self.open is None
             self._was_learning = learning
-        cols = np.column_stack((t2, own))  # T2, then each channel's own distance
-        ready = ~np.isnan(t2)
         past = self._recent
-        both = np.concatenate((past, np.where(ready[:, None], cols, 0.0)))
-        cnt = np.concatenate((np.ones(len(past)), ready.astype(float)))
-        cs = np.concatenate((np.zeros((1, cols.shape[1])), np.cumsum(both, axis=0)))
-        cc = np.concatenate(([0.0], np.cumsum(cnt)))
-        hi = np.arange(len(past) + 1, len(both) + 1)
-        lo = np.maximum(hi - AVERAGE, 0)
-        m = cc[hi] - cc[lo]
-        mean = (cs[hi] - cs[lo]) / np.maximum(m, 1)[:, None]
-        full = m >= AVERAGE
-        avg = np.where(full, mean[:, 0], np.nan)
-        relational = full & (avg - mean[:, 1:].max(axis=1, initial=0.0) > 0.5 * avg)
+        if len(past) == AVERAGE - 1 and not np.isnan(t2).any():
+            mean, self._recent = _steady_means(past, t2, own)
+            avg = mean[:, 0].copy()
+            relational = avg - mean[:, 1:].max(axis=1, initial=0.0) > 0.5 * avg
+        else:
+            avg, relational, self._recent = _means(past, t2, own)
         self._avg = avg
         s = np.zeros(len(t2))
         mu = self.m1 / self.mc if self.mc else 0.0
@@ -223,11 +286,13 @@ class JointEngine:
             # (Satterthwaite), and the tail is read there.
             var = max(self.m2 / self.mc - mu * mu, 1e-12)
             scale, dof = var / (2.0 * mu), 2.0 * mu * mu / var
+            finite = np.isfinite(avg).all()
             with np.errstate(invalid="ignore", divide="ignore"):
-                p = chdtrc(dof, np.nan_to_num(avg, nan=0.0) / scale)
-                s = np.where(np.isnan(avg), 0.0, -np.log10(np.maximum(p, 1e-300)) / 10.0)
-        keep = len(both) - AVERAGE + 1
-        self._recent = both[keep:][cnt[keep:] > 0] if keep < len(both) else both[:0]
+                # nan_to_num and the NaN mask change nothing in a finite average.
+                p = chdtrc(dof, (avg if finite else np.nan_to_num(avg, nan=0.0)) / scale)
+                s = -np.log10(np.maximum(p, 1e-300)) / 10.0
+                if not finite:
+                    s = np.where(np.isnan(avg), 0.0, s)
         iv = self.interval
         if self.period > 0 and iv is not None and 0.0 < iv < math.inf:
             s = np.maximum(s - max(0.0, math.log10(self.period / iv)) / 10.0, 0.0)
@@ -295,9 +360,12 @@ class JointEngine:
             self._last_t = float(t[-1])
         if not learning:
             return
+        self.n += len(x)
+        if self.scale is not None and len(x) == BLOCK and not len(self._pending):
+            self._fold(x, avg)  # the usual block: no copy through the pending rows
+            return
         self._pending = np.concatenate((self._pending, x))
         self._pending_avg = np.concatenate((self._pending_avg, avg))
-        self.n += len(x)
         if self.scale is None:
             if len(self._pending) >= self.warmup:
                 mu = self._pending.mean(axis=0)
@@ -324,7 +392,7 @@ class JointEngine:
         mu, sd = self.scale
         z = (block - mu) / sd
         m = len(z)
-        bm = z.mean(axis=0)
+        bm = np.add.reduce(z, axis=0) / m  # what z.mean(axis=0) computes, without its wrapper
         zc = z - bm
         bc = zc.T @ zc / m  # the block's own (biased) covariance; np.cov costs 5x more here
         total = self.count + m
@@ -333,14 +401,11 @@ class JointEngine:
             self.mean, self.cov = bm, np.atleast_2d(bc)
         else:
             a = self.count / total
-            self.cov = a * self.cov + (1 - a) * bc + a * (1 - a) * np.outer(delta, delta)
+            outer = delta[:, None] * delta[None, :]  # np.outer's own product
+            self.cov = a * self.cov + (1 - a) * bc + a * (1 - a) * outer
             self.mean = self.mean + (1 - a) * delta
         self.count = total
-        k = len(self.mean)
-        shrunk = (1 - SHRINK) * self.cov + SHRINK * np.diag(np.diag(self.cov) + 1e-9)
-        # Shrunk towards its diagonal (every variance > 0), the matrix is positive definite:
-        # a plain inverse, not the pseudo-inverse's SVD.
-        self.inv = np.linalg.inv(shrunk + 1e-9 * np.eye(k))
+        self.inv = _shrunk_inverse(self.cov)
 
     def finish(self) -> Alert | None:
         if self.open is None:
@@ -388,15 +453,17 @@ class JointViews:
             engine = self.engines.get(src) or self._new(src, ch[mine], names)
             if engine is None:
                 continue
-            col = {names.index(c): j for j, c in enumerate(engine.channels)}
-            cols = np.array([col.get(int(c), -1) for c in ch[mine]])
+            # Each channel index to its column in the vector (-1: not one of them).
+            lut = np.full(len(names), -1)
+            lut[[names.index(c) for c in engine.channels]] = np.arange(len(engine.channels))
+            cols = lut[ch[mine]]
             ok = cols >= 0
             rows, inv = np.unique(reading[mine][ok], return_inverse=True)
             x = np.full((len(rows), len(engine.channels)), np.nan)
             x[inv, cols[ok]] = raw[mine][ok]
             whole = np.isfinite(x).all(axis=1)
             busy = np.zeros(len(rows), dtype=bool)
-            np.logical_or.at(busy, inv, alert[mine][ok])
+            busy[inv[alert[mine][ok]]] = True  # a reading is busy if any of its values is
             if not whole.any():
                 continue
             starts = np.searchsorted(reading, rows[whole])

@@ -373,7 +373,9 @@ class ChannelScorer:
             view, lik = cv.view, cv.likelihood
             raw = view.run(values, t, learns(view.part))
             if lik is None:
-                s = np.nan_to_num(raw, nan=0.0)
+                # nan_to_num's NaN to 0 in one pass when nothing is infinite (raw HST scores).
+                inf = np.isinf(raw).any()
+                s = np.nan_to_num(raw, nan=0.0) if inf else np.where(np.isnan(raw), 0.0, raw)
             else:
                 x = view.likelihood_input(raw)
                 self._fit_average(lik, x, known_at)

@@ -497,6 +497,32 @@ class HalfSpaceTrees:
             going = going.reshape(n_win, n_trees, 1 << d)
         return acc, (going if c < h and going.any() else None)
 
+    def _chunk_tables(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`_tables` of a chunk's windows, the first of which (the last complete window)
+        is taken from the chunk before while its masses are the same: a chunk of a few
+        samples (a batch cut at an episode's change, scored again after a restore) would
+        otherwise rebuild it every time. Tables are integers, each window's its own: the
+        same values however they are grouped."""
+        prev = self._prev_counts
+        kept = self.__dict__.get("_window_table")
+        if prev is None or kept is None or not (kept[0] is prev or np.array_equal(kept[0], prev)):
+            tables, cont = self._tables(counts)
+            if prev is not None:
+                first_cont = None if cont is None else cont[:1].copy()
+                self._window_table = (prev, tables[:1].copy(), first_cont)
+            return tables, cont
+        _, first, first_cont = kept
+        if len(counts) == 1:
+            return first, first_cont
+        rest, rest_cont = self._tables(counts[1:])
+        tables = np.concatenate((first, rest))
+        if first_cont is None and rest_cont is None:
+            return tables, None
+        conts = [c if c is not None else np.zeros(t.shape, dtype=bool)
+                 for c, t in ((first_cont, first), (rest_cont, rest))]  # fmt: skip
+        cont = np.concatenate(conts)
+        return tables, (cont if cont.any() else None)
+
     def _scores(
         self,
         leaves: np.ndarray,
@@ -589,7 +615,7 @@ class HalfSpaceTrees:
         if self._prev_counts is not None:
             counts[0] += self._prev_counts
         counts[1] += self._cur_counts
-        tables, cont = self._tables(counts[:n_win])
+        tables, cont = self._chunk_tables(counts[:n_win])
 
         sorted_keys = None
         if learn is not None:
@@ -667,6 +693,7 @@ class HalfSpaceTrees:
         state = dict(self.__dict__)
         state["_tables_cache"] = state["_leaf_key"] = state["_leaf_val"] = None
         state.pop("_buffers", None)
+        state.pop("_window_table", None)
         return state
 
     def __repr__(self) -> str:

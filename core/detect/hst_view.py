@@ -92,6 +92,12 @@ class HstView:
 
     def _features(self, v: np.ndarray, learn: np.ndarray) -> np.ndarray:
         """Raw feature rows; the context (previous values) moves on only with learned ones."""
+        if self.features == ("value",):
+            # The value alone (hst-raw): no context to compute, only the one to keep.
+            xl = v[learn]
+            if len(xl):
+                self.recent = np.concatenate((self.recent, xl))[-self._KEEP :]
+            return v[:, None].copy()
         m = len(self.recent)
         E = np.concatenate((self.recent, v[learn]))
         N = m + count_before(learn)  # context length before each sample

@@ -116,37 +116,68 @@ class LastingReference:
         clean = self._clean + len(v) if not inside else 0
         if len(both) >= WINDOW:
             base = both[0]  # sums about the first value keep the cancellation small
-            c1 = np.concatenate(([0.0], np.cumsum(both - base)))
-            c2 = np.concatenate(([0.0], np.cumsum((both - base) ** 2)))
-            m1 = (c1[WINDOW:] - c1[:-WINDOW]) / WINDOW  # window j ends at both[j + WINDOW - 1]
-            var = np.maximum((c2[WINDOW:] - c2[:-WINDOW]) / WINDOW - m1 * m1, 0.0)
-            logsd = np.log(np.sqrt(var) + 1e-9 * (np.abs(m1 + base) + 1.0))
+            dev = both - base
+            c1 = np.concatenate(([0.0], np.cumsum(dev)))
+            c2 = np.concatenate(([0.0], np.cumsum(dev**2)))
             k = len(both) - len(v)
             end = np.arange(len(v)) + k  # index in `both` of each new value
             j = end - (WINDOW - 1)
             ok = j >= 0
+            # Only the windows that end at a new value: the tail's own were known before
+            # (window lo + i ends at both[lo + i + WINDOW - 1]).
+            lo = max(k - (WINDOW - 1), 0)
+            m1 = (c1[lo + WINDOW :] - c1[lo : len(c1) - WINDOW]) / WINDOW
+            var = np.maximum(
+                (c2[lo + WINDOW :] - c2[lo : len(c2) - WINDOW]) / WINDOW - m1 * m1, 0.0
+            )
+            logsd = np.log(np.sqrt(var) + 1e-9 * (np.abs(m1 + base) + 1.0))
+            j = j - lo
             if inside:
                 shift = m1[np.maximum(j, 0)] + base - self._loc
             else:
                 # The LOCATION values before the window: (c1[a + L] - c1[a]) / L, a = j - L.
-                a = np.clip(j - LOCATION, 0, None)
-                good = (j >= LOCATION) & (self._clean + np.arange(1, len(v) + 1) >= keep + 1)
+                a = np.maximum(j + lo - LOCATION, 0)
+                good = (j + lo >= LOCATION) & (self._clean + np.arange(1, len(v) + 1) >= keep + 1)
                 loc = (c1[np.minimum(a + LOCATION, len(c1) - 1)] - c1[a]) / LOCATION
                 shift = np.where(good, m1[np.maximum(j, 0)] - loc, np.nan)
                 ok &= self._clean + np.arange(1, len(v) + 1) >= WINDOW
-            at = np.flatnonzero(fin)
-            out[at[ok], 0] = shift[ok]
-            out[at[ok], 1] = logsd[j[ok]]
+            if len(v) == len(values) and ok.all():  # the usual slice: every row known
+                out[:, 0] = shift
+                out[:, 1] = logsd[j]
+            else:
+                at = np.flatnonzero(fin)
+                out[at[ok], 0] = shift[ok]
+                out[at[ok], 1] = logsd[j[ok]]
         return out, both[-keep:], clean
+
+    def _inside_seen(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """:meth:`_stats` inside an episode, kept for the same values while the tail is the
+        same: the engine asks whether a slice is away and then takes the same slice."""
+        seen = self.__dict__.get("_seen")
+        if (
+            seen is not None and seen[0] is self._tail and seen[1] == self._clean
+            and seen[2] is self._loc and np.array_equal(seen[3], values, equal_nan=True)
+        ):  # fmt: skip
+            return seen[4]
+        got = self._stats(values, inside=True)
+        self._seen = (self._tail, self._clean, self._loc, values.copy(), got)
+        return got
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_seen", None)  # a cache, not state
+        return state
 
     def take(self, values: np.ndarray, observed: np.ndarray, inside: bool) -> None:
         """Observed values in order, outside an episode (learned) or inside one (kept)."""
         if not self.on or not len(values):
             return
         v = np.where(observed, values, np.nan)
+        rows, tail, clean = self._inside_seen(v) if inside else self._stats(v, False)
         if inside and self.ready:
-            self._held = bool(self._z(v)[1].any() or self._held)
-        rows, self._tail, self._clean = self._stats(v, inside)
+            # The rows just computed are the ones away() reads (same tail, same values).
+            self._held = bool(self._z(v, rows)[1].any() or self._held)
+        self._tail, self._clean = tail, clean
         if inside:
             self._inside.add(rows[:, 1])
         else:
@@ -167,9 +198,13 @@ class LastingReference:
         since = np.maximum.accumulate(high) | self._held
         return low & since
 
-    def _z(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per value: whether its window is AWAY_LOW, and AWAY, deviations off."""
-        rows, _, _ = self._stats(values, inside=True)
+    def _z(
+        self, values: np.ndarray, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per value: whether its window is AWAY_LOW, and AWAY, deviations off (``rows``:
+        their statistics inside the episode, if known)."""
+        if rows is None:
+            rows, _, _ = self._inside_seen(values)
         mu_s, sd_s = self._shift.mean_sd()
         mu_l, sd_l = self._spread.mean_sd()
         floor = MEAN_FLOOR * math.exp(mu_l) / math.sqrt(WINDOW) + 1e-9 * (abs(self._loc) + 1.0)
