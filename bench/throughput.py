@@ -23,8 +23,8 @@ since at 1M values it is a good part of a second.
 
 The floor is the cheapest plain way to read and parse the same file in this process, no
 scoring: for a CSV the faster of ``numpy.loadtxt`` (times as datetime64, values as float)
-and a split-and-float loop over the lines; for a recording, ``json.loads`` of each line
-and a split-and-float of its text. It is the median of --runs too.
+and a split-and-float loop over the lines; for a recording, one ``json.loads`` of all its
+records and a split-and-float of each one's text. It is the median of --runs too.
 
 Then the hst-raw/default ratio and the alert-heavy/default ratio (goal: >= 0.9 each), and
 river's HalfSpaceTrees alone (river defaults) on the recording's values, one detector per
@@ -148,16 +148,16 @@ def floor_split_csv(path: Path) -> Callable[[], object]:
 
 def floor_split_recording(path: Path) -> Callable[[], object]:
     def run() -> object:
-        loads = json.loads
+        with path.open() as fh:
+            fh.readline()  # the header record
+            # One json.loads of the whole file as an array: cheaper than one a line.
+            records = json.loads("[" + ",".join(fh.read().splitlines()) + "]")
         times: list[float] = []
         values: list[float] = []
         add, extend = times.append, values.extend
-        with path.open() as fh:
-            fh.readline()  # the header record
-            for raw in fh:
-                rec = loads(raw)
-                add(rec["t"])
-                extend(float(f.rpartition(":")[2] or "nan") for f in rec["line"].split())
+        for rec in records:
+            add(rec["t"])
+            extend(float(f.rpartition(":")[2] or "nan") for f in rec["line"].split())
         return np.array(times), np.array(values)
 
     return run
