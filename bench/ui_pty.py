@@ -22,8 +22,13 @@ writes keys to it.
   screen shows the notice when its bytes arrive (`pip install pyte`).
 - CPU: /proc/PID/task/*/stat over the window; the main thread (the one whose id is the
   process's) is Textual's, the UI thread. The process's total is shown too.
+- Scoring lag: the channel table calls a channel "stale" a second after the last sample
+  it scored was received, so the time from the flood's end until "stale" arrives, less
+  that second, is how far scoring was behind; "stale" in the window means that scoring
+  was at some moment over a second behind what was received.
 - Scored and recorded: after the window the writer stops, the app is given --drain
-  seconds, then `q` (which flushes the recording) quits it. The recording's lines are
+  seconds (and until its channels turn stale, at most 120 s: the backlog scored), then
+  `q` (which flushes the recording) quits it. The recording's lines are
   counted against the lines the writer wrote. `watch` prints no count of what it scored;
   the status line says "N lines not scored (behind)" when scoring drops lines, and the last
   such N seen on screen is what is counted as not scored.
@@ -97,6 +102,7 @@ SYNC_QUERY = b"\x1b[?2026$p"
 SYNC_REPLY = b"\x1b[?2026;2$y"  # supported, now reset: Textual then brackets each frame
 FRAME_END = b"\x1b[?2026l"
 UNSCORED = re.compile(rb"([\d,]+) lines not scored")
+STALE_MIN = 1.0  # s: tui/widgets/channel_table.py's, a channel's silence before "stale"
 SUMMARY = re.compile(rb"(\d+) lines, \d+ parsed, \d+ channels, (\d+) samples")
 NOTICE = re.compile(rb"(c\d\d) threshold (\d\.\d\d)")  # the writer's channels: c00, c01...
 
@@ -117,6 +123,7 @@ class Terminal:
         self.bytes = 0
         self.tail = b""
         self.unscored = 0
+        self.stale_at: float | None = None  # when "stale" first came since it was reset
         self.closed = False
         self.screen = self.stream = None
         if emulate:
@@ -158,6 +165,8 @@ class Terminal:
             os.write(self.fd, SYNC_REPLY)
         self.frames += (self.tail[1 - len(FRAME_END) :] + data).count(FRAME_END)
         self.bytes += len(data)
+        if self.stale_at is None and b"stale" in self.tail[-4:] + data:
+            self.stale_at = time.monotonic()
         for m in UNSCORED.finditer(window):
             self.unscored = max(self.unscored, int(m.group(1).replace(b",", b"")))
         if self.stream is not None:
@@ -220,6 +229,8 @@ def run(args: argparse.Namespace, channels: int, rate: float) -> None:
     latencies: list[float] = []
     misses = screen_disagrees = 0
     exit_text = b""
+    lag: float | None = None
+    stale_in_window = False
     try:
         deadline = time.monotonic() + 30
         while b": connected" not in term.pump(0.1):
@@ -236,6 +247,7 @@ def run(args: argparse.Namespace, channels: int, rate: float) -> None:
         while time.monotonic() - started < args.warmup:
             term.pump(0.05)
         frames0, bytes0, wall0 = term.frames, term.bytes, time.monotonic()
+        term.stale_at = None
         cpu0 = cpu_ticks(app.pid)
         end = wall0 + args.seconds
         up_value: str | None = None  # the threshold `+` shows; `-` shows 0.01 less
@@ -266,12 +278,20 @@ def run(args: argparse.Namespace, channels: int, rate: float) -> None:
         wall = time.monotonic() - wall0
         cpu1 = cpu_ticks(app.pid)
         frames, out_bytes = term.frames - frames0, term.bytes - bytes0
+        stale_in_window = term.stale_at is not None
         while writer.poll() is None:
             term.pump(0.05)
+        flood_end = time.monotonic()
         wrote = json.loads(writer.stdout.read().strip().splitlines()[-1])
-        drain = time.monotonic() + args.drain
-        while time.monotonic() < drain:
+        # The channels turn "stale" STALE_MIN after the last sample *scored* was received:
+        # with no backlog, a second after the flood; later by as much as scoring lags.
+        term.stale_at = None
+        drain = flood_end + max(args.drain, STALE_MIN + 0.5)
+        while time.monotonic() < drain or (
+            term.stale_at is None and time.monotonic() < flood_end + 120
+        ):
             term.pump(0.05)
+        lag = None if term.stale_at is None else term.stale_at - flood_end - STALE_MIN
         os.write(term_m, b"q")
         deadline = time.monotonic() + 30
         said = []  # what the app writes from `q` on: its exit lines follow the last frame
@@ -317,6 +337,13 @@ def run(args: argparse.Namespace, channels: int, rate: float) -> None:
           f"{100 * total / wall:.0f}% (other threads: {top})")  # fmt: skip
     print(f"  recorded: {recorded:,} of {sent:,} lines sent ({100 * recorded / sent:.2f}%)")
     unscored = term.unscored
+    if stale_in_window:
+        print("  scoring lag: channels shown stale at times in the window (over 1 s unscored)")
+    if lag is None:
+        print("  scoring lag at the flood's end: the channels never turned stale within 120 s")
+    else:
+        print(f"  scoring lag at the flood's end: {max(0.0, lag):.1f} s (the channels turned "
+              f"stale {lag + STALE_MIN:.1f} s after the last line)")  # fmt: skip
     print(f"  scored: {unscored:,} lines shown as not scored "
           f"({100 * (sent - unscored) / sent:.2f}% scored, as the screen tells)")  # fmt: skip
     # `score`'s summary line, should `watch` ever print one at exit.
