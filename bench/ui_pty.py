@@ -36,7 +36,9 @@ writes keys to it.
 
 The board blocks when the app does not read (a USB CDC board is held back the same way);
 the writer then skips the lines it is late with rather than bursting, and shows them as
-"skipped": offered but never sent, so any skip means the app did not keep up.
+"skipped": offered but never sent, so any skip means the app did not keep up. Lines it
+could not send because it did not get the CPU itself in time (a loaded machine) are shown
+apart, as "late".
 
     python bench/ui_pty.py                                  # both floods, 20 s each
     python bench/ui_pty.py --channels 16 --rate 6250 --seconds 5
@@ -82,21 +84,34 @@ def write_all(data):
 write_all((",".join(f"c{i:02d}" for i in range(channels)) + "\r\n").encode())
 print("started", flush=True)
 t0 = time.monotonic()
-sent = skipped = 0
+sent = skipped = late = 0
+blocked = 0.0  # seconds in writes that waited for the app to read (over 10 ms each)
+was_blocked = False
 slack = max(1, int(rate * 0.1))  # lines a board's buffer holds while the host is not reading
 while True:
     elapsed = time.monotonic() - t0
     if elapsed >= seconds:
         break
     due = int(elapsed * rate)
-    if due - (sent + skipped) > slack:
-        skipped = due - slack - sent
-    if due > sent + skipped:
-        write_all(b"".join(lines[k % CYCLE] for k in range(sent + skipped, due)))
-        sent = due - skipped
+    if due - (sent + skipped + late) > slack:
+        # Behind because the last write waited for the app, or because this process did
+        # not get the CPU in time (a loaded machine): only the first is the app's doing.
+        n = due - slack - sent - skipped - late
+        if was_blocked:
+            skipped += n
+        else:
+            late += n
+    if due > sent + skipped + late:
+        w0 = time.monotonic()
+        write_all(b"".join(lines[k % CYCLE] for k in range(sent + skipped + late, due)))
+        took = time.monotonic() - w0
+        was_blocked = took > 0.01
+        blocked += took if was_blocked else 0.0
+        sent = due - skipped - late
     else:
         time.sleep(0.002)
-print(json.dumps({"lines": sent, "skipped": skipped, "seconds": time.monotonic() - t0}))
+print(json.dumps({"lines": sent, "skipped": skipped, "late": late, "blocked": blocked,
+                  "seconds": time.monotonic() - t0}))
 """
 
 SYNC_QUERY = b"\x1b[?2026$p"
@@ -319,8 +334,9 @@ def run(args: argparse.Namespace, channels: int, rate: float) -> None:
     offered = channels * rate
     print(f"flood: {channels} channels x {rate:g} Hz = {offered:,.0f} values/s offered; "
           f"terminal {cols}x{rows}; {wall:.1f} s after {args.warmup:g} s warm-up")  # fmt: skip
-    print(f"  inflow: {wrote['lines'] * channels / wrote['seconds']:,.0f} values/s sent, "
-          f"{wrote['skipped']:,} lines skipped (the app not reading)")  # fmt: skip
+    print(f"  inflow: {wrote['lines'] * channels / wrote['seconds']:,.0f} values/s sent; "
+          f"{wrote['skipped']:,} lines skipped (the app not reading: writes waited "
+          f"{wrote['blocked']:.1f} s), {wrote['late']:,} not sent (the writer late)")  # fmt: skip
     print(f"  repaints: {frames / wall:.1f}/s (goal >= 20); {out_bytes / wall / 1e3:,.0f} kB/s "
           "to the terminal")  # fmt: skip
     if latencies:
