@@ -281,6 +281,8 @@ def run(args: argparse.Namespace, channels: int, rate: float) -> None:
                         found = m
             if found is None:
                 misses += 1
+                # Lost or slow, the threshold is no longer known: the next `+` finds it again.
+                up_value, step = None, -1
             else:
                 latencies.append(time.monotonic() - t)
                 if up_value is None:
