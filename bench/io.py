@@ -7,8 +7,12 @@ writes ScoredBatches to CSV and JSONL with ScoreWriter (``write_batch``, and per
 ``__call__`` for comparison): the demo recording's own scored batches, repeated, and a
 worst case of 4 channels per line where every value and score is distinct.
 
-Figures are CPU time (``time.process_time``), best of --repeat, so that other processes on
-a shared machine do not count.
+Figures are CPU time (``time.process_time``), so that other processes on a shared machine
+do not count: the median (p50) of --repeat runs and the slowest (worst; with a handful of
+runs that is the p99). Beside each read and parse, the floor, with the p50/floor ratio: for
+a read, the file's records decoded by one ``json.loads`` (recording) or its lines split and its
+time column made datetime64 by numpy (CSV); for a parse, the same lines split and made
+float by a plain loop. Writes have no floor shown (no plain way writes the same text).
 
     python bench/io.py                  # 100k lines
     python bench/io.py --lines 20000
@@ -17,12 +21,15 @@ a shared machine do not count.
 from __future__ import annotations
 
 import argparse
+import json
+import statistics
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -44,19 +51,74 @@ except ImportError:  # before ScoreWriter moved out of the CLI
     from sensorscope.cli import ScoreWriter  # type: ignore[no-redef]
 
 
-def best(fn: Callable[[], int], repeat: int) -> tuple[float, int]:
-    """Least CPU time of ``repeat`` runs (seconds) and the item count the run reported."""
+class Timed(NamedTuple):
+    p50: float  # CPU seconds of the median run
+    worst: float
+    n: int  # items the run reported
+
+
+def timed(fn: Callable[[], int], repeat: int) -> Timed:
+    """Median and slowest CPU time of ``repeat`` runs, and the item count a run reported."""
     times = []
     n = 0
     for _ in range(repeat):
         t = time.process_time()
         n = fn()
         times.append(time.process_time() - t)
-    return min(times), n
+    return Timed(statistics.median(times), max(times), n)
 
 
-def show(label: str, secs: float, n: int, unit: str = "line") -> None:
-    print(f"{label:44s} {secs * 1e6 / max(n, 1):7.2f} us/{unit}   ({n} {unit}s)")
+def show(label: str, t: Timed, unit: str = "line", floor: Timed | None = None) -> None:
+    per = 1e6 / max(t.n, 1)
+    text = f"{label:44s} p50 {t.p50 * per:7.2f}  worst {t.worst * per:7.2f} us/{unit}"
+    if floor is not None:
+        f = floor.p50 * 1e6 / max(floor.n, 1)
+        text += f"   floor {f:6.2f}  p50/floor {t.p50 * per / f if f else float('inf'):5.1f}"
+    print(text + f"   ({t.n} {unit}s)")
+
+
+def floor_read_recording(path: Path) -> Callable[[], int]:
+    """Every record decoded, as a recording's reader must (the lines are not parsed): one
+    ``json.loads`` of the whole file as an array, cheaper than one a line."""
+
+    def run() -> int:
+        with open(path) as fh:
+            fh.readline()
+            return len(json.loads("[" + ",".join(fh.read().splitlines()) + "]"))
+
+    return run
+
+
+def floor_read_csv(path: Path) -> Callable[[], int]:
+    """The lines, and the time column as datetime64, as a CSV series' reader must."""
+
+    def run() -> int:
+        with open(path) as fh:
+            fh.readline()
+            lines = fh.read().splitlines()
+        stamps = [x.partition(",")[0].rstrip("Z") for x in lines]
+        return len(np.array(stamps, dtype="M8[s]"))
+
+    return run
+
+
+SPLITS = {
+    "plotter": lambda line: [float(f.rpartition(":")[2] or "nan") for f in line.split()],
+    "kv": lambda line: [float(f.partition("=")[2] or "nan") for f in line.split(", ")],
+    "csv": lambda line: [float(x or "nan") for x in line.split(",")],
+}
+
+
+def floor_split(lines: list[str], fmt: str) -> Callable[[], int]:
+    split = SPLITS[fmt]
+    body = lines[1:] if fmt == "csv" else lines
+
+    def run() -> int:
+        for line in body:
+            split(line)
+        return len(lines)
+
+    return run
 
 
 def read_all(make) -> Callable[[], int]:
@@ -197,31 +259,35 @@ def main() -> None:
         rec = tmp / "bench.jsonl"
         make_recording(rec, n * CHANNELS)
         nab, wide = write_csvs(tmp, n)
-        print(f"{n} lines, {CHANNELS} channels; best of {rep}")
-        show("read recording (RecordingSource.batches)", *best(read_all(
-            lambda: RecordingSource(str(rec))), rep))  # fmt: skip
-        show("read NAB csv (CsvSource.batches)", *best(read_all(
-            lambda: CsvSource(str(nab))), rep))  # fmt: skip
-        show("read wide csv (CsvSource.batches)", *best(read_all(
-            lambda: CsvSource(str(wide))), rep))  # fmt: skip
+        print(f"{n} lines, {CHANNELS} channels; CPU time, median and worst of {rep}")
+        show("read recording (RecordingSource.batches)", timed(read_all(
+            lambda: RecordingSource(str(rec))), rep),
+            floor=timed(floor_read_recording(rec), rep))  # fmt: skip
+        show("read NAB csv (CsvSource.batches)", timed(read_all(
+            lambda: CsvSource(str(nab))), rep), floor=timed(floor_read_csv(nab), rep))  # fmt: skip
+        show("read wide csv (CsvSource.batches)", timed(read_all(
+            lambda: CsvSource(str(wide))), rep),
+            floor=timed(floor_read_csv(wide), rep))  # fmt: skip
         has_many = hasattr(LineParser, "feed_many")
         for fmt in ("plotter", "kv", "csv"):
             lines = parse_lines(fmt, n)
-            show(f"parse {fmt} (LineParser.feed)", *best(feed_each(lines), rep))
+            floor = timed(floor_split(lines, fmt), rep)
+            show(f"parse {fmt} (LineParser.feed)", timed(feed_each(lines), rep), floor=floor)
             if has_many:
-                show(f"parse {fmt} (LineParser.feed_many)", *best(feed_many(lines), rep))
+                show(f"parse {fmt} (LineParser.feed_many)", timed(feed_many(lines), rep),
+                     floor=floor)  # fmt: skip
         rows = nab.read_text().splitlines()[1:]
         nab_parser = lambda: LineParser("bench", "csv", header=["timestamp", "value"])  # noqa: E731
-        show("parse NAB rows (LineParser.feed)", *best(feed_each(rows, nab_parser), rep))
+        show("parse NAB rows (LineParser.feed)", timed(feed_each(rows, nab_parser), rep))
         if has_many:
-            show("parse NAB rows (LineParser.feed_many)", *best(feed_many(rows, nab_parser), rep))
+            show("parse NAB rows (LineParser.feed_many)", timed(feed_many(rows, nab_parser), rep))
         for label, batch in (("demo", demo_batch(n * CHANNELS)), ("distinct", distinct_batch(n))):
             for name in ("out.csv", "out.jsonl"):
                 kind = name.split(".")[1]
                 if hasattr(ScoreWriter, "write_batch"):
-                    show(f"write {kind}, {label} rows (write_batch)", *best(
+                    show(f"write {kind}, {label} rows (write_batch)", timed(
                         write_scores(tmp / name, batch, False), rep), unit="row")  # fmt: skip
-                show(f"write {kind}, {label} rows (per row)", *best(
+                show(f"write {kind}, {label} rows (per row)", timed(
                     write_scores(tmp / name, batch, True), rep), unit="row")  # fmt: skip
 
 

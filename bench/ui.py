@@ -6,6 +6,11 @@ headless on that port. For --seconds it counts the snapshots the UI applied, pre
 and `-` in turn and times each press until the threshold it changed is on screen, and
 reads the UI thread's CPU time.
 
+In-process and headless: its "frames" are the snapshots the app applied, not repaints, and
+its keys are posted into the app's queue, not typed. bench/ui_pty.py measures the same
+through a real terminal (`sensorscope watch` in a pty, keys written to it, the screen's
+bytes read back), which is what issue 15's goals are measured by.
+
     python bench/ui.py                      # 64 x 1000 Hz for 20 s
     python bench/ui.py --channels 16 --rate 200 --seconds 10
 """
