@@ -128,6 +128,11 @@ class Monitor:
 
     # -- life cycle -----------------------------------------------------------------------
 
+    @property
+    def started(self) -> bool:
+        """Whether :meth:`start` ran (its sources opened and read)."""
+        return self._started
+
     def start(self) -> None:
         if not self._started:
             self._started = True

@@ -76,6 +76,7 @@ class Runner:
         self.share_with_ui = False
         self._worker: threading.Thread | None = None
         self.done = threading.Event()
+        self.left_unscored = 0  # lines still queued when stop() gave up waiting for scoring
 
     def start(self) -> None:
         """Open every source (raising UserError for the first that cannot), then run."""
@@ -290,6 +291,11 @@ class Runner:
             th.join(timeout)
         if self._worker is not None:
             self._worker.join(timeout)
+            if self._worker.is_alive():
+                # Scoring was behind when told to stop: what it had not reached is recorded
+                # (the readers wrote it) but will not be scored; count it, to be said.
+                with self._queue.mutex:
+                    self.left_unscored = sum(len(i[0]) for i in self._queue.queue if i)
         if self.recorder is not None:
             self.recorder.close()
 

@@ -53,6 +53,12 @@ def run_monitor(monitor, bell: bool, keymap: dict[str, str]) -> int:
     finally:
         monitor.stop()
     err = console(stderr=True)
+    if monitor.started:
+        from sensorscope.cli.score import counts_lines
+
+        # What was read and scored, as `score` says it: a watch that fell behind says so.
+        for line in counts_lines(monitor.snapshot(points=0), monitor.runner.left_unscored):
+            err.print(line, markup=False)
     err.print(f"labels: {monitor.labels_path}", markup=False)
     kept = monitor.state_file
     if kept is not None:

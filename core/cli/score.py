@@ -33,10 +33,28 @@ from sensorscope.model import LineEnding
 from sensorscope.output import ScoreFileWriter, ScoreWriter, iso
 
 
+def counts_lines(snapshot, left: int = 0) -> list[str]:
+    """What a run read and scored, as ``score`` and ``watch`` end with: the counts line,
+    and the lines recorded but never scored (``left``: still queued at the end), if any."""
+    c = snapshot.counters
+    out = [
+        f"{c.lines} lines, {c.parsed} parsed, {len(snapshot.channels)} channels, "
+        f"{c.samples} samples ({c.imputed} imputed), {c.parse_errors} parse errors, "
+        f"{c.garbage} garbage, {c.overlong} cut, {c.text} text, {c.reconnects} reconnects"
+        # Said only when there are any, so that a clean stream's summary stays as it was.
+        + (f", {c.ghosts} values of no channel" if c.ghosts else "")
+    ]
+    unscored = sum(st.unscored for st in snapshot.sources.values())
+    if unscored:
+        out.append(f"{unscored} lines recorded but not scored: scoring fell behind the source")
+    if left:
+        out.append(f"{left} lines recorded but not scored: still queued when the run ended")
+    return out
+
+
 def print_summary(snapshot, out) -> None:
     from rich.table import Table
 
-    c = snapshot.counters
     alerts = sorted(snapshot.alerts, key=lambda a: (a.start, a.id))
     if alerts:
         days = {iso(a.start)[:10] for a in alerts}
@@ -69,16 +87,8 @@ def print_summary(snapshot, out) -> None:
         out.print(table)
     else:
         out.print("no alert episodes")
-    out.print(
-        f"{c.lines} lines, {c.parsed} parsed, {len(snapshot.channels)} channels, "
-        f"{c.samples} samples ({c.imputed} imputed), {c.parse_errors} parse errors, "
-        f"{c.garbage} garbage, {c.overlong} cut, {c.text} text, {c.reconnects} reconnects"
-        # Said only when there are any, so that a clean stream's summary stays as it was.
-        + (f", {c.ghosts} values of no channel" if c.ghosts else "")
-    )
-    unscored = sum(st.unscored for st in snapshot.sources.values())
-    if unscored:
-        out.print(f"{unscored} lines recorded but not scored: scoring fell behind the source")
+    for line in counts_lines(snapshot):
+        out.print(line, markup=False)
     for err in snapshot.errors:
         out.print(f"[red]error:[/red] {err}")
 

@@ -80,6 +80,11 @@ def test_watch_stdin_gets_every_line_and_quits_on_a_key_from_the_terminal(tmp_pa
                 pass
         assert proc.poll() is not None, "q typed at the terminal did not quit the monitor"
         assert proc.returncode == 0, bytes(screen[-2000:]).decode(errors="replace")
+        drainer.join(5)
+        # It ends saying what it read and scored, as `score` does: every line piped in.
+        said = bytes(screen).decode(errors="replace")
+        assert f"{written} lines, {written} parsed, 2 channels, {2 * written} samples" in said
+        assert "not scored" not in said
     finally:
         if proc.poll() is None:
             proc.kill()
