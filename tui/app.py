@@ -1,6 +1,6 @@
 """The monitor app: pulls a snapshot from the core's Monitor on a timer and shows it.
 
-The UI never receives a message per sample. A timer (about 12 Hz) asks the monitor for a
+The UI never receives a message per sample. A timer (20 Hz) asks the monitor for a
 snapshot (a copy made under a lock, fast) and applies it: cells that changed, the chart
 if its data changed, new alerts, new raw lines. Key presses call the monitor, which
 returns at once (labels go to its writer thread). Nothing here parses, scores or writes
@@ -78,7 +78,7 @@ class SensorscopeApp(App[int]):
         monitor: Monitor,
         *,
         bell: bool = False,
-        tick: float = 1 / 12,
+        tick: float = 1 / 20,
         keymap: Keymap | None = None,
     ) -> None:
         super().__init__()
@@ -588,7 +588,7 @@ def make_app(
     monitor: Monitor,
     *,
     bell: bool = False,
-    tick: float = 1 / 12,
+    tick: float = 1 / 20,
     keymap: Keymap | None = None,
 ) -> SensorscopeApp:
     """The one way to build the app: for the CLI, the Pilot tests and the snapshot app."""
