@@ -21,6 +21,17 @@ async def wait_for(pilot, cond, timeout: float = 10.0, what: str = "the conditio
         await pilot.pause(0.03)
 
 
+def replay_ended(app) -> bool:
+    """The replay's end has reached the app's snapshot."""
+    snap = app.snapshot
+    return snap is not None and snap.replay is not None and snap.replay.done
+
+
+def replay_shown(app) -> bool:
+    """The replay ended and its final state is on screen: every alert in the log."""
+    return replay_ended(app) and app.alert_log.row_count == len(app.snapshot.alerts)
+
+
 def terminal_env() -> dict[str, str]:
     """The environment for a `sensorscope` run on a pty: this checkout, a real TERM, and no
     size from the developer's own terminal."""

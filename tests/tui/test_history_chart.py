@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from textual import events
-from tui_support import wait_for
+from tui_support import replay_ended, wait_for
 
 from sensorscope.model import DEFAULT_CAPACITY
 from sensorscope.simulate import Board, write_board_recording
@@ -40,14 +40,8 @@ def long_replay(monitors, long_rec, tmp_path):
 
 
 def replay_done(app) -> bool:
-    snap = app.snapshot
-    return (
-        snap is not None
-        and snap.replay is not None
-        and snap.replay.done
-        and app.detail.shown is not None
-        and app.detail.shown.held.samples == SECONDS * RATE
-    )
+    shown = app.detail.shown
+    return replay_ended(app) and shown is not None and shown.held.samples == SECONDS * RATE
 
 
 def title(app) -> str:

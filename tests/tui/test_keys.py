@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import Input
-from tui_support import wait_for
+from tui_support import replay_shown, wait_for
 
 from sensorscope.simulate import Board, write_board_recording
 from sensorscope.tui.app import make_app
@@ -22,17 +22,6 @@ from sensorscope.tui.timefmt import fmt_value, utc_stamp
 
 T0 = 1_763_884_800.0
 SIZE = (100, 40)
-
-
-def replay_done(app) -> bool:
-    """The replay ended and its final state is on screen."""
-    snap = app.snapshot
-    return (
-        snap is not None
-        and snap.replay is not None
-        and snap.replay.done
-        and app.alert_log.row_count == len(snap.alerts)
-    )
 
 
 def cell(table, row: str, column: str) -> str:
@@ -56,7 +45,7 @@ def replay_t(app) -> float:
 async def test_the_table_has_one_row_per_channel_with_value_sparkline_and_state(replay):
     app = make_app(replay)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), what="the replay")
         table = app.channel_table
         snap = app.snapshot
         assert table.names() == ["hum", "pressure", "temp"]
@@ -77,7 +66,7 @@ async def test_the_table_has_one_row_per_channel_with_value_sparkline_and_state(
 async def test_the_sparkline_and_layout_follow_the_terminal_size(replay):
     app = make_app(replay)
     async with app.run_test(size=(90, 30)) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), what="the replay")
         narrow = app.channel_table.spark_width
         assert not app.query_one("#main").has_class("-wide")
         await pilot.resize_terminal(150, 30)
@@ -92,7 +81,7 @@ async def test_the_sparkline_and_layout_follow_the_terminal_size(replay):
 async def test_down_up_and_j_k_select_a_channel_and_the_chart_follows(replay):
     app = make_app(replay)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), what="the replay")
         assert app.selected == "hum" and app.detail.channel == "hum"
         await pilot.press("down")
         await wait_for(pilot, lambda: app.detail.channel == "pressure")
@@ -111,7 +100,7 @@ async def test_down_up_and_j_k_select_a_channel_and_the_chart_follows(replay):
 async def test_s_cycles_the_sort_through_score_alerts_and_name(replay):
     app = make_app(replay)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), what="the replay")
         table = app.channel_table
         await pilot.press("s")
         scores = {n: c.last_score for n, c in app.snapshot.channels.items()}
@@ -128,7 +117,7 @@ async def test_s_cycles_the_sort_through_score_alerts_and_name(replay):
 async def test_slash_filters_channels_by_name_and_escape_clears(replay):
     app = make_app(replay)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), what="the replay")
         await pilot.press("slash")
         box = app.query_one("#filter", Input)
         assert box.display and box.has_focus
@@ -159,7 +148,7 @@ async def test_tab_moves_focus_between_the_table_and_the_alert_log(replay):
 async def test_f_labels_the_highlighted_alert_a_false_positive_on_disk(replay):
     app = make_app(replay)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), what="the replay")
         newest = app.alert_log.highlighted_alert()
         assert newest is not None and newest.id == 3  # follows the newest
         await pilot.press("f")
@@ -174,7 +163,7 @@ async def test_f_labels_the_highlighted_alert_a_false_positive_on_disk(replay):
 async def test_a_labels_the_alert_the_user_moved_to_a_true_anomaly(replay):
     app = make_app(replay)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), what="the replay")
         await pilot.press("tab", "down")
         assert app.alert_log.highlighted_alert().id == 2
         assert not app.alert_log.following
@@ -193,7 +182,7 @@ async def test_a_labels_the_alert_the_user_moved_to_a_true_anomaly(replay):
 async def test_u_undoes_the_last_label_with_a_retraction(replay):
     app = make_app(replay)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), what="the replay")
         await pilot.press("f")
         await wait_for(pilot, lambda: cell(app.alert_log, "3", "label") == "false pos")
         await pilot.press("u")
@@ -208,7 +197,7 @@ async def test_u_undoes_the_last_label_with_a_retraction(replay):
 async def test_m_saves_a_missed_anomaly_span_edited_in_the_dialog(replay):
     app = make_app(replay)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), what="the replay")
         await pilot.press("down")
         await wait_for(pilot, lambda: app.detail.channel == "pressure")
         await pilot.press("m")
@@ -232,7 +221,7 @@ async def test_m_saves_a_missed_anomaly_span_edited_in_the_dialog(replay):
 async def test_m_proposes_the_most_anomalous_stretch_no_alert_covers(replay):
     app = make_app(replay)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), what="the replay")
         await pilot.press("down")  # pressure: alert #1 covers its spike
         await wait_for(pilot, lambda: app.detail.channel == "pressure")
         await pilot.press("m")
@@ -260,7 +249,7 @@ async def test_m_proposes_the_most_anomalous_stretch_no_alert_covers(replay):
 async def test_m_span_edges_move_with_the_arrows_and_tab_and_save_as_shown(replay):
     app = make_app(replay)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), what="the replay")
         await pilot.press("m")
         await wait_for(pilot, lambda: isinstance(app.screen, MissedDialog))
         dialog = app.screen
@@ -288,7 +277,7 @@ async def test_m_span_edges_move_with_the_arrows_and_tab_and_save_as_shown(repla
 async def test_m_dialog_shows_bad_input_inline_and_escape_cancels(replay):
     app = make_app(replay)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), what="the replay")
         await pilot.press("m")
         await wait_for(pilot, lambda: isinstance(app.screen, MissedDialog))
         dialog = app.screen
@@ -309,7 +298,7 @@ async def test_m_dialog_shows_bad_input_inline_and_escape_cancels(replay):
 async def test_the_command_palette_labels_a_false_positive(replay):
     app = make_app(replay)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), what="the replay")
         await pilot.press("ctrl+p")
         await pilot.press(*"label false")
         await pilot.pause(0.5)
@@ -324,7 +313,7 @@ async def test_the_command_palette_labels_a_false_positive(replay):
 async def test_plus_minus_and_equals_change_the_threshold_shown(replay):
     app = make_app(replay)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), what="the replay")
         await pilot.press("down", "down")
         assert app.selected == "temp"
         await pilot.press("plus")
@@ -489,7 +478,7 @@ async def test_replay_keys_on_a_live_source_say_replay_only(monitors, live_board
 async def test_l_toggles_the_raw_lines_that_did_not_parse(replay):
     app = make_app(replay)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), what="the replay")
         raw = app.raw_lines
         assert not raw.display
         await pilot.press("l")
@@ -533,7 +522,7 @@ HELP_NAMES = {
 async def test_q_quits_after_the_labels_are_on_disk(replay):
     app = make_app(replay)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), what="the replay")
         await pilot.press("f", "q")
     (rec,) = records(replay.labels_path)  # flushed before the app returned
     assert rec["alert"] == 3
@@ -548,7 +537,7 @@ async def test_new_alerts_are_notified_and_ring_the_bell_when_asked(replay):
     rings = []
     app.bell = lambda: rings.append(1)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), what="the replay")
         alerts = [text for severity, text in app.notices if severity == "warning"]
         assert any(text.startswith("#1 on pressure") for text in alerts) or any(
             "new alerts" in text for text in alerts
@@ -560,7 +549,7 @@ async def test_a_monitor_error_is_shown_once(monitors, board_rec, tmp_path):
     m = monitors([board_rec], labels=str(tmp_path / "no-such-dir" / "labels.jsonl"))
     app = make_app(m)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), what="the replay")
         await pilot.press("f")
         errors = lambda: [t for s, t in app.notices if s == "error"]  # noqa: E731
         await wait_for(pilot, lambda: errors(), what="the error notice")
@@ -574,7 +563,7 @@ async def test_e_shows_the_metrics_of_the_labels_made_so_far(replay):
 
     app = make_app(replay)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), what="the replay")
         await pilot.press("f")  # alert 3 (temp): a false positive
         await pilot.press("tab", "down", "down", "a")  # alert 1 (pressure): a true anomaly
         await wait_for(pilot, lambda: len(records(replay.labels_path)) == 2, what="labels")
@@ -604,7 +593,7 @@ async def test_a_range_for_no_channel_is_told_once_the_channels_are_known(
     m.settings.limits.update({"tmep": (0.0, 50.0), "temp": (0.0, 50.0)})
     app = make_app(m)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), what="the replay")
         await pilot.pause(0.2)
         told = [text for severity, text in app.notices if "--range" in text]
         assert told == ["--range tmep matches no channel (channels: hum, pressure, temp)"]

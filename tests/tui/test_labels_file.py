@@ -7,23 +7,13 @@ import json
 import shutil
 from pathlib import Path
 
-from tui_support import wait_for
+from tui_support import replay_shown, wait_for
 
 from sensorscope.labels import new_label, read_labels, to_record
 from sensorscope.tui.app import make_app
 
 RECORDINGS = Path(__file__).resolve().parents[2] / "recordings"
 T0 = 1_763_884_800.0
-
-
-def replay_done(app) -> bool:
-    snap = app.snapshot
-    return (
-        snap is not None
-        and snap.replay is not None
-        and snap.replay.done
-        and app.alert_log.row_count == len(snap.alerts)
-    )
 
 
 def lines(path: Path) -> list[bytes]:
@@ -42,7 +32,7 @@ async def test_labels_made_on_the_demo_never_touch_its_ground_truth_and_go_where
     monitor = monitors([demo])
     app = make_app(monitor)
     async with app.run_test(size=(80, 30)) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), 30, what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), 30, what="the replay")
         status = app.status_bar.plain.splitlines()[1]
         assert len(status) <= 80 and status.endswith("demo.mylabels.jsonl"), status
         shown = status.split("labels: ", 1)[1].lstrip("…")
@@ -70,7 +60,7 @@ async def test_a_torn_labels_file_is_reported_once_and_the_next_label_gets_a_lin
     monitor = monitors([board_rec], labels=str(path))
     app = make_app(monitor)
     async with app.run_test(size=(100, 40)) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), 30, what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), 30, what="the replay")
         await pilot.press("f")
         await wait_for(pilot, lambda: len(lines(path)) == 3, 30, what="the label on disk")
         await pilot.pause(0.3)  # more ticks: the report is not repeated
@@ -90,7 +80,7 @@ async def test_a_recording_with_a_torn_last_line_replays_and_says_so_once(
     monitor = monitors([rec], labels=str(tmp_path / "l.jsonl"))
     app = make_app(monitor)
     async with app.run_test(size=(100, 40)) as pilot:
-        await wait_for(pilot, lambda: replay_done(app), 30, what="the replay")
+        await wait_for(pilot, lambda: replay_shown(app), 30, what="the replay")
         await pilot.pause(0.3)
         said = [text for _, text in app.notices if "skipped" in text]
         assert len(said) == 1 and said[0].startswith(f"{rec}: skipped"), app.notices

@@ -9,7 +9,7 @@ legend, the cursor's line and the value axis.
 from __future__ import annotations
 
 import numpy as np
-from tui_support import wait_for
+from tui_support import replay_ended, wait_for
 
 from sensorscope.model import Settings, ViewRequest
 from sensorscope.tui.app import make_app
@@ -23,14 +23,8 @@ ORANGE = 3  # plotext's "orange" (a terminal's colour 3), the first overlaid cha
 
 
 def replay_done(app) -> bool:
-    snap = app.snapshot
-    return (
-        snap is not None
-        and snap.replay is not None
-        and snap.replay.done
-        and app.detail.shown is not None
-        and app.detail.shown.held.samples >= 1200
-    )
+    shown = app.detail.shown
+    return replay_ended(app) and shown is not None and shown.held.samples >= 1200
 
 
 async def press(pilot, *keys: str) -> None:
