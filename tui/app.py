@@ -196,6 +196,8 @@ class SensorscopeApp(App[int]):
         if snap is None:
             return
         ch = snap.channels.get(self.selected) if self.selected is not None else None
+        if not force and not self.detail.due(None if ch is None else ch.name):
+            return  # drawn a moment ago: no windows to ask the core for until it may redraw
         window = None
         if ch is not None and (ch.view is None or self._pulled != self._request()):
             # The window moved since the snapshot (a key, a paused display scrolled): ask

@@ -126,7 +126,7 @@ class DetailChart(Vertical):
             return False
         now = time.monotonic()
         moved = key[6] != (None if self._key is None else self._key[6])
-        if not (force or moved) and name == self.channel and now - self._last_draw < MIN_REDRAW:
+        if not (force or moved or self.due(name)):
             return False
         self._key = key
         self._last_draw = now
@@ -135,6 +135,12 @@ class DetailChart(Vertical):
         self._limits = limits
         self._draw(ch, win, mine, my_labels, value_plot, score_plot)
         return True
+
+    def due(self, channel: str | None) -> bool:
+        """Whether :meth:`show` for ``channel`` could redraw now, not forced: not while the
+        channel drawn was drawn less than MIN_REDRAW ago (a caller then need not fetch what
+        it would be drawn from)."""
+        return channel != self.channel or time.monotonic() - self._last_draw >= MIN_REDRAW
 
     def show_pending(self, span: tuple[float, float] | None) -> None:
         """Show (or, with None, stop showing) the span a missed-anomaly label would cover."""
