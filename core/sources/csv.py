@@ -40,7 +40,12 @@ class CsvSource(ReplaySource):
             raise UserError(
                 f"{path}: no time column (expected one of {', '.join(TIME_COLUMNS)} in the header)"
             )
-        self.parser_args = {"fmt": "csv", "header": [c.strip() for c in self.columns]}
+        # The rows' times are the time column's (see _rows): the parser need not parse it.
+        self.parser_args = {
+            "fmt": "csv",
+            "header": [c.strip() for c in self.columns],
+            "time_column": self.time_index,
+        }
 
     def chunks(self) -> Iterator[tuple[list[Frame], int]]:
         last_t = 0.0
