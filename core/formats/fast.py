@@ -155,6 +155,13 @@ class TemplatePath:
     holds: the per-line code reads ``self._fast`` and ``self._number`` on the parser itself,
     one attribute load fewer per line on the hot path. It uses the parser's counters,
     source, locked format, columns and channel set (declared below).
+
+    ``time_column`` is the index of a csv time column when the times the lines come with
+    already are that column's, as :func:`~sensorscope.formats.parse_time` gives them where
+    it gives one (a CSV source reads them so): a template whose one time field is that
+    column of a comma-separated row then takes them instead of parsing the field again.
+    The field is the text the source parsed, give or take the blanks around the line,
+    which parse_time ignores.
     """
 
     counters: ParseCounters
@@ -166,8 +173,6 @@ class TemplatePath:
     _chset: set[str]
 
     def __init__(self, time_column: int | None = None) -> None:
-        # The csv column whose times the times fed with the lines already are: the template
-        # path then takes those instead of parsing the field a second time.
         self._time_column = time_column
         self._fast: Template | None = None
         self._floats = Floats()

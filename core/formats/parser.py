@@ -45,11 +45,9 @@ class LineParser(TemplatePath):
     ``fmt="auto"`` finds the format from the lines themselves and re-detects after
     ``REDETECT_AFTER`` non-data lines in a row; any name in :data:`FORMATS` (or ``"bare"``)
     forces one. ``header`` presets column names, as for a CSV file whose first row is the
-    header; ``time_column``, the index of its time column when the times the lines come
-    with already are that column's, as :func:`~sensorscope.formats.parse_time` gives them
-    where it gives one (a CSV source reads them so), so that the fast path need not parse
-    them again. :meth:`feed` never raises: every line is classified in ``last_kind`` and
-    counted in ``counters``.
+    header, and ``time_column`` its time column if the lines' times are already that
+    column's (see :class:`~sensorscope.formats.fast.TemplatePath`). :meth:`feed` never
+    raises: every line is classified in ``last_kind`` and counted in ``counters``.
 
     >>> p = LineParser("lab1")
     >>> r = p.feed("temp:21.5 hum:40.2", 1700000000.0)
@@ -62,13 +60,9 @@ class LineParser(TemplatePath):
     """
 
     def __init__(
-        self,
-        source: str,
-        fmt: str = "auto",
-        *,
-        header: list[str] | None = None,
+        self, source: str, fmt: str = "auto", *, header: list[str] | None = None,
         time_column: int | None = None,
-    ):
+    ):  # fmt: skip
         forced = registry.lookup(fmt) if fmt != "auto" else None
         if fmt != "auto" and forced is None:
             choices = ", ".join(("auto", *registry.names(), *registry.ALIASES))
@@ -136,12 +130,7 @@ class LineParser(TemplatePath):
         errors: list[int] = []
         released: dict[int, list[tuple[Reading, str]]] = {}
         runs: list[TemplateRun] = []
-        # First and cut lines never take the template path: runs end before them.
-        marked: set[int] = set()
-        for flags in (firsts, cuts):
-            if flags is not None:
-                marked.update(k for k, flag in enumerate(flags) if flag)
-        flagged = [*sorted(marked), n]
+        flagged = flagged_lines(n, firsts, cuts)
         nxt = 0
         channels = self._channels
         i = 0
@@ -350,6 +339,16 @@ class LineParser(TemplatePath):
             if r is not None:
                 return self._emit(r, t, vouched=True)
         return self._kind(self._cols.nondata_kind(s, self._locked))
+
+
+def flagged_lines(n: int, firsts: Sequence[bool] | None, cuts: Sequence[bool] | None) -> list[int]:
+    """The indices of the first and cut lines of ``n``, in order, then ``n``: they never
+    take the template path, so runs end before them."""
+    marked: set[int] = set()
+    for flags in (firsts, cuts):
+        if flags is not None:
+            marked.update(k for k, flag in enumerate(flags) if flag)
+    return [*sorted(marked), n]
 
 
 def learn_units(fmt: LineFormat | None, s: str, names: list[str], units: dict[str, str]) -> None:
