@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from itertools import repeat
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -101,10 +102,12 @@ def parse_run(
     channel (``prefix`` + the name the device printed); what did not parse cleanly goes to
     ``raw_lines``, and the run's last lines of every kind to ``all_lines``."""
     src = run[0].src
-    lines = [f.line or "" for f in run]
-    rx = [f.t for f in run]
-    firsts = [f.first for f in run]
-    cuts = [f.cut for f in run]
+    lines = list(map(attrgetter("line"), run))
+    if None in lines:
+        lines = [x or "" for x in lines]
+    rx = list(map(attrgetter("t"), run))
+    firsts = list(map(attrgetter("first"), run))
+    cuts = list(map(attrgetter("cut"), run))
     parsed = parser.feed_many(
         lines, rx, firsts if any(firsts) else None, cuts if any(cuts) else None
     )
