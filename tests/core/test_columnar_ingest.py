@@ -4,6 +4,7 @@ one at a time gives, and every line is shown and counted as it was."""
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections import deque
@@ -16,6 +17,7 @@ from sensorscope.formats import LineParser
 from sensorscope.formats.times import epochs, parse_time, parse_times
 from sensorscope.model import Frame, RawLine, Settings
 from sensorscope.pipeline import SHOWN_AS_PARSED, Pipeline, _Rows, parse_run
+from sensorscope.recording import decode_block, decode_record
 from sensorscope.sources.csv import CsvSource
 
 FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -288,3 +290,33 @@ def test_a_column_of_epoch_numbers_parses_as_each_one_alone(texts):
 def test_a_column_that_is_not_all_ascii_numbers_is_left_to_parse_time(texts):
     assert epochs(texts) is None
     assert parse_times(texts) == [parse_time(x) for x in texts]
+
+
+# -- a recording's blocks --------------------------------------------------------------
+
+records = st.one_of(
+    st.builds(
+        lambda t, line: json.dumps({"t": t, "src": "sim", "line": line}),
+        st.floats(0, 2e9).map(lambda x: round(x, 3)),
+        st.sampled_from(["temp:21.5 hum:40", "1,2,3", "", "a b"]),
+    ),
+    st.sampled_from([
+        '{"t": 1.5, "src": "sim", "event": "connect", "detail": "simulator"}',
+        '{"t": 2.0, "src": "sim", "line": "tab\\there"}',
+        '{"t": 2.5, "src": "sim", "b64": "/wE="}',
+        '{"t": 3, "src": "sim", "line": "x:1", "first": true}',
+        '{"t": 4.0, "src": "sim", "line": "x:2',
+        "", "   ", "not json",
+    ]),
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(records, max_size=30), st.booleans())
+def test_a_recorded_block_decodes_as_its_records_one_by_one(lines, newline):
+    data = ("\n".join(lines) + ("\n" if newline and lines else "")).encode()
+    frames, n_lines, bad = decode_block(data)
+    want = [decode_record(raw) for raw in data.split(b"\n") if raw.strip()]
+    assert frames == [f for f in want if f is not None]
+    assert n_lines == sum(f.event is None for f in frames)
+    assert bad == sum(f is None for f in want)
