@@ -1,6 +1,7 @@
-"""The template path: which lines get a template, the number cache, runs of template
+"""The template path: which lines get a template, the number cache, and runs of template
 lines (:class:`TemplatePath`, the part of :class:`~sensorscope.formats.LineParser` that
-parses without parsing), and runs with time fields, whose times are parsed together.
+parses without parsing), matched a block of lines at a time and given back as columns
+(:class:`~sensorscope.formats.base.TemplateRun`), their time fields parsed together.
 """
 
 from __future__ import annotations
