@@ -12,6 +12,8 @@ import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from itertools import repeat
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,7 @@ from sensorscope.channels import ChannelRegistry, Feedback
 from sensorscope.detect.factory import factory_for
 from sensorscope.errors import UserError
 from sensorscope.formats import LineParser
+from sensorscope.formats.base import TemplateRun
 from sensorscope.impute import Imputer
 from sensorscope.joint import JointViews
 from sensorscope.model import (
@@ -60,6 +63,31 @@ class _Rows:
         self.rx: list[float] = []
         self.readings: list[tuple[float, str, str]] = []
 
+    def add(self, t: float, rx: float, src: str, line: str, cis: list[int], vals: list) -> None:
+        """One reading: its channels' indices and values (None for no value)."""
+        self.readings.append((rx, src, line))
+        self.t.append(t)
+        self.rx.append(rx)
+        self.ch.extend(cis)
+        if None in vals:
+            vals = [math.nan if v is None else v for v in vals]
+        self.val.extend(vals)
+        self.n.append(len(cis))
+
+    def add_run(
+        self, run: TemplateRun, cis: list[int], src: str, rx: list[float], lines: list[str]
+    ) -> None:
+        """The readings of a run of template lines (``rx`` and ``lines``: the batch's), a
+        whole column at a time."""
+        count = run.stop - run.start
+        mine = rx[run.start : run.stop]
+        self.readings.extend(zip(mine, repeat(src), lines[run.start : run.stop], strict=False))
+        self.t.extend(run.times)
+        self.rx.extend(mine)
+        self.ch.extend(cis * count)
+        self.val.extend(run.values)
+        self.n.extend([len(cis)] * count)
+
 
 def parse_run(
     parser: LineParser,
@@ -74,14 +102,14 @@ def parse_run(
     channel (``prefix`` + the name the device printed); what did not parse cleanly goes to
     ``raw_lines``, and the run's last lines of every kind to ``all_lines``."""
     src = run[0].src
-    lines = [f.line or "" for f in run]
-    firsts = [f.first for f in run]
-    cuts = [f.cut for f in run]
+    lines = list(map(attrgetter("line"), run))
+    if None in lines:
+        lines = [x or "" for x in lines]
+    rx = list(map(attrgetter("t"), run))
+    firsts = list(map(attrgetter("first"), run))
+    cuts = list(map(attrgetter("cut"), run))
     parsed = parser.feed_many(
-        lines,
-        [f.t for f in run],
-        firsts if any(firsts) else None,
-        cuts if any(cuts) else None,
+        lines, rx, firsts if any(firsts) else None, cuts if any(cuts) else None
     )
     # Only the run's last lines can be on show: a flood costs no more than the pane holds.
     kinds, errors = parsed.kinds, parsed.errors
@@ -89,47 +117,38 @@ def parse_run(
         f = run[k]
         clean = kinds[k] in SHOWN_AS_PARSED and not errors[k]
         all_lines.append(RawLine(f.t, src, lines[k], kinds[k], f.raw, clean))
-    rows_ch, rows_val, read_n = rows.ch, rows.val, rows.n
-    read_t, read_rx, readings = rows.t, rows.rx, rows.readings
-    nan = math.nan
     # Channel indices per set of names: a device prints the same names line after line.
     cis_of: dict[tuple[str, ...], list[int]] = {}
-    released = parsed.released
-    for k, reading in enumerate(parsed.readings):
-        if released and k in released:
-            # A channel just born: its readings held on probation come first.
-            for held, line in released[k]:
-                readings.append((held.t, src, line))
-                read_t.append(held.t)
-                read_rx.append(held.t)
-                cis = [channel_index(prefix + name, prefix) for name in held.values]
-                rows_ch.extend(cis)
-                rows_val.extend(held.values.values())
-                read_n.append(len(cis))
-        # The raw-lines pane shows what did not parse cleanly: text, garbage, cut and
-        # partial lines, and data lines with a bad field.
-        kind = parsed.kinds[k]
-        if kind not in SHOWN_AS_PARSED or parsed.errors[k]:
-            f = run[k]
-            raw_lines.append(RawLine(f.t, src, lines[k], kind, f.raw))
-        if reading is None:
-            continue
-        rx = run[k].t
-        readings.append((rx, src, lines[k]))
-        read_t.append(reading.t)
-        read_rx.append(rx)
-        values = reading.values
-        names = tuple(values)
+
+    def indices(names: tuple[str, ...]) -> list[int]:
         cis = cis_of.get(names)
         if cis is None:
-            cis = [channel_index(prefix + name, prefix) for name in names]
-            cis_of[names] = cis
-        rows_ch.extend(cis)
-        vals = list(values.values())
-        if None in vals:
-            vals = [nan if v is None else v for v in vals]
-        rows_val.extend(vals)
-        read_n.append(len(cis))
+            cis = cis_of[names] = [channel_index(prefix + name, prefix) for name in names]
+        return cis
+
+    # Lines in template runs come as columns, and only the lines between them one by one.
+    start = 0
+    for tr in [*parsed.runs, None]:
+        stop = len(run) if tr is None else tr.start
+        for k in range(start, stop):
+            released = parsed.released.get(k) if parsed.released else None
+            # A channel just born: its readings held on probation come first.
+            for held, line in released or ():
+                cis = [channel_index(prefix + name, prefix) for name in held.values]
+                rows.add(held.t, held.t, src, line, cis, list(held.values.values()))
+            # The raw-lines pane shows what did not parse cleanly: text, garbage, cut and
+            # partial lines, and data lines with a bad field.
+            if kinds[k] not in SHOWN_AS_PARSED or errors[k]:
+                f = run[k]
+                raw_lines.append(RawLine(f.t, src, lines[k], kinds[k], f.raw))
+            reading = parsed.readings[k]
+            if reading is not None:
+                values = reading.values
+                cis = indices(tuple(values))
+                rows.add(reading.t, rx[k], src, lines[k], cis, list(values.values()))
+        if tr is not None:
+            rows.add_run(tr, indices(tr.names), src, rx, lines)
+            start = tr.stop
 
 
 class Pipeline:
@@ -192,7 +211,7 @@ class Pipeline:
         if self.joint is not None:
             self.joint.labelled_false = self.feedback.labelled_false
         self.parsers: dict[str, LineParser] = {}
-        self._fixed_parsers: dict[str, tuple[str, list[str] | None]] = {}
+        self._fixed_parsers: dict[str, tuple[str, list[str] | None, int | None]] = {}
         self._connected: set[str] = set()
         # What the callbacks get, queued under the lock and delivered after it.
         self._outbox: list[tuple[str, Any, Any]] = []
@@ -218,11 +237,18 @@ class Pipeline:
         """The counters, the parsers' included."""
         return self.state.totals(self.parsers.values())
 
-    def use_parser(self, src: str, fmt: str, header: list[str] | None = None) -> None:
-        """Parse ``src`` with a fixed format (a CSV file's own header, for one)."""
+    def use_parser(
+        self,
+        src: str,
+        fmt: str,
+        header: list[str] | None = None,
+        time_column: int | None = None,
+    ) -> None:
+        """Parse ``src`` with a fixed format (a CSV file's own header, for one; and its
+        time column, when the source sends that column's times as the lines' times)."""
         with self.state.lock:
-            self._fixed_parsers[src] = (fmt, header)
-            self.parsers[src] = LineParser(src, fmt, header=header)
+            self._fixed_parsers[src] = (fmt, header, time_column)
+            self.parsers[src] = LineParser(src, fmt, header=header, time_column=time_column)
 
     # -- labels that act -----------------------------------------------------------------
 
@@ -470,8 +496,8 @@ class Pipeline:
     def _reset(self) -> None:
         """A replay restarted: forget everything learned, keep the user's thresholds."""
         self.parsers = {
-            src: LineParser(src, fmt, header=header)
-            for src, (fmt, header) in self._fixed_parsers.items()
+            src: LineParser(src, fmt, header=header, time_column=tc)
+            for src, (fmt, header, tc) in self._fixed_parsers.items()
         }
         self.registry.restart()
         if self.joint is not None:

@@ -26,6 +26,7 @@ import re
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import Any, BinaryIO
 
 from sensorscope.errors import UserError
@@ -238,9 +239,18 @@ def decode_block(data: bytes) -> tuple[list[Frame], int, int]:
                 else:
                     frames.append(frame)
         return frames, sum(f.event is None for f in frames), bad
+    found = _PLAIN_RECORD.findall(text)
+    if found and not any(found[-1]):
+        found.pop()  # the empty "line" after the block's last newline
+    stamps = list(map(itemgetter(0), found))
+    if "" not in stamps:
+        # Every line a plain record (the usual block): its frames made column by column.
+        frames = list(map(Frame, map(float, stamps), map(itemgetter(1), found),
+                          map(itemgetter(2), found)))  # fmt: skip
+        return frames, len(frames), 0
     append = frames.append
     events = 0
-    for t, src, line, other in _PLAIN_RECORD.findall(text):
+    for t, src, line, other in found:
         if t:
             append(Frame(float(t), src, line))
         elif other:

@@ -107,10 +107,38 @@ class ParseCounters:
 
 
 @dataclass(slots=True)
+class TemplateRun:
+    """Lines ``start`` to ``stop`` (exclusive) of a :meth:`LineParser.feed_many` batch
+    that fit one template, as columns: each is a data line with no bad field whose Reading
+    holds ``names`` in that order. The scorer wants columns, and a Reading and a dict per
+    line cost more than the rest of the parse of such a line."""
+
+    start: int
+    stop: int
+    names: tuple[str, ...]
+    #: Row-major, ``len(names)`` a line; NaN where the Reading holds None.
+    values: list[float]
+    #: Each line's reading time: its device time, else the time it came with.
+    times: list[float]
+
+    def readings(self, source: str) -> list[Reading]:
+        """The run's lines as Readings (for a caller that wants one per line)."""
+        names, width, vals = self.names, len(self.names), self.values
+        out = []
+        for n, t in enumerate(self.times):
+            row = vals[n * width : (n + 1) * width]
+            values = {k: None if v != v else v for k, v in zip(names, row, strict=True)}
+            out.append(Reading(t, source, values))
+        return out
+
+
+@dataclass(slots=True)
 class ParsedLines:
-    """What :meth:`LineParser.feed_many` made of each line, in order: the Reading (None for
-    lines that are no data), the line's kind and its bad fields, as :meth:`LineParser.feed`
-    returns and leaves in ``last_kind`` and ``last_errors``."""
+    """What :meth:`LineParser.feed_many` made of each line, in order: the line's kind and
+    its bad fields, as :meth:`LineParser.feed` leaves them in ``last_kind`` and
+    ``last_errors``; the lines that fit a template as :class:`TemplateRun` columns, and
+    the Reading of every other line (None for those in a run and lines that are no data).
+    """
 
     readings: list[Reading | None]
     kinds: list[str]
@@ -118,6 +146,14 @@ class ParsedLines:
     # Readings of a channel held back while it was on probation, released with the line at
     # this index (before that line's own reading), each with the line it came from.
     released: dict[int, list[tuple[Reading, str]]] = field(default_factory=dict)
+    runs: list[TemplateRun] = field(default_factory=list)
+
+    def every_reading(self, source: str) -> list[Reading | None]:
+        """What :meth:`LineParser.feed` would have returned for each line."""
+        out = list(self.readings)
+        for run in self.runs:
+            out[run.start : run.stop] = run.readings(source)
+        return out
 
 
 class ParseError(ValueError):

@@ -4,12 +4,11 @@ Bare numbers (``--format bare``) are csv rows too."""
 
 from __future__ import annotations
 
-import operator
 import re
 
 from sensorscope.formats.base import Parsed
 from sensorscope.formats.columns import Columns
-from sensorscope.formats.template import NUM_TOKEN, TNUM, Template, compiled, single
+from sensorscope.formats.template import NUM_TOKEN, TNUM, Template, compiled
 from sensorscope.formats.times import iso_time, parse_time
 from sensorscope.formats.values import BAD, slow_value
 
@@ -161,10 +160,10 @@ class Delimited:
         if not numbers:
             return None
         pattern += [tail, re.escape(trail)]
-        pick = None
-        if times:
-            pick = operator.itemgetter(*numbers) if len(numbers) > 1 else single(numbers[0])
-        return Template(compiled("".join(pattern)), tuple(keys), tuple(rest), tuple(times), pick)
+        picks = tuple(numbers) if times else ()
+        return Template(
+            compiled("".join(pattern)), tuple(keys), tuple(rest), tuple(times), picks, delim
+        )
 
 
 FORMAT = Delimited()

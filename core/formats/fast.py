@@ -1,14 +1,17 @@
-"""The template path: which lines get a template, the number cache, runs of template
+"""The template path: which lines get a template, the number cache, and runs of template
 lines (:class:`TemplatePath`, the part of :class:`~sensorscope.formats.LineParser` that
-parses without parsing), and runs with time fields, whose times are parsed together.
+parses without parsing), matched a block of lines at a time and given back as columns
+(:class:`~sensorscope.formats.base.TemplateRun`), their time fields parsed together.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from itertools import chain
+from operator import itemgetter
 
-from sensorscope.formats.base import LineFormat, ParseCounters
+from sensorscope.formats.base import LineFormat, ParseCounters, TemplateRun
 from sensorscope.formats.columns import Columns
 from sensorscope.formats.prefix import strip_prefix
 from sensorscope.formats.template import Template
@@ -20,6 +23,9 @@ from sensorscope.model import Reading
 FLOAT_CACHE = 1 << 15
 REBUILD_BACKOFF_MAX = 64
 REVIEW_EVERY = 4096
+# Lines of a run matched at once: the first block, and the most.
+FIRST_BLOCK = 16
+LAST_BLOCK = 4096
 
 
 class Floats(dict):
@@ -53,47 +59,93 @@ def template_for(fmt: LineFormat, line: str, cols: Columns) -> Template | None:
     return make(s, lead, trail, cols)
 
 
-def timed_run(
+def fitting(fast: Template, lines: Sequence[str], i: int, stop: int) -> list[tuple[str, ...]]:
+    """The groups of each line from ``i`` on (before ``stop``) that fits the template, up
+    to the first that does not. Lines go to the regular expression joined into blocks that
+    double in size, so a run that ends early costs hardly more than its own lines; a block
+    with a line that does not fit (or a line holding a newline) goes one line at a time."""
+    found: list[tuple[str, ...]] = []
+    block = fast.block
+    size = FIRST_BLOCK
+    while i < stop:
+        end = min(stop, i + size)
+        if block is not None:
+            text = "\n".join(lines[i:end])
+            if text.count("\n") == end - i - 1:
+                got = block(text)
+                if len(got) == end - i:
+                    found += got
+                    i = end
+                    size = min(2 * size, LAST_BLOCK)
+                    continue
+        match = fast.match
+        for j in range(i, end):
+            m = match(lines[j])
+            if m is None:
+                return found
+            found.append(m.groups())
+        i = end
+    return found
+
+
+def number_texts(fast: Template, found: list[tuple[str, ...]]) -> Iterable[str]:
+    """The number groups of the lines' groups ``found``, line after line."""
+    picks = fast.picks
+    if not picks:
+        return chain.from_iterable(found)
+    if len(picks) == 1:
+        return map(itemgetter(picks[0]), found)
+    return chain.from_iterable(map(itemgetter(*picks), found))
+
+
+def columns(
     fast: Template,
     number: Callable[[str], float],
-    source: str,
-    lines: Sequence[str],
+    found: list[tuple[str, ...]],
     ts: Sequence[float],
     i: int,
-    stop: int,
-    add: Callable[[Reading], None],
-) -> int:
-    """Readings of the template lines from ``i`` on (before ``stop``), for a template
-    with time fields: their times are parsed together. Returns where the run ended."""
-    match = fast.match
-    keys = fast.keys
-    rest = fast.rest
-    pick = fast.numbers
-    assert pick is not None
-    found: list[tuple[dict[str, float | None], tuple[str, ...]]] = []
-    j = i
-    for j in range(i, stop):  # noqa: B007 - j is where the run ends
-        m = match(lines[j])
-        if m is None:
-            break
-        groups = m.groups()
-        try:
-            values: dict[str, float | None] = dict(zip(keys, map(number, pick(groups))))  # noqa: B905
-        except ValueError:
-            break
-        for name in rest:
-            values[name] = None
-        found.append((values, groups))
-    else:
-        j = stop
-    times: list[float | None] = [None] * len(found)
-    for k in fast.times:
-        for n, d in enumerate(parse_times([g[k] for _v, g in found])):
-            if d is not None:
-                times[n] = d
-    for n, ((values, _g), d) in enumerate(zip(found, times, strict=True)):
-        add(Reading(ts[i + n] if d is None else d, source, values))
-    return j
+    given: bool,
+) -> TemplateRun | None:
+    """The run of lines from ``i`` whose groups are ``found``, as columns; it ends before
+    a line with a "number" float() refuses ("1.2.3", which then takes the full path). The
+    times of a template with time fields are parsed together, unless ``given``: the times
+    ``ts`` came with are those fields' already."""
+    try:
+        values = list(map(number, number_texts(fast, found)))
+    except ValueError:
+        # float() gives what the number cache gives, and leaves its count of misses as the
+        # line-by-line path leaves it.
+        ok = 0
+        for groups in found:
+            try:
+                list(map(float, number_texts(fast, [groups])))
+            except ValueError:
+                break
+            ok += 1
+        found = found[:ok]
+        values = list(map(float, number_texts(fast, found)))
+    n = len(found)
+    if not n:
+        return None
+    times = list(ts[i : i + n])
+    if fast.times and not given:
+        for k in fast.times:
+            parsed = parse_times(list(map(itemgetter(k), found)))
+            times = [t if d is None else d for t, d in zip(times, parsed, strict=True)]
+    if fast.gather is not None:
+        values = gathered(values, n, fast.gather)
+    return TemplateRun(i, i + n, fast.names, values, times)
+
+
+def gathered(values: list[float], n: int, gather: tuple[int, ...]) -> list[float]:
+    """The numbers of ``n`` lines (row-major) laid out as ``gather`` says (NaN at -1)."""
+    import numpy as np  # not at import time: `record` opens its port before numpy loads
+
+    nums = np.array(values, dtype=np.float64).reshape(n, -1)
+    pick = np.array(gather)
+    out = np.full((n, len(gather)), np.nan)
+    out[:, pick >= 0] = nums[:, pick[pick >= 0]]
+    return out.ravel().tolist()
 
 
 class TemplatePath:
@@ -104,6 +156,13 @@ class TemplatePath:
     holds: the per-line code reads ``self._fast`` and ``self._number`` on the parser itself,
     one attribute load fewer per line on the hot path. It uses the parser's counters,
     source, locked format, columns and channel set (declared below).
+
+    ``time_column`` is the index of a csv time column when the times the lines come with
+    already are that column's, as :func:`~sensorscope.formats.parse_time` gives them where
+    it gives one (a CSV source reads them so): a template whose one time field is that
+    column of a comma-separated row then takes them instead of parsing the field again.
+    The field is the text the source parsed, give or take the blanks around the line,
+    which parse_time ignores.
     """
 
     counters: ParseCounters
@@ -114,7 +173,8 @@ class TemplatePath:
     _cols: Columns
     _chset: set[str]
 
-    def __init__(self) -> None:
+    def __init__(self, time_column: int | None = None) -> None:
+        self._time_column = time_column
         self._fast: Template | None = None
         self._floats = Floats()
         self._number: Callable[[str], float] = self._floats.__getitem__
@@ -124,55 +184,27 @@ class TemplatePath:
         self._reviewed = (0, 0)
 
     def _run(
-        self,
-        lines: Sequence[str],
-        ts: Sequence[float],
-        i: int,
-        stop: int,
-        add: Callable[[Reading], None],
-    ) -> int:
-        """Readings of the lines from ``i`` on (before ``stop``) that fit the template, and
-        their count; returns where the run ended. The loop is inlined: it is the hot path."""
+        self, lines: Sequence[str], ts: Sequence[float], i: int, stop: int
+    ) -> TemplateRun | None:
+        """The lines from ``i`` on (before ``stop``) that fit the template, as columns
+        (None if line ``i`` does not), counted as data lines."""
         fast = self._fast
         assert fast is not None
-        match = fast.match
-        keys = fast.keys
-        number = self._number
-        plain = fast.plain
-        source = self.source
-        j = i
-        for j in range(i, stop):  # noqa: B007 - j is where the run ends
-            m = match(lines[j])
-            if m is None:
-                break
-            if plain:
-                try:
-                    # As many groups as keys: zip need not check.
-                    values = dict(zip(keys, map(number, m.groups())))  # noqa: B905
-                except ValueError:
-                    break
-                add(Reading(ts[j], source, values))
-            elif fast.times:
-                j = timed_run(fast, number, source, lines, ts, j, stop, add)
-                break
-            else:
-                r = self._fast_reading(fast, m, ts[j], count=False)
-                if r is None:
-                    break
-                add(r)
-        else:
-            j = stop
-        if j > i:
-            c = self.counters
-            done = j - i
-            c.lines += done
-            before = c.data
-            c.data += done
-            self.last_errors = 0
-            self.last_kind = "data"
-            if (before ^ c.data) & -REVIEW_EVERY:
-                self._review()
-        return j
+        # A csv source parses its time column into the times it sends (see __init__).
+        given = fast.times == (self._time_column,) and fast.sep == ","
+        run = columns(fast, self._number, fitting(fast, lines, i, stop), ts, i, given)
+        if run is None:
+            return None
+        c = self.counters
+        done = run.stop - i
+        c.lines += done
+        before = c.data
+        c.data += done
+        self.last_errors = 0
+        self.last_kind = "data"
+        if (before ^ c.data) & -REVIEW_EVERY:
+            self._review()
+        return run
 
     def _fast_reading(
         self, fast: Template, m: re.Match[str], t: float, count: bool = True

@@ -25,6 +25,7 @@ from sensorscope.formats.base import (
     ParsedLines,
     ParseError,
     Result,
+    TemplateRun,
 )
 from sensorscope.formats.channels import Channels
 from sensorscope.formats.columns import Columns, header_like
@@ -44,8 +45,9 @@ class LineParser(TemplatePath):
     ``fmt="auto"`` finds the format from the lines themselves and re-detects after
     ``REDETECT_AFTER`` non-data lines in a row; any name in :data:`FORMATS` (or ``"bare"``)
     forces one. ``header`` presets column names, as for a CSV file whose first row is the
-    header. :meth:`feed` never raises: every line is classified in ``last_kind`` and counted
-    in ``counters``.
+    header, and ``time_column`` its time column if the lines' times are already that
+    column's (see :class:`~sensorscope.formats.fast.TemplatePath`). :meth:`feed` never
+    raises: every line is classified in ``last_kind`` and counted in ``counters``.
 
     >>> p = LineParser("lab1")
     >>> r = p.feed("temp:21.5 hum:40.2", 1700000000.0)
@@ -57,12 +59,15 @@ class LineParser(TemplatePath):
     ({'temp': None, 'hum': 40.3}, 1)
     """
 
-    def __init__(self, source: str, fmt: str = "auto", *, header: list[str] | None = None):
+    def __init__(
+        self, source: str, fmt: str = "auto", *, header: list[str] | None = None,
+        time_column: int | None = None,
+    ):  # fmt: skip
         forced = registry.lookup(fmt) if fmt != "auto" else None
         if fmt != "auto" and forced is None:
             choices = ", ".join(("auto", *registry.names(), *registry.ALIASES))
             raise ParseError(f"unknown format {fmt!r} (choose from: {choices})")
-        super().__init__()
+        super().__init__(time_column)
         self.source = source
         self.format: str | None = None
         self.last_kind = "empty"
@@ -111,11 +116,12 @@ class LineParser(TemplatePath):
     ) -> ParsedLines:
         """:meth:`feed` of each line in turn (``firsts`` and ``cuts`` as its flags), with
         the same results and the same state afterwards, but runs of lines that fit the
-        current template go through without a call per line.
+        current template go through without a call per line and come back as columns
+        (:class:`~sensorscope.formats.base.TemplateRun`), not as Readings.
 
         >>> p = LineParser("lab1")
         >>> out = p.feed_many(["temp:21.5 hum:40", "temp:21.6 hum:41", "oops"], [1.0, 2.0, 3.0])
-        >>> [r and r.values for r in out.readings], out.kinds
+        >>> [r and r.values for r in out.every_reading("lab1")], out.kinds
         ([{'temp': 21.5, 'hum': 40.0}, {'temp': 21.6, 'hum': 41.0}, None], ['data', 'data', 'text'])
         """
         n = len(lines)
@@ -123,14 +129,9 @@ class LineParser(TemplatePath):
         kinds: list[str] = []
         errors: list[int] = []
         released: dict[int, list[tuple[Reading, str]]] = {}
-        # First and cut lines never take the template path: runs end before them.
-        marked: set[int] = set()
-        for flags in (firsts, cuts):
-            if flags is not None:
-                marked.update(k for k, flag in enumerate(flags) if flag)
-        flagged = [*sorted(marked), n]
+        runs: list[TemplateRun] = []
+        flagged = flagged_lines(n, firsts, cuts)
         nxt = 0
-        add = readings.append
         channels = self._channels
         i = 0
         while i < n:
@@ -138,23 +139,25 @@ class LineParser(TemplatePath):
                 nxt += 1
             stop = flagged[nxt]
             if self._fast is not None and i < stop:
-                j = self._run(lines, ts, i, stop, add)
-                if j > i:
-                    done = j - i
+                run = self._run(lines, ts, i, stop)
+                if run is not None:
+                    runs.append(run)
+                    done = run.stop - i
+                    readings.extend([None] * done)
                     kinds.extend(["data"] * done)
                     errors.extend([0] * done)
-                    i = j
+                    i = run.stop
                     continue
             first = i == stop and firsts is not None and bool(firsts[i])
             cut = i == stop and cuts is not None and bool(cuts[i])
-            add(self._feed_slow(lines[i], ts[i], first, cut))
+            readings.append(self._feed_slow(lines[i], ts[i], first, cut))
             kinds.append(self.last_kind)
             errors.append(self.last_errors)
             if channels.released:
                 released[i] = channels.released
                 channels.released = []
             i += 1
-        return ParsedLines(readings, kinds, errors, released)
+        return ParsedLines(readings, kinds, errors, released, runs)
 
     def take_released(self) -> list[tuple[Reading, str]]:
         """After :meth:`feed`: readings of a channel just born, held while it was on
@@ -336,6 +339,16 @@ class LineParser(TemplatePath):
             if r is not None:
                 return self._emit(r, t, vouched=True)
         return self._kind(self._cols.nondata_kind(s, self._locked))
+
+
+def flagged_lines(n: int, firsts: Sequence[bool] | None, cuts: Sequence[bool] | None) -> list[int]:
+    """The indices of the first and cut lines of ``n``, in order, then ``n``: they never
+    take the template path, so runs end before them."""
+    marked: set[int] = set()
+    for flags in (firsts, cuts):
+        if flags is not None:
+            marked.update(k for k, flag in enumerate(flags) if flag)
+    return [*sorted(marked), n]
 
 
 def learn_units(fmt: LineFormat | None, s: str, names: list[str], units: dict[str, str]) -> None:

@@ -11,6 +11,7 @@ from (:mod:`sensorscope.formats.fast`).
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ NUM_TOKEN = re.compile(TNUM)
 # time field, contain no separator and no colon (plotter splits on the first one).
 TLABEL = "[A-Za-z_][A-Za-z0-9_.\\-]*"
 _TEMPLATES: dict[str, Callable[[str], re.Match[str] | None]] = {}
+# The same pattern over many lines at once (see Template.block), by its fullmatch.
+_BLOCKS: dict[Callable[[str], re.Match[str] | None], Callable[[str], list[tuple[str, ...]]]] = {}
 _TEMPLATES_MAX = 256
 
 
@@ -34,11 +37,34 @@ class Template:
     keys: tuple[str, ...]  # the channel of each number group, in the order of the groups
     rest: tuple[str, ...] = ()  # csv header names past the row's end: None
     times: tuple[int, ...] = ()  # groups holding a csv time field (0-based)
+    picks: tuple[int, ...] = ()  # the number groups when not every group is one (0-based)
+    sep: str = ""  # the field delimiter of a csv template
     numbers: Callable[[tuple[str, ...]], tuple[str, ...]] | None = None  # groups -> numbers
     plain: bool = True  # every group is a number and nothing else goes into the Reading
+    # findall of the pattern over lines joined by "\n": the groups (a tuple) of each line
+    # that fits (None for a match made some other way than by compiled()).
+    block: Callable[[str], list[tuple[str, ...]]] | None = None
+    # The names of a line's Reading in its order (keys then rest, as a dict keeps them),
+    # and where each one's value comes from: an index into the numbers, -1 for None (a
+    # name in rest). None when that is simply the numbers in order.
+    names: tuple[str, ...] = ()
+    gather: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.picks:
+            self.numbers = (
+                operator.itemgetter(*self.picks) if len(self.picks) > 1 else single(self.picks[0])
+            )
         self.plain = self.numbers is None and not self.rest
+        self.block = _BLOCKS.get(self.match)
+        # A header naming a column twice keeps its last value, in the first one's place.
+        order = dict.fromkeys((*self.keys, *self.rest))
+        self.names = tuple(order)
+        if self.names != (*self.keys, *self.rest):
+            last = {name: i for i, name in enumerate(self.keys)}
+            self.gather = tuple(-1 if n in self.rest else last[n] for n in self.names)
+        elif self.rest:
+            self.gather = (*range(len(self.keys)), *([-1] * len(self.rest)))
 
 
 def compiled(pattern: str) -> Callable[[str], re.Match[str] | None]:
@@ -47,8 +73,22 @@ def compiled(pattern: str) -> Callable[[str], re.Match[str] | None]:
     if fn is None:
         if len(_TEMPLATES) >= _TEMPLATES_MAX:
             _TEMPLATES.clear()
+            _BLOCKS.clear()
         fn = _TEMPLATES[pattern] = re.compile(pattern).fullmatch
+        # A template holds no "\n" and is anchored at both ends: over lines joined by
+        # "\n", a match is one line that fullmatches, and each line gives one at most.
+        lines = re.compile(f"^(?:{pattern})$", re.MULTILINE)
+        _BLOCKS[fn] = lines.findall if lines.groups > 1 else one_group(lines.findall)
     return fn
+
+
+def one_group(findall: Callable[[str], list]) -> Callable[[str], list]:
+    """``findall`` of a pattern with one group, giving 1-tuples as for more (not strings)."""
+
+    def tuples(text: str) -> list[tuple[str, ...]]:
+        return list(zip(findall(text)))  # noqa: B905 - one iterable
+
+    return tuples
 
 
 def tokens(s: str, token: re.Pattern[str], gap: re.Pattern[str], end: re.Pattern[str]):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import repeat
 from pathlib import Path
 
 from sensorscope.errors import UserError
@@ -40,7 +41,12 @@ class CsvSource(ReplaySource):
             raise UserError(
                 f"{path}: no time column (expected one of {', '.join(TIME_COLUMNS)} in the header)"
             )
-        self.parser_args = {"fmt": "csv", "header": [c.strip() for c in self.columns]}
+        # The rows' times are the time column's (see _rows): the parser need not parse it.
+        self.parser_args = {
+            "fmt": "csv",
+            "header": [c.strip() for c in self.columns],
+            "time_column": self.time_index,
+        }
 
     def chunks(self) -> Iterator[tuple[list[Frame], int]]:
         last_t = 0.0
@@ -59,25 +65,34 @@ class CsvSource(ReplaySource):
         # the parser's regular expressions would delay `record` opening its port.
         from sensorscope.formats import parse_times
 
-        rows: list[tuple[str, bytes | None]]
+        raws: Iterable[bytes | None]
         try:
             text = block.decode("utf-8")
         except UnicodeDecodeError:
             rows = [decode_line(x.rstrip(b"\r")) for x in block.split(b"\n")]
+            rows = [r for r in rows if r[0] and not r[0].isspace()]
+            texts = [x for x, _raw in rows]
+            raws = [raw for _x, raw in rows]
         else:
-            cr = "\r" in text
-            rows = [(x.rstrip("\r") if cr else x, None) for x in text.split("\n")]
-        rows = [r for r in rows if r[0] and not r[0].isspace()]
+            # The whole block decoded: its rows are its text split once, no bytes kept.
+            texts = text.split("\n")
+            if "\r" in text:
+                texts = [x.rstrip("\r") for x in texts]
+            texts = [x for x in texts if x and not x.isspace()]
+            raws = repeat(None)
         ti = self.time_index
         if ti == 0:
-            stamps = [x.partition(",")[0] for x, _raw in rows]
+            stamps = [x.partition(",")[0] for x in texts]
         else:
-            stamps = [x.split(",")[ti] if x.count(",") >= ti else "" for x, _raw in rows]
-        name = self.name
-        frames = []
-        append = frames.append
-        for (text, raw), t in zip(rows, parse_times(stamps), strict=True):
-            if t is not None:
-                last_t = t
-            append(Frame(last_t, name, text, raw))
+            stamps = [x.split(",")[ti] if x.count(",") >= ti else "" for x in texts]
+        times = parse_times(stamps)
+        if None in times:
+            for k, t in enumerate(times):
+                if t is None:
+                    times[k] = last_t
+                else:
+                    last_t = t
+        elif times:
+            last_t = times[-1]
+        frames = list(map(Frame, times, repeat(self.name), texts, raws))
         return frames, last_t

@@ -217,7 +217,7 @@ def test_a_reflashed_board_is_redetected_on_its_third_line_and_loses_none():
         (T, {"x": 0.0, "y": 2.0}),
         (T + 1, {"x": 1.0, "y": 2.0}),
     ]
-    assert [r.values["x"] for r in out.readings[2:]] == [2.0, 3.0, 4.0, 5.0]
+    assert [r.values["x"] for r in out.every_reading("dev")[2:]] == [2.0, 3.0, 4.0, 5.0]
     assert p.channels == ["temp", "x", "y"]
 
 

@@ -159,8 +159,9 @@ def test_feed_many_gives_what_repeated_feed_gives(parts, seed):
             [x[1] for x in chunk] if flags or any(x[1] for x in chunk) else None,
             [x[2] for x in chunk] if flags or any(x[2] for x in chunk) else None,
         )  # fmt: skip
-        assert len(res.readings) == len(res.kinds) == len(res.errors) == j - i
-        for r, kind, errors in zip(res.readings, res.kinds, res.errors, strict=True):
+        readings = res.every_reading("dev")
+        assert len(readings) == len(res.kinds) == len(res.errors) == j - i
+        for r, kind, errors in zip(readings, res.kinds, res.errors, strict=True):
             values = None if r is None else (r.t, r.source, list(r.values.items()))
             got.append((values, kind, errors))
         i = j
@@ -198,7 +199,7 @@ def test_numbers_of_a_stream_that_never_repeats_are_still_right():
     values = [rng.uniform(-1e6, 1e6) for _ in range(20000)]
     p = LineParser("dev")
     got = p.feed_many([f"x:{v!r}" for v in values], [0.0] * len(values))
-    assert [r.values["x"] for r in got.readings] == values
+    assert [r.values["x"] for r in got.every_reading("dev")] == values
     assert p._number is float  # the number cache stepped aside
 
 
@@ -213,7 +214,7 @@ def test_feed_many_on_a_nab_series_parses_its_times_like_feed():
     res = many.feed_many(rows, ts)
     got = [
         (None if r is None else (r.t, r.source, list(r.values.items())), k, e)
-        for r, k, e in zip(res.readings, res.kinds, res.errors, strict=True)
+        for r, k, e in zip(res.every_reading("nab"), res.kinds, res.errors, strict=True)
     ]
     assert got == expected
     assert got[0][0][0] == 1396310400.0 and got[2][0][0] == 2.0
@@ -227,6 +228,6 @@ def test_feed_many_takes_flags_as_any_sequence_of_bools():
     out = p.feed_many(lines, [0.0, 1.0, 2.0, 3.0, 4.0], np.array([1, 0, 0, 0, 0], bool),
                       [False, False, False, False, True])  # fmt: skip
     assert out.kinds == ["partial", "data", "text", "data", "overlong"]
-    assert [r and r.values for r in out.readings] == [
+    assert [r and r.values for r in out.every_reading("dev")] == [
         None, {"a": 2.0, "b": 3.0}, None, {"a": 3.0, "b": 4.0}, None,
     ]  # fmt: skip
