@@ -34,6 +34,7 @@ from sensorscope.model import (
     Label,
     LabelKind,
     LineEnding,
+    MonitorEnd,
     ReplayState,
     Settings,
     Snapshot,
@@ -155,6 +156,16 @@ class Monitor:
         if self.hooks is not None:
             self.hooks.close()
 
+    def ending(self) -> MonitorEnd:
+        """What ``watch`` says after the monitor stopped, besides the counts."""
+        kept = self.state_file
+        return MonitorEnd(
+            self.runner.left_unscored,
+            None if kept is None else kept.path,
+            kept is not None and bool(kept.saves),
+            list(self.runner.errors),
+        )
+
     # -- talking to the board ---------------------------------------------------------------
 
     def send_target(self, channel: str | None) -> tuple[str | None, str]:
@@ -253,38 +264,8 @@ class Monitor:
         return self._lines_per_s
 
     def live_metrics(self, snap: Snapshot | None = None) -> dict[str, ChannelMetrics]:
-        """What the labels made so far say about the alerts seen, per channel and in all.
-
-        Precision is over the alerts that have a label (true anomaly vs false positive);
-        recall counts missed-anomaly labels (``m``) against the alerts confirmed true;
-        false alerts per hour are over the data time watched.
-        """
-        snap = snap or self.snapshot(points=0)
-        missed: dict[str, int] = {}
-        for lab in snap.labels:
-            if lab.kind is LabelKind.ANOMALY and lab.alert is None:
-                if not any(lab.covers(a) for a in snap.alerts):
-                    missed[lab.channel] = missed.get(lab.channel, 0) + 1
-        rows: dict[str, ChannelMetrics] = {}
-        channels = sorted({*snap.channels, *missed})
-        for name in [*channels, "all"]:
-            alerts = [a for a in snap.alerts if name in ("all", a.channel)]
-            true = sum(a.label == "anomaly" for a in alerts)
-            false = sum(a.label == "false_positive" for a in alerts)
-            miss = sum(missed.values()) if name == "all" else missed.get(name, 0)
-            watched = [c for c in snap.channels.values() if name in ("all", c.name)]
-            hours = max((c.last_t - c.first_t for c in watched), default=0.0) / 3600.0
-            rows[name] = ChannelMetrics(
-                alerts=len(alerts),
-                labeled=true + false,
-                true=true,
-                false=false,
-                missed=miss,
-                precision=true / (true + false) if true + false else None,
-                recall=true / (true + miss) if true + miss else None,
-                false_per_hour=false / hours if hours > 0 else None,
-            )
-        return rows
+        """:func:`metrics_of` the snapshot given, else of a fresh one."""
+        return metrics_of(snap or self.snapshot(points=0))
 
     def alert_total(self) -> int:
         return self.pipeline.alert_total()
@@ -372,6 +353,40 @@ class Monitor:
     def restart(self) -> None:
         for src in self.replays:
             src.pacer.restart()
+
+
+def metrics_of(snap: Snapshot) -> dict[str, ChannelMetrics]:
+    """What the labels made so far say about the alerts seen, per channel and in all.
+
+    Precision is over the alerts that have a label (true anomaly vs false positive);
+    recall counts missed-anomaly labels (``m``) against the alerts confirmed true;
+    false alerts per hour are over the data time watched.
+    """
+    missed: dict[str, int] = {}
+    for lab in snap.labels:
+        if lab.kind is LabelKind.ANOMALY and lab.alert is None:
+            if not any(lab.covers(a) for a in snap.alerts):
+                missed[lab.channel] = missed.get(lab.channel, 0) + 1
+    rows: dict[str, ChannelMetrics] = {}
+    channels = sorted({*snap.channels, *missed})
+    for name in [*channels, "all"]:
+        alerts = [a for a in snap.alerts if name in ("all", a.channel)]
+        true = sum(a.label == "anomaly" for a in alerts)
+        false = sum(a.label == "false_positive" for a in alerts)
+        miss = sum(missed.values()) if name == "all" else missed.get(name, 0)
+        watched = [c for c in snap.channels.values() if name in ("all", c.name)]
+        hours = max((c.last_t - c.first_t for c in watched), default=0.0) / 3600.0
+        rows[name] = ChannelMetrics(
+            alerts=len(alerts),
+            labeled=true + false,
+            true=true,
+            false=false,
+            missed=miss,
+            precision=true / (true + false) if true + false else None,
+            recall=true / (true + miss) if true + miss else None,
+            false_per_hour=false / hours if hours > 0 else None,
+        )
+    return rows
 
 
 def build_monitor(

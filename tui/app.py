@@ -13,6 +13,7 @@ import sys
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from rich.errors import MarkupError
 from rich.text import Text
@@ -26,18 +27,17 @@ from textual.widgets import Footer
 from sensorscope.errors import UserError
 from sensorscope.model import HistoryWindow, Snapshot, ViewRequest
 from sensorscope.monitor import Monitor
-from sensorscope.spans import covered_spans, propose_span
 from sensorscope.tui.announcer import Announcer
 from sensorscope.tui.chart_view import MAX_OVERLAY, OverlayScale
 from sensorscope.tui.commands import SensorscopeCommands
 from sensorscope.tui.keys import BY_ID, Keymap, bindings
+from sensorscope.tui.labelling import Labelling
 from sensorscope.tui.overlay import Overlaid
 from sensorscope.tui.overlay import colours as overlay_colours
 from sensorscope.tui.screens.help import HelpScreen
 from sensorscope.tui.screens.metrics import MetricsScreen
-from sensorscope.tui.screens.missed_dialog import MissedDialog, MissedSpan
-from sensorscope.tui.timefmt import fmt_speed, printable, utc_clock
-from sensorscope.tui.widgets.alert_log import LABEL_WORDS, AlertLog
+from sensorscope.tui.timefmt import fmt_speed, printable
+from sensorscope.tui.widgets.alert_log import AlertLog
 from sensorscope.tui.widgets.channel_table import ChannelTable, spark_points
 from sensorscope.tui.widgets.detail_chart import DetailChart
 from sensorscope.tui.widgets.filter_input import FilterInput
@@ -46,12 +46,15 @@ from sensorscope.tui.widgets.raw_lines import RawLines
 from sensorscope.tui.widgets.send_line import SendLine
 from sensorscope.tui.widgets.status_bar import StatusBar, StatusView
 
+if TYPE_CHECKING:
+    from sensorscope.split import ChildMonitor
+
 UI_SWITCH_INTERVAL = 0.0005  # seconds
 WIDE = 120  # columns from which the chart and the alert log sit side by side
 FULL_HISTORY = 4096  # samples per channel kept for browsing a paused display
 
 
-class SensorscopeApp(App[int]):
+class SensorscopeApp(Labelling, App[int]):
     """Status line, channel table, detail chart, alert log, raw lines, footer.
 
     Size: over 300 lines because every action the one key table binds is a method here
@@ -75,7 +78,7 @@ class SensorscopeApp(App[int]):
 
     def __init__(
         self,
-        monitor: Monitor,
+        monitor: Monitor | ChildMonitor,
         *,
         bell: bool = False,
         tick: float = 1 / 20,
@@ -389,65 +392,6 @@ class SensorscopeApp(App[int]):
     def _chart_moved(self) -> None:
         self._show_detail(force=True)
 
-    def action_label(self, kind: str) -> None:
-        if not self.alert_log.request_label(kind):
-            self.say("no alert to label", "warning")
-
-    def on_alert_log_label_requested(self, event: AlertLog.LabelRequested) -> None:
-        try:
-            self.monitor.label_alert(event.alert_id, event.kind)
-        except KeyError:
-            self.say(f"alert #{event.alert_id} is gone (the replay restarted)", "warning")
-            return
-        taught = " (its repeats will not alert)" if event.kind == "false_positive" else ""
-        self.say(f"alert #{event.alert_id} on {event.channel}: {LABEL_WORDS[event.kind]}{taught}")
-        self._labels_changed()
-
-    def _labels_changed(self) -> None:
-        if self.live_paused:
-            self.alert_log.update_labels(self.monitor.snapshot(points=1).alerts)
-        else:
-            self.tick()
-
-    def action_mark_missed(self) -> None:
-        if not self.live_paused and self.snapshot is not None:
-            # The channel's whole history as of now, on the chart and in the dialog alike.
-            self.apply(self.pull(), force_chart=True)
-        channel = self.selected
-        snap = self.snapshot
-        ch = snap.channels.get(channel) if snap is not None and channel is not None else None
-        if snap is None or ch is None or len(ch.history.t) == 0:
-            self.say("no channel with data selected", "warning")
-            return
-        t, score = ch.history.t, ch.history.score
-        # The core proposes the stretch a person most likely means; the dialog edits it.
-        span = propose_span(t, score, covered_spans(ch.name, snap.alerts, snap.labels))
-        if span is None:
-            self.say("no channel with data selected", "warning")
-            return
-        self.push_screen(MissedDialog(ch.name, t, score, span), callback=self._missed_chosen)
-
-    def on_missed_dialog_span_changed(self, event: MissedDialog.SpanChanged) -> None:
-        self.detail.show_pending(event.span)
-        self._show_detail(force=True)
-
-    def _missed_chosen(self, span: MissedSpan | None) -> None:
-        if span is None:
-            return
-        self.monitor.label_span(span.channel, span.start, span.end, "anomaly")
-        self.say(f"missed anomaly on {span.channel}, {utc_clock(span.start)}–{utc_clock(span.end)}")
-        self._labels_changed()
-
-    def action_undo(self) -> None:
-        undone = self.monitor.undo()
-        if undone is None:
-            self.say("nothing to undo", "warning")
-            return
-        what = LABEL_WORDS.get(undone.kind.value, undone.kind.value)
-        on = f"alert #{undone.alert}" if undone.alert is not None else "span"
-        self.say(f"undone: {what} on {undone.channel} ({on})")
-        self._labels_changed()
-
     def action_threshold(self, step: int) -> None:
         channel = self.selected
         if channel is None:
@@ -587,7 +531,7 @@ class SensorscopeApp(App[int]):
 
 
 def make_app(
-    monitor: Monitor,
+    monitor: Monitor | ChildMonitor,
     *,
     bell: bool = False,
     tick: float = 1 / 20,

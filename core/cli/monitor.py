@@ -3,7 +3,9 @@ import the UI, and only when they run)."""
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -44,6 +46,23 @@ def user_keys(config: str | None) -> dict[str, str]:
     return check_keymap(read_keys(config), config)
 
 
+def scores_apart(score_in: str, specs: Sequence[str], check: bool) -> bool:
+    """Whether ``watch`` scores in a child process (``--score-in``).
+
+    ``auto`` does for live sources (ports, URLs, brokers): they are what can flood. A
+    replay's pace is the user's, and a child costs a second of start-up. Standard input
+    stays in this process: its descriptor is the UI's to hand over.
+    """
+    if check or score_in == "thread":
+        return False
+    if "-" in specs:
+        if score_in == "process":
+            raise UserError("--score-in process cannot read standard input ('-'); "
+                            "use --score-in thread")  # fmt: skip
+        return False
+    return score_in == "process" or any(not os.path.isfile(s) for s in specs)
+
+
 def run_monitor(monitor, bell: bool, keymap: dict[str, str]) -> int:
     from sensorscope.tui.app import make_app
 
@@ -52,21 +71,21 @@ def run_monitor(monitor, bell: bool, keymap: dict[str, str]) -> int:
         app.run()
     finally:
         monitor.stop()
+    end = monitor.ending()
     err = console(stderr=True)
     if monitor.started:
         from sensorscope.cli.score import counts_lines
 
         # What was read and scored, as `score` says it: a watch that fell behind says so.
-        for line in counts_lines(monitor.snapshot(points=0), monitor.runner.left_unscored):
+        for line in counts_lines(monitor.snapshot(points=0), end.left_unscored):
             err.print(line, markup=False)
     err.print(f"labels: {monitor.labels_path}", markup=False)
-    kept = monitor.state_file
-    if kept is not None:
-        failed = [e for e in monitor.runner.errors if kept.path in e]
+    if end.state_path is not None:
+        failed = [e for e in end.errors if end.state_path in e]
         for e in failed:
             err.print(f"error: {e}", markup=False)
-        if kept.saves and not failed:
-            err.print(f"state: {kept.path}", markup=False)
+        if end.state_saved and not failed:
+            err.print(f"state: {end.state_path}", markup=False)
     return app.return_code or 0
 
 
@@ -81,6 +100,14 @@ def run_monitor(monitor, bell: bool, keymap: dict[str, str]) -> int:
 @click.option("--loop", is_flag=True, help="start a replay again when it ends")
 @click.option("--bell", is_flag=True, help="ring the terminal bell on each new alert")
 @click.option("--check", is_flag=True, hidden=True, help="open everything, then exit (serve)")
+@click.option(
+    "--score-in",
+    type=click.Choice(["auto", "thread", "process"]),
+    default="auto",
+    show_default=True,
+    help="score in a thread of the UI's process, or in a child process of its own so a "
+    "flood cannot slow the screen (auto: a child process for live sources)",
+)
 @send_on_connect_option
 @line_ending_option("what is sent after a line (the send line's default, and --send-on-connect's)")
 @state_option
@@ -90,6 +117,7 @@ def run_monitor(monitor, bell: bool, keymap: dict[str, str]) -> int:
 @with_settings(config=True)
 def watch(
     sources,
+    score_in,
     labels_path,
     record_path,
     follow,
@@ -122,9 +150,9 @@ def watch(
 
     # The UI reads keys from descriptor 0: with the data there, it moves to one of its own.
     stdin = keys_from_terminal() if "-" in sources and not check else None
-    monitor = build_monitor(
-        sources,
-        settings,
+    options = dict(
+        specs=sources,
+        settings=settings,
         labels=labels_path,
         record=record_path,
         follow=follow,
@@ -140,6 +168,12 @@ def watch(
         line_ending=LineEnding(line_ending),
         config=config,
     )
+    if scores_apart(score_in, sources, check):
+        from sensorscope.split import ChildMonitor
+
+        monitor = ChildMonitor(options)
+    else:
+        monitor = build_monitor(**options)
     if check:
         monitor.stop()
         return 0
