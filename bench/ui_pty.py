@@ -21,7 +21,10 @@ writes keys to it.
   written whole; --pyte also feeds the output to a terminal emulator and checks that the
   screen shows the notice when its bytes arrive (`pip install pyte`).
 - CPU: /proc/PID/task/*/stat over the window; the main thread (the one whose id is the
-  process's) is Textual's, the UI thread. The process's total is shown too.
+  process's) is Textual's, the UI thread. The process's total is shown too, with its child
+  processes' (``--score-in process`` scores in one: its share is shown apart).
+- Each flood runs twice, ``watch --score-in thread`` (scoring in a thread of the UI's
+  process) and ``--score-in process`` (in a child process), unless --score-in names one.
 - Scoring lag: the channel table calls a channel "stale" once the last sample it scored
   was received over a second ago. With no new lines after the flood, "stale" arriving Y s
   after the last line means scoring was 1 - Y s behind then (a lag of a second or more
@@ -194,16 +197,38 @@ class Terminal:
         return self.screen is not None and any(text in line for line in self.screen.display)
 
 
-def cpu_ticks(pid: int) -> dict[int, int]:
-    """utime + stime of each thread of ``pid``, in clock ticks."""
-    out = {}
-    for tid in os.listdir(f"/proc/{pid}/task"):
+def children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (the scoring child of ``--score-in process``)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
         try:
-            with open(f"/proc/{pid}/task/{tid}/stat") as fh:
+            with open(f"/proc/{entry}/stat") as fh:
                 fields = fh.read().rpartition(")")[2].split()
         except OSError:
-            continue  # a thread that ended
-        out[int(tid)] = int(fields[11]) + int(fields[12])
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(entry))
+    return out
+
+
+def cpu_ticks(pid: int) -> dict[tuple[int, int], int]:
+    """utime + stime of each thread of ``pid`` and of its child processes, in clock ticks,
+    keyed by (process, thread)."""
+    out = {}
+    for proc in [pid, *children(pid)]:
+        try:
+            tids = os.listdir(f"/proc/{proc}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{proc}/task/{tid}/stat") as fh:
+                    fields = fh.read().rpartition(")")[2].split()
+            except OSError:
+                continue  # a thread that ended
+            out[(proc, int(tid))] = int(fields[11]) + int(fields[12])
     return out
 
 
@@ -217,7 +242,7 @@ def recorded_lines(path: Path) -> int:
     return n
 
 
-def run(args: argparse.Namespace, channels: int, rate: float) -> None:
+def run(args: argparse.Namespace, channels: int, rate: float, score_in: str) -> None:
     cols, rows = args.size
     board_m, board_s = os.openpty()
     tty.setraw(board_s)
@@ -235,7 +260,7 @@ def run(args: argparse.Namespace, channels: int, rate: float) -> None:
 
     app = subprocess.Popen(
         [sys.executable, "-m", "sensorscope.cli", "watch", port, "--record", str(rec),
-         "--labels", str(tmp / "labels.jsonl")],
+         "--labels", str(tmp / "labels.jsonl"), "--score-in", score_in],
         stdin=term_s, stdout=term_s, stderr=term_s, env=env, cwd=tmp,
         start_new_session=True, preexec_fn=controlling_terminal,
     )  # fmt: skip
@@ -328,14 +353,16 @@ def run(args: argparse.Namespace, channels: int, rate: float) -> None:
             os.close(fd)
     tck = os.sysconf("SC_CLK_TCK")
     per_thread = {tid: (cpu1.get(tid, 0) - cpu0.get(tid, 0)) / tck for tid in cpu1}
-    ui = per_thread.get(app.pid, 0.0)
+    ui = per_thread.get((app.pid, app.pid), 0.0)
     total = sum(per_thread.values())
-    others = sorted((v for k, v in per_thread.items() if k != app.pid), reverse=True)
+    apart = sum(v for (proc, _), v in per_thread.items() if proc != app.pid)
+    others = sorted((v for k, v in per_thread.items() if k != (app.pid, app.pid)), reverse=True)
     recorded = recorded_lines(rec) if rec.exists() else 0
     sent = wrote["lines"] + 1  # the header line too
     offered = channels * rate
     print(f"flood: {channels} channels x {rate:g} Hz = {offered:,.0f} values/s offered; "
-          f"terminal {cols}x{rows}; {wall:.1f} s after {args.warmup:g} s warm-up")  # fmt: skip
+          f"terminal {cols}x{rows}; {wall:.1f} s after {args.warmup:g} s warm-up; "
+          f"scored in a {score_in}")  # fmt: skip
     print(f"  inflow: {wrote['lines'] * channels / wrote['seconds']:,.0f} values/s sent; "
           f"{wrote['skipped']:,} lines skipped (the app not reading: writes waited "
           f"{wrote['blocked']:.1f} s), {wrote['late']:,} not sent (the writer late)")  # fmt: skip
@@ -353,7 +380,8 @@ def run(args: argparse.Namespace, channels: int, rate: float) -> None:
               "did not show them")  # fmt: skip
     top = ", ".join(f"{100 * v / wall:.0f}%" for v in others[:4])
     print(f"  CPU: UI thread {100 * ui / wall:.0f}% of a core (goal < 50%); process "
-          f"{100 * total / wall:.0f}% (other threads: {top})")  # fmt: skip
+          f"{100 * total / wall:.0f}%, of it {100 * apart / wall:.0f}% in the scoring child "
+          f"(other threads: {top})")  # fmt: skip
     print(f"  recorded: {recorded:,} of {sent:,} lines sent ({100 * recorded / sent:.2f}%)")
     unscored = term.unscored
     if stale_in_window:
@@ -389,12 +417,16 @@ def main() -> None:
     ap.add_argument("--drain", type=float, default=2.0, help="seconds after the flood ends")
     ap.add_argument("--size", type=int, nargs=2, default=(160, 48), metavar=("COLS", "ROWS"))
     ap.add_argument("--pyte", action="store_true", help="also check the screen with pyte")
+    ap.add_argument("--score-in", choices=("both", "thread", "process"), default="both",
+                    help="watch's --score-in (default: each flood both ways)")  # fmt: skip
     args = ap.parse_args()
     if (args.channels is None) != (args.rate is None):
         ap.error("--channels and --rate go together")
     floods = [(args.channels, args.rate)] if args.channels else [(64, 1563.0), (16, 6250.0)]
+    ways = ("thread", "process") if args.score_in == "both" else (args.score_in,)
     for channels, rate in floods:
-        run(args, channels, rate)
+        for way in ways:
+            run(args, channels, rate, way)
 
 
 if __name__ == "__main__":
