@@ -28,10 +28,14 @@ if TYPE_CHECKING:
 # then holds its writer back). Serial ports and brokers never wait: what they are not
 # read in time is lost, so their batches are queued whatever the backlog.
 MAX_QUEUED_BATCHES = 32
-# What a port or broker may have waiting for the scorer, in lines, before it is past
-# keeping up: beyond it a batch is recorded but not scored, and counted, so that memory
-# stays bounded when scoring cannot keep up for good (~100 MB of lines).
-MAX_LIVE_BACKLOG = 500_000
+# What a port or broker may have waiting for the scorer, in bytes of memory, before it is
+# past keeping up: beyond it a batch is recorded but not scored, and counted, so that memory
+# stays bounded when scoring cannot keep up for good. In bytes, not lines: a 64-channel
+# line is ten times a 4-channel one. 32 MB is half a minute of a 100k values/s flood and
+# hours of a usual board.
+MAX_LIVE_BACKLOG = 32 << 20
+# What a queued Frame costs beyond its text (the object, its time and source, the list slot).
+FRAME_BYTES = 160
 _NOTHING, _ROOM, _BACKLOG = 0, 1, 2
 # With a UI attached, the scorer pauses POLITE_PAUSE after each POLITE_WORK seconds of
 # scoring (in proportion after shorter stretches).
@@ -64,8 +68,9 @@ class Runner:
         self._crashed = False
         self.stop_event = threading.Event()
         self.errors: list[str] = []
-        # Each batch with what it holds while queued (_ROOM, _BACKLOG or _NOTHING).
-        self._queue: queue.Queue[tuple[list[Frame], int] | None] = queue.Queue()
+        # Each batch with what it holds while queued (_ROOM, _BACKLOG or _NOTHING) and, for
+        # _BACKLOG, its bytes of the live backlog.
+        self._queue: queue.Queue[tuple[list[Frame], int, int] | None] = queue.Queue()
         self._room = threading.BoundedSemaphore(MAX_QUEUED_BATCHES)
         self._threads: list[threading.Thread] = []
         self._readers_left = 0
@@ -157,15 +162,18 @@ class Runner:
                 # What the batch holds while queued: a room slot, or its lines of the
                 # live backlog.
                 held = _ROOM if src.can_wait and self._wait_for_room() else _NOTHING
+                size = 0
+                if not src.can_wait:
+                    size = FRAME_BYTES * len(batch) + sum(len(f.line) for f in batch if f.line)
                 with self._left_lock:
                     if not src.can_wait:
-                        if self._live_queued + len(batch) > self.live_backlog:
+                        if self._live_queued + size > self.live_backlog:
                             src.status.unscored += len(batch)
                             continue
-                        self._live_queued += len(batch)
+                        self._live_queued += size
                         held = _BACKLOG
                     self._batches_in += 1
-                self._queue.put((batch, held))
+                self._queue.put((batch, held, size))
         except UserError as exc:
             self.errors.append(str(exc))
         except Exception as exc:  # noqa: BLE001 - a reader must report, not vanish silently
@@ -187,16 +195,16 @@ class Runner:
                 return False
         return True
 
-    def _take(self, item: tuple[list[Frame], int] | None) -> list[Frame] | None:
+    def _take(self, item: tuple[list[Frame], int, int] | None) -> list[Frame] | None:
         """A batch out of the queue; the room it held is free again."""
         if item is None:
             return None
-        batch, held = item
+        batch, held, size = item
         if held == _ROOM:
             self._room.release()
         elif held == _BACKLOG:
             with self._left_lock:
-                self._live_queued -= len(batch)
+                self._live_queued -= size
         return batch
 
     def _work(self) -> None:

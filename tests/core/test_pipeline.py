@@ -13,7 +13,7 @@ from sensorscope.labels import new_label
 from sensorscope.model import Frame, Settings
 from sensorscope.pipeline import Pipeline
 from sensorscope.recording import RecordingWriter
-from sensorscope.runner import Runner
+from sensorscope.runner import FRAME_BYTES, Runner
 from sensorscope.sources import RecordingSource, SerialSource
 
 
@@ -312,7 +312,8 @@ def test_a_port_faster_than_scoring_for_good_is_recorded_whole_and_its_unscored_
     scoring = threading.Event()
     p = Pipeline(Settings(), [src.name], on_batch=lambda b: scoring.wait(60))
     rec = tmp_path / "board.jsonl"
-    runner = Runner([src], p, RecordingWriter(str(rec)), live_backlog=200)
+    # Some 200 of these short lines (the backlog is bytes of memory).
+    runner = Runner([src], p, RecordingWriter(str(rec)), live_backlog=200 * (FRAME_BYTES + 10))
     runner.start()
     n = 3000
     try:
