@@ -5,7 +5,8 @@ same process gets too little of it to draw 20 frames a second or answer a key wi
 however cheap its frames are. ``watch --score-in process`` builds the whole
 :class:`~sensorscope.monitor.Monitor` (sources, recording, labels, hooks, pipeline) in a
 child process; the UI's process keeps only the screen. :class:`ChildMonitor` has the methods
-the UI calls on a Monitor, each one request and one reply over a pipe: the reply is a record
+the UI calls on a Monitor, each one request and one reply over a pipe (snapshots over a
+pipe of their own, so that a key never waits behind one): the reply is a record
 (a Snapshot, a HistoryWindow, a Label), as the Monitor returns it.
 
 The child is started with ``spawn``: forking a process that already runs threads (Textual's,
@@ -60,6 +61,8 @@ CALLS = frozenset(
         "ending",
     }
 )  # fmt: skip
+# What the snapshot pipe answers.
+SNAPSHOTS = frozenset({"snapshot"})
 
 
 @dataclass(frozen=True)
@@ -106,9 +109,10 @@ def _facts(monitor: Any) -> MonitorFacts:
     )
 
 
-def serve(conn: Connection, options: dict[str, Any]) -> None:
-    """The child's side: build the monitor ``build_monitor(**options)`` and answer calls
-    until the UI's process says ``close`` or goes away."""
+def serve(conn: Connection, snaps: Connection, options: dict[str, Any]) -> None:
+    """The child's side: build the monitor ``build_monitor(**options)`` and answer calls on
+    ``conn`` until the UI's process says ``close`` or goes away, and snapshots on ``snaps``
+    (in a thread of their own, so that a key's call never waits behind a snapshot)."""
     # The terminal is the UI's: a key the UI reads as ctrl+c must not stop scoring, and
     # nothing the child might print may land on the screen.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -133,13 +137,16 @@ def serve(conn: Connection, options: dict[str, Any]) -> None:
     # Nothing competes with scoring for this process's GIL but the replies.
     monitor.runner.share_with_ui = False
     conn.send(Reply(value=_facts(monitor)))
+    threading.Thread(
+        target=_answer, args=(snaps, monitor, SNAPSHOTS), name="snapshots", daemon=True
+    ).start()
     try:
-        _answer(conn, monitor)
+        _answer(conn, monitor, CALLS)
     finally:
         monitor.stop()
 
 
-def _answer(conn: Connection, monitor: Any) -> None:
+def _answer(conn: Connection, monitor: Any, calls: frozenset[str]) -> None:
     while True:
         try:
             name, args = conn.recv()
@@ -148,7 +155,7 @@ def _answer(conn: Connection, monitor: Any) -> None:
         if name == "close":
             conn.send(Reply())
             return
-        if name not in CALLS:
+        if name not in calls:
             conn.send(Reply(failure=f"no such call: {name}"))
             continue
         try:
@@ -166,6 +173,49 @@ class ChildGone(UserError):
     """The child process ended or stopped answering."""
 
 
+class _Pipe:
+    """One pipe to the child: a request, then its reply, one caller at a time."""
+
+    def __init__(self, conn: Connection, proc: Any) -> None:
+        self.conn = conn
+        self.proc = proc
+        # Calls come from the UI thread and from workers (saving settings).
+        self.lock = threading.Lock()
+        self.closed = False
+
+    def ask(self, name: str, args: tuple[Any, ...]) -> None:
+        if self.closed:
+            raise ChildGone("the scoring process has ended")
+        try:
+            self.conn.send((name, args))
+        except (OSError, ValueError) as exc:
+            raise ChildGone(f"the scoring process is gone ({exc})") from None
+
+    def reply(self, timeout: float, what: str) -> Any:
+        try:
+            ready = self.conn.poll(timeout)
+            reply = self.conn.recv() if ready else None
+        except (EOFError, OSError):
+            reply = None
+            ready = True
+        if reply is None:
+            code = self.proc.exitcode
+            why = "stopped answering" if not ready else f"ended (exit code {code})"
+            raise ChildGone(f"the scoring process {why} during {what}")
+        if reply.user_error is not None:
+            raise UserError(reply.user_error)
+        if reply.key_error is not None:
+            raise KeyError(reply.key_error)
+        if reply.failure is not None:
+            raise UserError(f"scoring process: {reply.failure}")
+        return reply.value
+
+    def call(self, name: str, args: tuple[Any, ...], timeout: float = REPLY) -> Any:
+        with self.lock:
+            self.ask(name, args)
+            return self.reply(timeout, name)
+
+
 class ChildMonitor:
     """A :class:`~sensorscope.monitor.Monitor` in a child process, with its methods.
 
@@ -175,14 +225,17 @@ class ChildMonitor:
 
     def __init__(self, options: dict[str, Any]) -> None:
         ctx = multiprocessing.get_context("spawn")
-        self._conn, theirs = ctx.Pipe()
+        calls, their_calls = ctx.Pipe()
+        snaps, their_snaps = ctx.Pipe()
         self._proc = ctx.Process(
-            target=serve, args=(theirs, options), name="sensorscope-score", daemon=True
-        )
+            target=serve, args=(their_calls, their_snaps, options), name="sensorscope-score",
+            daemon=True,
+        )  # fmt: skip
         self._proc.start()
-        theirs.close()
-        # Calls come from the UI thread and from workers (saving settings): one at a time.
-        self._lock = threading.Lock()
+        their_calls.close()
+        their_snaps.close()
+        self._calls = _Pipe(calls, self._proc)
+        self._snaps = _Pipe(snaps, self._proc)
         self._ending: _Ending | None = None
         self._last: Snapshot | None = None
         # The arguments of the snapshot asked for ahead (its reply not read yet), and of
@@ -191,7 +244,7 @@ class ChildMonitor:
         self._asked_last: tuple[Any, ...] | None = None
         self._started = False
         try:
-            facts = self._reply(STARTUP, "start-up")
+            facts = self._calls.reply(STARTUP, "start-up")
         except BaseException:
             self._end_child()
             raise
@@ -206,50 +259,13 @@ class ChildMonitor:
         self.settings_path = facts.settings_path
         self.settings = facts.settings
 
-    # -- the pipe ---------------------------------------------------------------------------
-
-    def _reply(self, timeout: float, what: str) -> Any:
-        try:
-            ready = self._conn.poll(timeout)
-            reply = self._conn.recv() if ready else None
-        except (EOFError, OSError):
-            reply = None
-            ready = True
-        if reply is None:
-            code = self._proc.exitcode
-            why = "stopped answering" if not ready else f"ended (exit code {code})"
-            raise ChildGone(f"the scoring process {why} during {what}")
-        if reply.user_error is not None:
-            raise UserError(reply.user_error)
-        if reply.key_error is not None:
-            raise KeyError(reply.key_error)
-        if reply.failure is not None:
-            raise UserError(f"scoring process: {reply.failure}")
-        return reply.value
-
     def _call(self, name: str, *args: Any, timeout: float = REPLY) -> Any:
-        with self._lock:
-            self._drop_ahead()
-            self._ask(name, args)
-            return self._reply(timeout, name)
-
-    def _ask(self, name: str, args: tuple[Any, ...]) -> None:
-        if self._ending is not None:
-            raise ChildGone("the scoring process has ended")
-        try:
-            self._conn.send((name, args))
-        except (OSError, ValueError) as exc:
-            raise ChildGone(f"the scoring process is gone ({exc})") from None
-
-    def _drop_ahead(self) -> None:
-        """Read (and drop) the snapshot asked for ahead: it was made before this call, and
-        what the call changes must show on the next tick."""
-        if self._ahead is not None:
-            self._ahead = None
-            self._reply(REPLY, "snapshot")
+        return self._calls.call(name, args, timeout)
 
     def _end_child(self) -> None:
-        self._conn.close()
+        for pipe in (self._calls, self._snaps):
+            pipe.closed = True
+            pipe.conn.close()
         self._proc.join(2.0)
         if self._proc.is_alive():
             self._proc.terminate()
@@ -295,19 +311,20 @@ class ChildMonitor:
         if self._ending is not None:
             return self._ending.snapshot
         args = (detail, points, view)
+        pipe = self._snaps
         try:
-            with self._lock:
+            with pipe.lock:
                 snap = None
                 if self._ahead is not None:
                     asked, self._ahead = self._ahead, None
-                    snap = self._reply(REPLY, "snapshot")
+                    snap = pipe.reply(REPLY, "snapshot")
                     if asked != args:
                         snap = None
                 if snap is None:
-                    self._ask("snapshot", args)
-                    snap = self._reply(REPLY, "snapshot")
+                    pipe.ask("snapshot", args)
+                    snap = pipe.reply(REPLY, "snapshot")
                 if args == self._asked_last:
-                    self._ask("snapshot", args)
+                    pipe.ask("snapshot", args)
                     self._ahead = args
                 self._asked_last = args
         except ChildGone as exc:
