@@ -33,6 +33,7 @@ from sensorscope.detect.base import ChannelModel, Scored
 from sensorscope.detect.config import ScorerConfig
 from sensorscope.detect.reference import LastingReference
 from sensorscope.episodes import Change, EpisodeRule, Event, event
+from sensorscope.escalation import Escalation
 from sensorscope.faults import Dropouts, FaultRules
 from sensorscope.feedback import FalsePositiveMemory, OpenEpisode, learn_late
 from sensorscope.impute import Imputer
@@ -118,6 +119,11 @@ class ChannelEngine:
         # What the channel is like outside alerts: keeps a lasting fault's episode open.
         cfg = getattr(model, "config", None)
         self.lasting = LastingReference(cfg.lasting_limit if isinstance(cfg, ScorerConfig) else 0)
+        # A much bigger event inside (or just after) an episode is a new alert.
+        factor = (cfg if isinstance(cfg, ScorerConfig) else ScorerConfig()).escalate
+        self.escalation = Escalation(factor, hysteresis)
+        # The change _first_change found is an escalation / a lowered high it raised back.
+        self._escalates = self._lifted = False
         self._last_t = 0.0
 
     # -- thresholds and what others read ---------------------------------------------------
@@ -180,7 +186,9 @@ class ChannelEngine:
             s, ev, w = self._with_faults(sc, fault[i:j], value[i:j])
             off = 0
             while True:
-                k = self._first_change(s[off:], ev[off:], value[i + off : j], t[i + off : j])
+                k = self._first_change(
+                    s[off:], ev[off:], w[off:], value[i + off : j], t[i + off : j]
+                )
                 if k is None:
                     self._commit(i + off, j, t, value, s[off:], ev[off:], w[off:],
                                  observed, score, why, alert, events)  # fmt: skip
@@ -196,12 +204,14 @@ class ChannelEngine:
                     # that opens an episode is itself not learned.
                     self.model.restore(ck)
                     redo = held[: cut - i].copy()
-                    if self.open is None and self._holds:
+                    if self._holds and (self.open is None or self._escalates):
                         redo[-1] = True
                     sc = self.model.score_many(
                         value[i:cut], t[i:cut], learn[: cut - i], observed[i:cut], redo
                     )
                     s, ev, w = self._with_faults(sc, fault[i:cut], value[i:cut])
+                    if self._lifted:
+                        s[-1] = ev[-1]
                     # Samples before `off` were committed already (the same scores again).
                     self._commit(i + off, cut, t, value, s[off:], ev[off:], w[off:],
                                  observed, score, why, alert, events)  # fmt: skip
@@ -238,17 +248,42 @@ class ChannelEngine:
         return s, ev, w
 
     def _first_change(
-        self, s: np.ndarray, ev: np.ndarray, value: np.ndarray, t: np.ndarray
+        self, s: np.ndarray, ev: np.ndarray, w: np.ndarray, value: np.ndarray, t: np.ndarray
     ) -> int | None:
         """Where the episode state would change, if anywhere: the first score at the threshold
         opens an episode; it closes after ``hysteresis`` samples whose evidence is below it
         (and, for a repeat followed quietly, whose values are back near the level, and while
         the lasting reference says the channel is away from it). The sample at which an
-        episode reaches the lasting limit is a change too (the reference adopts it)."""
+        episode reaches the lasting limit is a change too (the reference adopts it), and so
+        is a much bigger event inside it (:mod:`sensorscope.escalation`: it closes and a new
+        one opens there; ``_escalates`` says so)."""
+        self._escalates = self._lifted = False
         if self.open is None:
-            return self.rule.next_change(s >= self._threshold)
+            k = self.rule.next_change(s >= self._threshold)
+            r = self.escalation.first_lowered(s[:k], ev[:k], w[:k], value[:k],
+                                              self._threshold)  # fmt: skip
+            if r is None:
+                return k
+            # A high the refractory step lowered, far bigger than the last episode: it opens
+            # one (its score as it was, here and in the caller's scores again).
+            s[r] = ev[r]
+            self._lifted = True
+            return r
         away = self.episode.away(value) | self.lasting.away(value)
-        return self.lasting.sooner(self.rule.next_change((ev >= self._threshold) | away), t)
+        k = self.lasting.sooner(self.rule.next_change((ev >= self._threshold) | away), t)
+        e = self._escalation(value, ev, self.ep_len)
+        if e is not None and (k is None or e <= k):
+            self._escalates = True
+            return e
+        return k
+
+    def _escalation(self, value: np.ndarray, ev: np.ndarray, done: int) -> int | None:
+        """The first of the open episode's next samples (``done`` of it before them) that is
+        a new event, if any (an episode followed quietly is announced by its own rule,
+        :meth:`_follow_repeat`)."""
+        if not self.episode.announced:
+            return None
+        return self.escalation.first(value, ev, self._threshold, done)
 
     def _commit(
         self, a: int, b: int, t: np.ndarray, value: np.ndarray, s: np.ndarray, ev: np.ndarray,
@@ -273,6 +308,13 @@ class ChannelEngine:
                 self.episode.remember(value[a:b], observed[a:b])
                 self.lasting.take(value[a:b], observed[a:b], inside=False)
             return
+        if self._escalation(value[a:b], ev, self.ep_len) == b - 1 - a:
+            # Its last sample is a new event (the caller cut the slice there).
+            self._commit(a, b - 1, t, value, s[:-1], ev[:-1], w[:-1],
+                         observed, score, why, alert, events)  # fmt: skip
+            self._escalate(b - 1, t, value, float(ev[-1]), int(w[-1]), observed, alert, events)
+            score[b - 1] = max(score[b - 1], ev[-1])
+            return
         ep = self.open
         self.ep_len += b - a
         first = a
@@ -296,6 +338,7 @@ class ChannelEngine:
                     ep.why = Reason(int(w[i0]))
         self.episode.collect(value[a:b], observed[a:b])
         self.episode.remember(value[a:b], observed[a:b])
+        self.escalation.take(value[a:b], observed[a:b])
         busy = (ev >= self._threshold) | self.episode.away(value[a:b])
         busy |= self.lasting.away(value[a:b])
         self.lasting.take(value[a:b], observed[a:b], inside=True)
@@ -318,13 +361,29 @@ class ChannelEngine:
             expected=self._expected(code, float(t[k])),
         )  # fmt: skip
         self.ep_len = 1
-        if self.episode.start(v, code, value[k : k + 1][observed[k : k + 1]], self.memory):
+        announced = self.episode.start(v, code, value[k : k + 1][observed[k : k + 1]], self.memory)
+        self.escalation.start(self.episode.level, self.episode.tolerance(), v)
+        if announced:
             alert[k] = True
             events.append(event(k, "open", self.open))
         elif self._holds:
             # Scored up to this sample and no further (the batch was scored again up to the
             # change), so the model's latest high is this one.
             self._quiet(True)
+
+    def _escalate(
+        self, k: int, t: np.ndarray, value: np.ndarray, ev: float, code: int,
+        observed: np.ndarray, alert: np.ndarray, events: list[Event],
+    ) -> None:  # fmt: skip
+        """Sample ``k`` of the open episode is a much bigger event: the episode closes (its
+        end is its last high before it) and a new one opens at ``k``. For the lasting
+        reference the channel has been away since the first: its limit still runs from it."""
+        closed = self._close()
+        events.append(event(max(k - 1, 0), "close", closed))
+        self.rule.advance(np.ones(1, dtype=bool))
+        self._open_at(k, t, value, ev, code, observed, alert, events)
+        self.episode.remember(value[k : k + 1], observed[k : k + 1])
+        self.lasting.take(value[k : k + 1], observed[k : k + 1], inside=True)
 
     def _quiet(self, on: bool) -> None:
         quiet = getattr(self.model, "quiet", None)
