@@ -124,6 +124,7 @@ class ChannelEngine:
         self.escalation = Escalation(factor, hysteresis)
         # The change _first_change found is an escalation / a lowered high it raised back.
         self._escalates = self._lifted = False
+        self._scored_to = 0  # the model has scored the batch's samples up to this one
         self._last_t = 0.0
 
     # -- thresholds and what others read ---------------------------------------------------
@@ -183,6 +184,7 @@ class ChannelEngine:
             held = np.full(j - i, frozen)
             ck = self.model.checkpoint() if self._holds or self.labelled_false else None
             sc = self.model.score_many(value[i:j], t[i:j], learn, observed[i:j], held)
+            self._scored_to = j
             s, ev, w = self._with_faults(sc, fault[i:j], value[i:j])
             off = 0
             while True:
@@ -209,6 +211,7 @@ class ChannelEngine:
                     sc = self.model.score_many(
                         value[i:cut], t[i:cut], learn[: cut - i], observed[i:cut], redo
                     )
+                    self._scored_to = cut
                     s, ev, w = self._with_faults(sc, fault[i:cut], value[i:cut])
                     if self._lifted:
                         s[-1] = ev[-1]
@@ -329,6 +332,7 @@ class ChannelEngine:
                 ep.peak_score, ep.peak_value, ep.peak_t = (
                     float(ev[top]), float(value[a + top]), float(t[a + top])
                 )  # fmt: skip
+                ep.expected = self._expected(int(ep.why), a + top, t)
             ep.last_above = float(t[a + int(idx[-1])])
             if not ep.reason:
                 firsts = [i for i in idx.tolist() if w[i] != Reason.NONE]
@@ -358,7 +362,7 @@ class ChannelEngine:
         self.open = Alert(
             0, self.name, float(t[k]), None, ev, v, float(t[k]), float(t[k]),
             reason=reason_text(code, v, self.faults.limits), why=Reason(code),
-            expected=self._expected(code, float(t[k])),
+            expected=self._expected(code, k, t),
         )  # fmt: skip
         self.ep_len = 1
         announced = self.episode.start(v, code, value[k : k + 1][observed[k : k + 1]], self.memory)
@@ -390,12 +394,15 @@ class ChannelEngine:
         if quiet is not None:
             quiet(on)
 
-    def _expected(self, code: int, t: float) -> tuple[float, float] | None:
-        """What the part behind ``code`` expected at the sample that opened an alert: the
-        configured limits for a limit rule, else the model's band (scored, not yet learned)."""
+    def _expected(self, code: int, k: int, t: np.ndarray) -> tuple[float, float] | None:
+        """What the part behind ``code`` expected at sample ``k`` of the batch (an alert's
+        opening or its peak): the configured limits for a limit rule, else the model's band
+        for that sample (scored, not yet learned)."""
         if code in (Reason.BELOW, Reason.ABOVE) and self.faults.limits is not None:
             return self.faults.limits
-        return self.model.expected(code, t)
+        back = self._scored_to - 1 - k
+        tk = float(t[k])
+        return self.model.expected(code, tk, back) if back > 0 else self.model.expected(code, tk)
 
     def _follow_repeat(
         self, a: int, b: int, value: np.ndarray, observed: np.ndarray, events: list[Event]

@@ -1,12 +1,15 @@
 """A much bigger event is announced (issue 13, items 0 and 1): neither an open episode nor
-the refractory step after one swallows it; and one fault is still one alert."""
+the refractory step after one swallows it; and one fault is still one alert. An alert's
+expected band is the one at its peak (item 5)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from sensorscope.model import Alert, Frame, Reason, Settings
+from sensorscope.hooks import alert_payload
+from sensorscope.model import Alert, Frame, Reason, Settings, band_text
+from sensorscope.mqtt import alert_text
 from sensorscope.pipeline import Pipeline
 from sensorscope.simulate import Board
 
@@ -121,3 +124,39 @@ def test_a_level_shift_that_lasts_minutes_is_one_alert():
         per, false = _per_fault(board, 1080.0)
         assert per == [("shift", 1), ("shift", 1)] or per == [("shift", 1)], per
         assert false == 0
+
+
+# --------------------------------------------------------------------------- item 5
+
+
+def _sine_with_steps() -> np.ndarray:
+    t = np.arange(4000) / RATE
+    rng = np.random.default_rng(1)
+    v = 21.5 + 2.0 * np.sin(2 * np.pi * t / 60.0) + rng.normal(0.0, 0.05, len(t))
+    v[3000:] += 1.0  # a step inside the range: the forecaster opens, the next sample peaks
+    return v
+
+
+def test_the_expected_band_is_the_one_at_the_peak():
+    v = _sine_with_steps()
+    (alert,), seen = run(v)
+    assert alert.why == Reason.FORECAST and alert.peak_t > alert.start
+    opened = next(e for kind, *e in seen if kind == "open")
+    at_open = opened[3]
+    # What the detector gives as its band when the peak is the latest sample it scored.
+    peak = int(round((alert.peak_t - T0) * RATE))
+    (cut,), _ = run(v[: peak + 1])
+    assert cut.peak_t == alert.peak_t
+    assert alert.expected == pytest.approx(cut.expected, abs=1e-9)
+    assert alert.expected != pytest.approx(at_open, abs=1e-3)
+    # The forecaster followed the step: the peak's band sits higher than the opening's.
+    assert alert.expected[0] > at_open[0]
+    # What the callbacks were handed as it closed (hooks' JSON, MQTT's text, the alert log
+    # and score's summary all read the alert's band) is the peak's.
+    closed = next(e for kind, *e in seen if kind == "close")
+    assert closed[3] == alert.expected
+    body = alert_payload(alert, "close", source="dev")
+    assert body["expected"] == list(alert.expected)
+    assert band_text(alert.expected) in alert_text(body) and band_text(alert.expected) in (
+        alert.explain()
+    )
