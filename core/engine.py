@@ -308,6 +308,7 @@ class ChannelEngine:
                 self.episode.remember(value[b - 1 : b], observed[b - 1 : b])
                 self.lasting.take(value[b - 1 : b], observed[b - 1 : b], inside=True)
             else:
+                self.escalation.take_outside(s, ev, w, value[a:b], self._threshold)
                 self.episode.remember(value[a:b], observed[a:b])
                 self.lasting.take(value[a:b], observed[a:b], inside=False)
             return

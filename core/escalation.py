@@ -19,9 +19,14 @@ further from that level than the episode's reach so far is a new event:
   a noise burst or a step is still showing how big it is), the episode closes and a new one
   opens at that sample, through the same "open" event as any alert (the alert log, hooks,
   MQTT and ``score``'s summary all see it);
-- after an announced episode has closed, a high that the refractory step lowered is raised
-  back when it goes that much further than the episode did: an earlier alert does not
-  blind the channel to a much larger event.
+- after an episode has closed, a high that the refractory step lowered opens an alert
+  after all when it goes that much further than the episode did: an earlier alert does not
+  blind the channel to a much larger event. The step lowers highs as the episode's tail,
+  so the lowered highs that do not go that far grow its reach; and a value that goes that
+  far without being a high at all means the channel has moved on (a trend, a recovery from
+  a failure): the old episode is then no measure of what comes, and nothing is raised
+  until the next one (on the NAB files this is what keeps a machine's recovery ramp, hours
+  after a small alert, from being announced).
 
 A drift or a growing burst raises its reach as it grows, so it stays one alert; each new
 alert's reach is at least the factor times the last, so a chain of them cannot flood.
@@ -48,7 +53,8 @@ class Escalation:
         self.factor = float(factor)
         self.onset = int(onset)
         self.level = math.nan  # the level the episode started from
-        self.reach = math.inf  # how far from it the episode has gone (inf: no episode yet)
+        # How far from it the episode has gone (inf: none yet, or the channel moved on since).
+        self.reach = math.inf
 
     def start(self, level: float, tolerance: float, value: float) -> None:
         """An episode opens at ``value`` from ``level`` (``tolerance``: the noise band)."""
@@ -79,19 +85,46 @@ class Escalation:
         if len(seen) and math.isfinite(self.level):
             self.reach = max(self.reach, float(self._dev(seen).max()))
 
+    def _far(
+        self, s: np.ndarray, ev: np.ndarray, w: np.ndarray, value: np.ndarray, threshold: float
+    ) -> tuple[int | None, bool]:
+        """After an episode: the first sample ``factor`` times further from its level than
+        it and the highs lowered since reached, and whether that one is a lowered high (its
+        evidence at the threshold, its score under it; a rule hit a false-positive label
+        suppressed has lost its reason and is none)."""
+        low = (s < threshold) & (ev >= threshold) & (w != Reason.NONE)
+        dev = self._dev(value)
+        grown = np.where(low, dev, -np.inf)
+        before = np.fmax.accumulate(np.concatenate(([self.reach], grown[:-1])))
+        with np.errstate(invalid="ignore"):
+            at = np.flatnonzero(dev > self.factor * before)
+        return (None, False) if not len(at) else (int(at[0]), bool(low[at[0]]))
+
     def first_lowered(
         self, s: np.ndarray, ev: np.ndarray, w: np.ndarray, value: np.ndarray, threshold: float
     ) -> int | None:
-        """No episode open: the first high the refractory step lowered (``s`` under the
-        threshold, its evidence ``ev`` at it) that goes ``factor`` times further from the
-        level than the last episode reached: it opens an alert after all. A rule hit that a
-        false-positive label suppressed has lost its reason (``Reason.NONE``) and stays
-        lowered."""
-        if self.factor <= 0.0 or not math.isfinite(self.reach):
+        """No episode open: the first high the refractory step lowered that goes ``factor``
+        times further from the last episode's level than it reached: it opens an alert after
+        all. The step lowers highs as that event's tail, so those that do not go that far
+        grow its reach, as an episode's samples do; and once any value has gone that far
+        without being a high, the channel has moved on (a trend, a recovery) and the old
+        event is no measure of it (:meth:`take_outside`)."""
+        if self.factor <= 0.0 or not math.isfinite(self.reach) or not len(value):
             return None
-        low = np.flatnonzero((s < threshold) & (ev >= threshold) & (w != Reason.NONE))
-        if not len(low):
-            return None
-        with np.errstate(invalid="ignore"):
-            far = low[self._dev(value[low]) > self.factor * self.reach]
-        return int(far[0]) if len(far) else None
+        k, lowered = self._far(s, ev, w, value, threshold)
+        return k if lowered else None
+
+    def take_outside(
+        self, s: np.ndarray, ev: np.ndarray, w: np.ndarray, value: np.ndarray, threshold: float
+    ) -> None:
+        """Samples after the episode, none of them a new event: the lowered highs grow its
+        reach, and a value beyond it that was not a high ends it."""
+        if self.factor <= 0.0 or not math.isfinite(self.reach) or not len(value):
+            return
+        k, _ = self._far(s, ev, w, value, threshold)
+        if k is not None:
+            self.reach = math.inf
+            return
+        low = (s < threshold) & (ev >= threshold) & (w != Reason.NONE)
+        if low.any():
+            self.reach = float(np.fmax(self.reach, np.fmax.reduce(self._dev(value[low]))))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sensorscope.escalation import Escalation
 from sensorscope.hooks import alert_payload
 from sensorscope.model import Alert, Frame, Reason, Settings, band_text
 from sensorscope.mqtt import alert_text
@@ -87,6 +88,42 @@ def test_a_second_small_blip_stays_inside_the_gate():
     v[1500] += 0.8
     v[1540] += 0.9
     assert [at(a) for a in run(v)[0]] == [150.0]
+
+
+def _after_small_alert() -> Escalation:
+    esc = Escalation(3.0, onset=10)
+    esc.start(level=65.8, tolerance=2.3, value=66.8)  # an alert barely off its level
+    return esc
+
+
+def _lowered_high(values: list[float], threshold: float = 0.5) -> tuple[np.ndarray, ...]:
+    """Scores of ``values`` as the refractory step leaves them: the last a lowered high."""
+    n = len(values)
+    s, ev = np.full(n, 0.3), np.full(n, 0.3)
+    ev[-1] = 0.6
+    return s, ev, np.full(n, int(Reason.FORECAST), dtype=np.int8), np.array(values), threshold
+
+
+def test_a_high_lowered_after_an_alert_is_announced_when_far_bigger():
+    assert _after_small_alert().first_lowered(*_lowered_high([66.0, 65.5, 79.3])) == 2
+
+
+def test_a_channel_that_moved_on_since_the_alert_is_not_measured_against_it():
+    # A recovery: the values ramp far from the alert's level without being highs; a high
+    # the refractory step lowers at the top of the ramp is no bigger event than the ramp.
+    esc = _after_small_alert()
+    ramp = [67.6, 69.7, 71.9, 73.7, 76.4, 77.4]
+    esc.take_outside(*_lowered_high(ramp)[:3], np.array(ramp), 0.5)
+    assert esc.first_lowered(*_lowered_high([79.3])) is None
+
+
+def test_highs_lowered_as_the_same_event_grow_its_reach():
+    esc = _after_small_alert()
+    s, ev, w, v, thr = _lowered_high([66.0, 72.0])  # 2.7 times the alert's reach: lowered
+    assert esc.first_lowered(s, ev, w, v, thr) is None
+    esc.take_outside(s, ev, w, v, thr)
+    assert esc.first_lowered(*_lowered_high([79.3])) is None  # 2.2 times the grown reach
+    assert esc.first_lowered(*_lowered_high([66.0, 65.5, 89.0])) == 2
 
 
 def _per_fault(board: Board, seconds: float) -> tuple[list[tuple[str, int]], int]:
