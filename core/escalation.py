@@ -28,8 +28,9 @@ further from that level than the episode's reach so far is a new event:
   until the next one (on the NAB files this is what keeps a machine's recovery ramp, hours
   after a small alert, from being announced).
 
-A drift or a growing burst raises its reach as it grows, so it stays one alert; each new
-alert's reach is at least the factor times the last, so a chain of them cannot flood.
+A drift or a growing burst raises its reach as it grows, so it stays one alert; a new
+alert's reach is that of the much bigger sample that opened it, so a chain of them needs
+values ever further out and cannot flood.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ __all__ = ["Escalation"]
 
 
 class Escalation:
-    """The reach of a channel's open (or last announced) episode and the test against it.
+    """The reach of a channel's open (or last) episode and the test against it.
 
     ``factor`` 0 turns it off: nothing escalates and nothing is raised back.
     """
