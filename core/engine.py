@@ -33,6 +33,7 @@ from sensorscope.detect.base import ChannelModel, Scored
 from sensorscope.detect.config import ScorerConfig
 from sensorscope.detect.reference import LastingReference
 from sensorscope.episodes import Change, EpisodeRule, Event, event
+from sensorscope.escalation import Escalation
 from sensorscope.faults import Dropouts, FaultRules
 from sensorscope.feedback import FalsePositiveMemory, OpenEpisode, learn_late
 from sensorscope.impute import Imputer
@@ -118,6 +119,12 @@ class ChannelEngine:
         # What the channel is like outside alerts: keeps a lasting fault's episode open.
         cfg = getattr(model, "config", None)
         self.lasting = LastingReference(cfg.lasting_limit if isinstance(cfg, ScorerConfig) else 0)
+        # A much bigger event inside (or just after) an episode is a new alert.
+        factor = (cfg if isinstance(cfg, ScorerConfig) else ScorerConfig()).escalate
+        self.escalation = Escalation(factor, hysteresis)
+        # The change _first_change found is an escalation / a lowered high it raised back.
+        self._escalates = self._lifted = False
+        self._scored_to = 0  # the model has scored the batch's samples up to this one
         self._last_t = 0.0
 
     # -- thresholds and what others read ---------------------------------------------------
@@ -177,10 +184,13 @@ class ChannelEngine:
             held = np.full(j - i, frozen)
             ck = self.model.checkpoint() if self._holds or self.labelled_false else None
             sc = self.model.score_many(value[i:j], t[i:j], learn, observed[i:j], held)
+            self._scored_to = j
             s, ev, w = self._with_faults(sc, fault[i:j], value[i:j])
             off = 0
             while True:
-                k = self._first_change(s[off:], ev[off:], value[i + off : j], t[i + off : j])
+                k = self._first_change(
+                    s[off:], ev[off:], w[off:], value[i + off : j], t[i + off : j]
+                )
                 if k is None:
                     self._commit(i + off, j, t, value, s[off:], ev[off:], w[off:],
                                  observed, score, why, alert, events)  # fmt: skip
@@ -196,12 +206,15 @@ class ChannelEngine:
                     # that opens an episode is itself not learned.
                     self.model.restore(ck)
                     redo = held[: cut - i].copy()
-                    if self.open is None and self._holds:
+                    if self._holds and (self.open is None or self._escalates):
                         redo[-1] = True
                     sc = self.model.score_many(
                         value[i:cut], t[i:cut], learn[: cut - i], observed[i:cut], redo
                     )
+                    self._scored_to = cut
                     s, ev, w = self._with_faults(sc, fault[i:cut], value[i:cut])
+                    if self._lifted:
+                        s[-1] = ev[-1]
                     # Samples before `off` were committed already (the same scores again).
                     self._commit(i + off, cut, t, value, s[off:], ev[off:], w[off:],
                                  observed, score, why, alert, events)  # fmt: skip
@@ -238,17 +251,42 @@ class ChannelEngine:
         return s, ev, w
 
     def _first_change(
-        self, s: np.ndarray, ev: np.ndarray, value: np.ndarray, t: np.ndarray
+        self, s: np.ndarray, ev: np.ndarray, w: np.ndarray, value: np.ndarray, t: np.ndarray
     ) -> int | None:
         """Where the episode state would change, if anywhere: the first score at the threshold
         opens an episode; it closes after ``hysteresis`` samples whose evidence is below it
         (and, for a repeat followed quietly, whose values are back near the level, and while
         the lasting reference says the channel is away from it). The sample at which an
-        episode reaches the lasting limit is a change too (the reference adopts it)."""
+        episode reaches the lasting limit is a change too (the reference adopts it), and so
+        is a much bigger event inside it (:mod:`sensorscope.escalation`: it closes and a new
+        one opens there; ``_escalates`` says so)."""
+        self._escalates = self._lifted = False
         if self.open is None:
-            return self.rule.next_change(s >= self._threshold)
+            k = self.rule.next_change(s >= self._threshold)
+            r = self.escalation.first_lowered(s[:k], ev[:k], w[:k], value[:k],
+                                              self._threshold)  # fmt: skip
+            if r is None:
+                return k
+            # A high the refractory step lowered, far bigger than the last episode: it opens
+            # one (its score as it was, here and in the caller's scores again).
+            s[r] = ev[r]
+            self._lifted = True
+            return r
         away = self.episode.away(value) | self.lasting.away(value)
-        return self.lasting.sooner(self.rule.next_change((ev >= self._threshold) | away), t)
+        k = self.lasting.sooner(self.rule.next_change((ev >= self._threshold) | away), t)
+        e = self._escalation(value, ev, self.ep_len)
+        if e is not None and (k is None or e <= k):
+            self._escalates = True
+            return e
+        return k
+
+    def _escalation(self, value: np.ndarray, ev: np.ndarray, done: int) -> int | None:
+        """The first of the open episode's next samples (``done`` of it before them) that is
+        a new event, if any (an episode followed quietly is announced by its own rule,
+        :meth:`_follow_repeat`)."""
+        if not self.episode.announced:
+            return None
+        return self.escalation.first(value, ev, self._threshold, done)
 
     def _commit(
         self, a: int, b: int, t: np.ndarray, value: np.ndarray, s: np.ndarray, ev: np.ndarray,
@@ -270,8 +308,16 @@ class ChannelEngine:
                 self.episode.remember(value[b - 1 : b], observed[b - 1 : b])
                 self.lasting.take(value[b - 1 : b], observed[b - 1 : b], inside=True)
             else:
+                self.escalation.take_outside(s, ev, w, value[a:b], self._threshold)
                 self.episode.remember(value[a:b], observed[a:b])
                 self.lasting.take(value[a:b], observed[a:b], inside=False)
+            return
+        if self._escalation(value[a:b], ev, self.ep_len) == b - 1 - a:
+            # Its last sample is a new event (the caller cut the slice there).
+            self._commit(a, b - 1, t, value, s[:-1], ev[:-1], w[:-1],
+                         observed, score, why, alert, events)  # fmt: skip
+            self._escalate(b - 1, t, value, float(ev[-1]), int(w[-1]), observed, alert, events)
+            score[b - 1] = max(score[b - 1], ev[-1])
             return
         ep = self.open
         self.ep_len += b - a
@@ -287,6 +333,7 @@ class ChannelEngine:
                 ep.peak_score, ep.peak_value, ep.peak_t = (
                     float(ev[top]), float(value[a + top]), float(t[a + top])
                 )  # fmt: skip
+                ep.expected = self._expected(int(ep.why), a + top, t)
             ep.last_above = float(t[a + int(idx[-1])])
             if not ep.reason:
                 firsts = [i for i in idx.tolist() if w[i] != Reason.NONE]
@@ -296,6 +343,7 @@ class ChannelEngine:
                     ep.why = Reason(int(w[i0]))
         self.episode.collect(value[a:b], observed[a:b])
         self.episode.remember(value[a:b], observed[a:b])
+        self.escalation.take(value[a:b], observed[a:b])
         busy = (ev >= self._threshold) | self.episode.away(value[a:b])
         busy |= self.lasting.away(value[a:b])
         self.lasting.take(value[a:b], observed[a:b], inside=True)
@@ -315,10 +363,12 @@ class ChannelEngine:
         self.open = Alert(
             0, self.name, float(t[k]), None, ev, v, float(t[k]), float(t[k]),
             reason=reason_text(code, v, self.faults.limits), why=Reason(code),
-            expected=self._expected(code, float(t[k])),
+            expected=self._expected(code, k, t),
         )  # fmt: skip
         self.ep_len = 1
-        if self.episode.start(v, code, value[k : k + 1][observed[k : k + 1]], self.memory):
+        announced = self.episode.start(v, code, value[k : k + 1][observed[k : k + 1]], self.memory)
+        self.escalation.start(self.episode.level, self.episode.tolerance(), v)
+        if announced:
             alert[k] = True
             events.append(event(k, "open", self.open))
         elif self._holds:
@@ -326,17 +376,34 @@ class ChannelEngine:
             # change), so the model's latest high is this one.
             self._quiet(True)
 
+    def _escalate(
+        self, k: int, t: np.ndarray, value: np.ndarray, ev: float, code: int,
+        observed: np.ndarray, alert: np.ndarray, events: list[Event],
+    ) -> None:  # fmt: skip
+        """Sample ``k`` of the open episode is a much bigger event: the episode closes (its
+        end is its last high before it) and a new one opens at ``k``. For the lasting
+        reference the channel has been away since the first: its limit still runs from it."""
+        closed = self._close()
+        events.append(event(max(k - 1, 0), "close", closed))
+        self.rule.advance(np.ones(1, dtype=bool))
+        self._open_at(k, t, value, ev, code, observed, alert, events)
+        self.episode.remember(value[k : k + 1], observed[k : k + 1])
+        self.lasting.take(value[k : k + 1], observed[k : k + 1], inside=True)
+
     def _quiet(self, on: bool) -> None:
         quiet = getattr(self.model, "quiet", None)
         if quiet is not None:
             quiet(on)
 
-    def _expected(self, code: int, t: float) -> tuple[float, float] | None:
-        """What the part behind ``code`` expected at the sample that opened an alert: the
-        configured limits for a limit rule, else the model's band (scored, not yet learned)."""
+    def _expected(self, code: int, k: int, t: np.ndarray) -> tuple[float, float] | None:
+        """What the part behind ``code`` expected at sample ``k`` of the batch (an alert's
+        opening or its peak): the configured limits for a limit rule, else the model's band
+        for that sample (scored, not yet learned)."""
         if code in (Reason.BELOW, Reason.ABOVE) and self.faults.limits is not None:
             return self.faults.limits
-        return self.model.expected(code, t)
+        back = self._scored_to - 1 - k
+        tk = float(t[k])
+        return self.model.expected(code, tk, back) if back > 0 else self.model.expected(code, tk)
 
     def _follow_repeat(
         self, a: int, b: int, value: np.ndarray, observed: np.ndarray, events: list[Event]

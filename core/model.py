@@ -216,8 +216,8 @@ class Alert(_Pickled):
     reason: str = ""
     #: Which part of the detector opened it (a view or a rule; ``VIEW_NAMES`` names it).
     why: Reason = Reason.NONE
-    #: The band the detector expected the value in (low, high) when the alert opened, from
-    #: what it had learned before that sample, when it knows one.
+    #: The band the detector expected the value in (low, high) at the alert's peak (so far,
+    #: while it is open), from what it had learned before that sample, when it knows one.
     expected: tuple[float, float] | None = None
     #: For an alert of the joint view: the source's channels that contributed most, first
     #: the largest; for a channel's own alert, empty.

@@ -102,8 +102,8 @@ def _fingerprint(fields: dict[str, Any]) -> str:
 # The modules whose objects a state file holds: what their code is decides whether a saved
 # engine still fits (an attribute added in any of them would be missing from an old one).
 _STATE_CODE = (
-    "engine.py", "episodes.py", "faults.py", "feedback.py", "impute.py", "joint.py", "model.py",
-    "state_file.py", "detect",
+    "engine.py", "episodes.py", "escalation.py", "faults.py", "feedback.py", "impute.py",
+    "joint.py", "model.py", "state_file.py", "detect",
 )  # fmt: skip
 
 

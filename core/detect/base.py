@@ -75,9 +75,10 @@ class ChannelModel(Protocol):
         """Learn samples held back earlier (an alert later labelled a false positive)."""
         ...
 
-    def expected(self, why: int, t: float) -> tuple[float, float] | None:
+    def expected(self, why: int, t: float, back: int = 0) -> tuple[float, float] | None:
         """The band (low, high) the part behind reason ``why`` expected the latest sample
-        scored (at time ``t``) in, from what it had learned before it; None: no band."""
+        scored (at time ``t``) in, or the one ``back`` samples before it in the latest batch,
+        from what it had learned before it; None: no band."""
         ...
 
 
@@ -113,9 +114,11 @@ class View(Protocol):
         """Learn ``values`` out of order, where this view's order does not matter."""
         ...
 
-    def expected(self, t: float) -> tuple[float, float] | None:
-        """The band it considers usual for the latest sample scored (time ``t``), from what
-        it had learned before it; None when it has no band of its own."""
+    def expected(self, t: float, back: int = 0) -> tuple[float, float] | None:
+        """The band it considers usual for the latest sample scored (time ``t``), or for the
+        one ``back`` samples before it in the latest batch, from what it had learned before
+        it; None when it has no band of its own. A view whose band moves only as it learns
+        (nothing is learned inside an episode) may give its band at ``t`` for any ``back``."""
         ...
 
     def checkpoint(self) -> object: ...

@@ -151,6 +151,11 @@ class ScorerConfig:
     #: false-positive label on it or this long, far longer than any fault, makes it the new
     #: normal (0: off; episodes end when the views stop seeing them, as stop 18 shipped).
     lasting_limit: float = 7200.0
+    #: A sample inside an open episode (past its first ``hysteresis`` samples), or one the
+    #: refractory step lowered after an episode, that goes this many times further from
+    #: the level the episode started from than the episode had is a new alert
+    #: (``sensorscope.escalation``; 0: off, as stop 18 shipped).
+    escalate: float = 3.0
 
     # One alert per event: high scores this many samples after the last one are lowered.
     refractory: int = 100
@@ -199,7 +204,7 @@ VARIANTS: dict[str, ScorerConfig] = {
     "default": DEFAULT,
     # The default as stop 18 shipped it: each mechanism of issue 13 added since is turned off
     # here, so bench/protocol.py prints the new default beside it (--config stop18=detector=stop18).
-    "stop18": _try("stop18", local=False, lasting_limit=0.0, count_transform="none"),
+    "stop18": _try("stop18", local=False, lasting_limit=0.0, count_transform="none", escalate=0.0),
     # The default before fast channels were calibrated per score_period (commit ba260a8).
     "previous": _try(
         "previous", score_period=0.0, hst_likelihood_avg=0, range_delay=0, refractory=50
@@ -216,6 +221,7 @@ VARIANTS: dict[str, ScorerConfig] = {
     "default-period": _try("default-period", score_period=0.0),
     "default-hst-avg": _try("default-hst-avg", hst_likelihood_avg=0),
     "default-range-delay": _try("default-range-delay", range_delay=0),
+    "default-escalate": _try("default-escalate", escalate=0.0),
     # Other settings tried, each one change from the default.
     "try:hst-value-diff": _try("try:hst-value-diff", hst_features=("value", "diff")),
     "try:hst-dev-diff": _try("try:hst-dev-diff", hst_features=("dev", "diff")),

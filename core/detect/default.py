@@ -221,12 +221,13 @@ class ChannelScorer:
         if self.range is not None and self.range.n:
             self.range.widen(v)
 
-    def expected(self, why: int, t: float) -> tuple[float, float] | None:
-        """The band of the view (or rule) behind ``why``; for a view with none of its own,
-        and for the error-value and limit rules, the learned range; a stuck sensor has none."""
+    def expected(self, why: int, t: float, back: int = 0) -> tuple[float, float] | None:
+        """The band of the view (or rule) behind ``why`` for the latest sample scored (or the
+        one ``back`` before it); for a view with none of its own, and for the error-value and
+        limit rules, the learned range; a stuck sensor has none."""
         for cv in self.views:
             if cv.view.reason == why:
-                band = cv.view.expected(t)
+                band = cv.view.expected(t, back) if back else cv.view.expected(t)
                 if band is not None:
                     return band
         if why == Reason.STUCK or self.range is None:

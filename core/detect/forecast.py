@@ -60,6 +60,9 @@ class ForecastView:
         # The prediction for the latest sample scored and its typical error, as it was
         # before that sample was learned: what an alert it opened says was expected.
         self.last: tuple[float, float] | None = None
+        # ... and for each sample of the latest batch (an alert's peak may come before its
+        # last sample): predictions and typical errors. Not state: the next batch replaces it.
+        self._batch: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def warming_up(self) -> bool:
@@ -101,6 +104,7 @@ class ForecastView:
         z = np.where(ready & ~np.isnan(level), z, np.nan)
         if len(values) and np.isfinite(level[-1]) and np.isfinite(size[-1]):
             self.last = (float(level[-1]), float(size[-1]))
+        self._batch = (level, size)
         if K:
             self.level = float(levels[-1])
             self.n += K
@@ -111,12 +115,22 @@ class ForecastView:
     def likelihood_input(self, raw: np.ndarray) -> np.ndarray:
         return squashed_errors(raw, *self.squash)
 
-    def expected(self, t: float) -> tuple[float, float] | None:
-        """The latest prediction +- 3 typical errors."""
-        if self.last is None:
+    def expected(self, t: float, back: int = 0) -> tuple[float, float] | None:
+        """The prediction +- 3 typical errors for the latest sample scored, or for the one
+        ``back`` samples before it in the latest batch."""
+        got = self.last
+        if back and self._batch is not None and back < len(self._batch[0]):
+            level, size = (float(a[-1 - back]) for a in self._batch)
+            got = (level, size) if np.isfinite(level) and np.isfinite(size) else None
+        if got is None:
             return None
-        level, size = self.last
+        level, size = got
         return (level - BAND * size, level + BAND * size)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_batch"] = None  # the latest batch's bands: not worth a state file's bytes
+        return state
 
     def learn_late(self, values: np.ndarray) -> None:
         """Nothing: the level follows the samples in order, so none is learned out of it."""

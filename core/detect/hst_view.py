@@ -193,7 +193,7 @@ class HstView:
         out[start:] = np.where(ready, got, np.nan)
         return out
 
-    def expected(self, t: float) -> tuple[float, float] | None:
+    def expected(self, t: float, back: int = 0) -> tuple[float, float] | None:
         """None: it has no band of its own (the scorer gives the learned range)."""
         return None
 

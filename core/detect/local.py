@@ -158,7 +158,7 @@ class LocalView:
             med[i], spr[i] = m[0], s[0]
         return med, spr
 
-    def expected(self, t: float) -> tuple[float, float] | None:
+    def expected(self, t: float, back: int = 0) -> tuple[float, float] | None:
         """None: it has no band of its own (the scorer gives the learned range)."""
         return None
 

@@ -140,7 +140,7 @@ class ProfileView:
             self.level[slot] += max(self.rate, 1.0 / (visits + 1)) * (mean - self.level[slot])
         self.visits[slot] = visits + 1
 
-    def expected(self, t: float) -> tuple[float, float] | None:
+    def expected(self, t: float, back: int = 0) -> tuple[float, float] | None:
         """The level of ``t``'s slot +- 3 of its spreads, once it has them."""
         if not np.isfinite(t):
             return None

@@ -361,6 +361,6 @@ class RiverModel:
         for v in values.tolist():
             self.det.score(v, learn=True, observe=False)
 
-    def expected(self, why: int, t: float) -> tuple[float, float] | None:
+    def expected(self, why: int, t: float, back: int = 0) -> tuple[float, float] | None:
         """None: a river detector says how unusual a sample is, not what it expected."""
         return None

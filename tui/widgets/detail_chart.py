@@ -272,7 +272,7 @@ class DetailChart(Vertical):
             sp.vline(xa, "red")
             vp.text(f"!{alert.id}", x=xa, y=lo, color="red")
             if alert.expected is not None:
-                # What the detector expected while the alert lasted: its band's two edges.
+                # What the detector expected at the alert's peak: its band's two edges.
                 xs = [xa, max(min(end, t1) - t1, xa)]
                 for edge in alert.expected:
                     if lo <= edge <= hi:
