@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 import threading
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -33,11 +34,13 @@ from sensorscope.model import (
     Label,
     LineEnding,
     MonitorEnd,
+    RawLine,
     Settings,
     Snapshot,
     ViewRequest,
 )
 from sensorscope.monitor import metrics_of
+from sensorscope.state import RAW_LINES
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -61,8 +64,6 @@ CALLS = frozenset(
         "ending",
     }
 )  # fmt: skip
-# What the snapshot pipe answers.
-SNAPSHOTS = frozenset({"snapshot"})
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ def serve(conn: Connection, snaps: Connection, options: dict[str, Any]) -> None:
     monitor.runner.share_with_ui = False
     conn.send(Reply(value=_facts(monitor)))
     threading.Thread(
-        target=_answer, args=(snaps, monitor, SNAPSHOTS), name="snapshots", daemon=True
+        target=_answer_snapshots, args=(snaps, monitor), name="snapshots", daemon=True
     ).start()
     try:
         _answer(conn, monitor, CALLS)
@@ -167,6 +168,59 @@ def _answer(conn: Connection, monitor: Any, calls: frozenset[str]) -> None:
         except Exception as exc:  # noqa: BLE001 - one line for the UI, the child lives on
             reply = Reply(failure=f"{name}: {type(exc).__name__}: {exc}")
         conn.send(reply)
+
+
+def _after(lines: list[RawLine], last: RawLine | None) -> tuple[list[RawLine], bool]:
+    """The lines after ``last`` (the newest sent before, found by identity) and False, or
+    all of them and True when it is gone from them (rotated out, or the lines were reset)."""
+    if last is not None:
+        for i in range(len(lines) - 1, -1, -1):
+            if lines[i] is last:
+                return lines[i + 1 :], False
+    return lines, True
+
+
+def _answer_snapshots(conn: Connection, monitor: Any) -> None:
+    """Snapshots, with only the raw lines that are new since the last one sent: the UI's
+    process keeps the rest (:class:`_LineBook`). A thousand lines unpickled on every tick
+    were most of what the UI's process allocated, and so of its garbage collections."""
+    last_raw: RawLine | None = None
+    last_all: RawLine | None = None
+    while True:
+        try:
+            _name, args = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            snap = monitor.snapshot(*args)
+        except Exception as exc:  # noqa: BLE001 - one line for the UI, the child lives on
+            conn.send(Reply(failure=f"snapshot: {type(exc).__name__}: {exc}"))
+            continue
+        raw, all_ = snap.raw_lines, snap.all_lines
+        snap.raw_lines, raw_full = _after(raw, last_raw)
+        snap.all_lines, all_full = _after(all_, last_all)
+        last_raw = raw[-1] if raw else None
+        last_all = all_[-1] if all_ else None
+        conn.send(Reply(value=(snap, raw_full, all_full)))
+
+
+class _LineBook:
+    """The UI's process's copy of the child's latest raw lines, kept up by the new ones each
+    snapshot brings."""
+
+    def __init__(self) -> None:
+        self.raw: deque[RawLine] = deque(maxlen=RAW_LINES)
+        self.all: deque[RawLine] = deque(maxlen=RAW_LINES)
+
+    def take(self, reply: tuple[Snapshot, bool, bool]) -> Snapshot:
+        snap, raw_full, all_full = reply
+        for kept, new, full in ((self.raw, snap.raw_lines, raw_full),
+                                (self.all, snap.all_lines, all_full)):  # fmt: skip
+            if full:
+                kept.clear()
+            kept.extend(new)
+        snap.raw_lines, snap.all_lines = list(self.raw), list(self.all)
+        return snap
 
 
 class ChildGone(UserError):
@@ -242,6 +296,7 @@ class ChildMonitor:
         # the last one asked: a snapshot is asked ahead only while they stay the same.
         self._ahead: tuple[Any, ...] | None = None
         self._asked_last: tuple[Any, ...] | None = None
+        self._book = _LineBook()
         self._started = False
         try:
             facts = self._calls.reply(STARTUP, "start-up")
@@ -317,12 +372,14 @@ class ChildMonitor:
                 snap = None
                 if self._ahead is not None:
                     asked, self._ahead = self._ahead, None
-                    snap = pipe.reply(REPLY, "snapshot")
+                    # Taken into the book even when not wanted: the next brings only
+                    # the lines after it.
+                    snap = self._book.take(pipe.reply(REPLY, "snapshot"))
                     if asked != args:
                         snap = None
                 if snap is None:
                     pipe.ask("snapshot", args)
-                    snap = pipe.reply(REPLY, "snapshot")
+                    snap = self._book.take(pipe.reply(REPLY, "snapshot"))
                 if args == self._asked_last:
                     pipe.ask("snapshot", args)
                     self._ahead = args

@@ -9,6 +9,7 @@ a file.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections import deque
 from collections.abc import Iterable
@@ -105,6 +106,7 @@ class SensorscopeApp(Labelling, App[int]):
         self.announcer = Announcer(monitor.unmatched_ranges)
         self._view = StatusView(labels_path=monitor.labels_path)
         self._stopped = False
+        self.freeze_at_start = False
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -147,6 +149,8 @@ class SensorscopeApp(Labelling, App[int]):
             return
         self.set_interval(self.tick_interval, self.tick)
         self.tick()
+        if self.freeze_at_start:
+            self.call_after_refresh(_freeze_what_is_built)
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.width)
@@ -530,12 +534,25 @@ class SensorscopeApp(Labelling, App[int]):
         self._stop_monitor()
 
 
+def _freeze_what_is_built() -> None:
+    """Leave what start-up built (modules, the DOM, styles) out of garbage collection: a full
+    collection walks every object the collector tracks, and with them it paused the screen
+    for up to 180 ms a few times a minute under a flood (bench/ui_pty.py's worst key)."""
+    gc.collect()
+    gc.freeze()
+
+
 def make_app(
     monitor: Monitor | ChildMonitor,
     *,
     bell: bool = False,
     tick: float = 1 / 20,
     keymap: Keymap | None = None,
+    freeze_at_start: bool = False,
 ) -> SensorscopeApp:
-    """The one way to build the app: for the CLI, the Pilot tests and the snapshot app."""
-    return SensorscopeApp(monitor, bell=bell, tick=tick, keymap=keymap)
+    """The one way to build the app: for the CLI, the Pilot tests and the snapshot app.
+    ``freeze_at_start``: for the one app of a process (the CLI), :func:`gc.freeze` what
+    start-up built; tests run many apps in one process, whose objects it would keep."""
+    app = SensorscopeApp(monitor, bell=bell, tick=tick, keymap=keymap)
+    app.freeze_at_start = freeze_at_start
+    return app

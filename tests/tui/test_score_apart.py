@@ -175,3 +175,32 @@ def _children() -> set[int]:
             if ppid == me:
                 out.add(int(entry))
     return out
+
+
+def test_the_raw_lines_the_ui_keeps_are_the_childs_though_each_snapshot_brings_only_new_ones():
+    import random
+    from collections import deque
+
+    from sensorscope.model import Counters, RawLine, Snapshot
+    from sensorscope.split import _after, _LineBook
+    from sensorscope.state import RAW_LINES
+
+    rng = random.Random(4)
+    child: deque[RawLine] = deque(maxlen=RAW_LINES)
+    book, last, n = _LineBook(), None, 0
+    for step in range(200):
+        if step == 120:
+            child.clear()  # a replay restarted
+        added = rng.choice((0, 1, 7, 60, RAW_LINES + 30))
+        for _ in range(added):
+            child.append(RawLine(float(n), "s", f"line {n}", "data"))
+            n += 1
+        lines = list(child)
+        sent, full = _after(lines, last)
+        if last is not None and step != 120 and added < RAW_LINES:
+            assert len(sent) == added and not full  # only what is new crosses the pipe
+        last = lines[-1] if lines else None
+        snap = Snapshot(step, Counters(), {}, [], list(sent), list(sent), {}, [], False)
+        shown = book.take((snap, full, full))
+        assert [x.line for x in shown.all_lines] == [x.line for x in lines]
+        assert [x.line for x in shown.raw_lines] == [x.line for x in lines]
