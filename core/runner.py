@@ -43,6 +43,11 @@ POLITE_WORK = 0.025
 POLITE_PAUSE = 0.015
 # Frames scored in one call at most, when batches have queued up.
 MERGE_FRAMES = 16384
+# How long the scorer gathers what a live or paced source gives before scoring it (s). A
+# call costs ~2 ms per channel whatever it holds, so a board printing 50 lines a second,
+# scored line by line, kept half a core busy; the monitor draws at 20 Hz, so a tenth of a
+# second later is not seen.
+GATHER = 0.1
 # How often live sources are checked for channels that fell silent (s).
 TICK = 0.25
 
@@ -221,13 +226,16 @@ class Runner:
                 end = batch is None
                 batches = 0 if end or not batch else 1
                 frames = [] if end else list(batch)
-                # Everything queued meanwhile goes in the same call: scoring costs little per
-                # sample and more per call, so a backlog is cleared in a few big steps.
-                while not end and len(frames) < MERGE_FRAMES:
+                # Everything queued meanwhile, and what comes within GATHER, goes in the same
+                # call: scoring costs little per sample and more per call, so a backlog is
+                # cleared in a few big steps and a slow board is not scored line by line.
+                until = time.monotonic() + GATHER
+                while not end and frames and len(frames) < MERGE_FRAMES:
                     try:
-                        more = self._take(self._queue.get_nowait())
+                        item = self._queue.get(timeout=max(0.0, until - time.monotonic()))
                     except queue.Empty:
                         break
+                    more = self._take(item)
                     if more is None:
                         end = True
                         break
