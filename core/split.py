@@ -253,6 +253,8 @@ class _Pipe:
             reply = None
             ready = True
         if reply is None:
+            # A reply that comes late would be read as the next call's: the pipe is done.
+            self.closed = True
             code = self.proc.exitcode
             why = "stopped answering" if not ready else f"ended (exit code {code})"
             raise ChildGone(f"the scoring process {why} during {what}")
