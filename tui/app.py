@@ -39,6 +39,7 @@ from sensorscope.tui.screens.help import HelpScreen
 from sensorscope.tui.screens.metrics import MetricsScreen
 from sensorscope.tui.timefmt import fmt_speed, printable
 from sensorscope.tui.widgets.alert_log import AlertLog
+from sensorscope.tui.widgets.built_plot import BuiltPlot
 from sensorscope.tui.widgets.channel_table import ChannelTable, spark_points
 from sensorscope.tui.widgets.detail_chart import DetailChart
 from sensorscope.tui.widgets.filter_input import FilterInput
@@ -106,7 +107,7 @@ class SensorscopeApp(Labelling, App[int]):
         self.announcer = Announcer(monitor.unmatched_ranges)
         self._view = StatusView(labels_path=monitor.labels_path)
         self._stopped = False
-        self.freeze_at_start = False
+        self.own_process = False  # make_app's
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -139,6 +140,8 @@ class SensorscopeApp(Labelling, App[int]):
         self.raw_lines = self.query_one("#raw", RawLines)
         self.filter_input = self.query_one("#filter", FilterInput)
         self.send_line = self.query_one("#send", SendLine)
+        for plot in self.query(BuiltPlot):
+            plot.apart = self.own_process
         self._fit(self.size.width)
         self.channel_table.focus()
         try:
@@ -149,7 +152,7 @@ class SensorscopeApp(Labelling, App[int]):
             return
         self.set_interval(self.tick_interval, self.tick)
         self.tick()
-        if self.freeze_at_start:
+        if self.own_process:
             self.call_after_refresh(_freeze_what_is_built)
 
     def on_resize(self, event: events.Resize) -> None:
@@ -548,11 +551,14 @@ def make_app(
     bell: bool = False,
     tick: float = 1 / 20,
     keymap: Keymap | None = None,
-    freeze_at_start: bool = False,
+    own_process: bool = False,
 ) -> SensorscopeApp:
     """The one way to build the app: for the CLI, the Pilot tests and the snapshot app.
-    ``freeze_at_start``: for the one app of a process (the CLI), :func:`gc.freeze` what
-    start-up built; tests run many apps in one process, whose objects it would keep."""
+
+    ``own_process``: the one app of a process, in a terminal (the CLI). It then
+    :func:`gc.freeze` s what start-up built, and builds the chart's figures off the UI thread
+    (:class:`~sensorscope.tui.widgets.built_plot.BuiltPlot`). Tests run many apps in one
+    process, whose objects a freeze would keep, and read the chart right after a redraw."""
     app = SensorscopeApp(monitor, bell=bell, tick=tick, keymap=keymap)
-    app.freeze_at_start = freeze_at_start
+    app.own_process = own_process
     return app

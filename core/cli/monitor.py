@@ -66,7 +66,7 @@ def scores_apart(score_in: str, specs: Sequence[str], check: bool) -> bool:
 def run_monitor(monitor, bell: bool, keymap: dict[str, str]) -> int:
     from sensorscope.tui.app import make_app
 
-    app = make_app(monitor, bell=bell, keymap=keymap, freeze_at_start=True)
+    app = make_app(monitor, bell=bell, keymap=keymap, own_process=True)
     try:
         app.run()
     finally:

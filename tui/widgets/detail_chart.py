@@ -7,9 +7,9 @@ core for; this draws what comes back, at most two points per column: each point'
 (a bucket's min and max, so a spike survives any zoom), its alerted samples in red.
 Alert episodes are vertical lines tagged ``!id``; labeled spans are runs of ``A``
 (anomaly) or ``F`` (false positive) along the top; imputed points are ``x``; the cursor
-is a white line, read out on the line beneath. textual-plotext rebuilds its whole figure
-on every repaint and shows changes only after ``refresh()``, so the figures are rebuilt
-here only when the app's tick finds that what is drawn changed, and then refreshed once.
+is a white line, read out on the line beneath. A figure is set up afresh only when the
+app's tick finds that what is drawn changed, and built once (``BuiltPlot``: in a worker
+thread in `watch`, so the UI thread never spends the 40-60 ms the two plots take).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from sensorscope.tui import overlay
 from sensorscope.tui.chart_view import ChartView, OverlayScale, TimeAxis, YScale, cursor_reading
 from sensorscope.tui.overlay import Overlaid
 from sensorscope.tui.timefmt import fmt_duration, fmt_value, local_clock, printable, utc_clock
+from sensorscope.tui.widgets.built_plot import BuiltPlot
 
 LABEL_W = 9  # y tick labels of both plots are this wide, so their time axes line up
 LABEL_MARKS = {"anomaly": ("A", "magenta"), "false_positive": ("F", "green")}
@@ -79,8 +80,8 @@ class DetailChart(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="chart-title")
         yield Static(id="chart-overlay")
-        yield PlotextPlot(id="value-plot")
-        yield PlotextPlot(id="score-plot")
+        yield BuiltPlot(id="value-plot")
+        yield BuiltPlot(id="score-plot")
         yield Static(id="chart-axis")
         yield Static(id="chart-cursor")
 
@@ -103,8 +104,8 @@ class DetailChart(Vertical):
         """Redraw if what would be drawn changed; True if it was redrawn. ``window``: the
         stretch of history to draw (else the one the snapshot carries); ``overlays``:
         channels drawn over it; ``limits``: its physical range (the y scale "range")."""
-        value_plot = self.query_one("#value-plot", PlotextPlot)
-        score_plot = self.query_one("#score-plot", PlotextPlot)
+        value_plot = self.query_one("#value-plot", BuiltPlot)
+        score_plot = self.query_one("#score-plot", BuiltPlot)
         name = ch.name if ch is not None else None
         win = window if window is not None or ch is None else ch.view
         mine = [a for a in alerts if a.channel == name]
@@ -165,13 +166,12 @@ class DetailChart(Vertical):
         win: HistoryWindow | None,
         alerts: list[Alert],
         labels: list[Label],
-        value_plot: PlotextPlot,
-        score_plot: PlotextPlot,
+        value_plot: BuiltPlot,
+        score_plot: BuiltPlot,
     ) -> None:
         title = self.query_one("#chart-title", Static)
-        vp, sp = value_plot.plt, score_plot.plt
+        vp, sp = value_plot.figure(), score_plot.figure()
         for p in (vp, sp):
-            p.clear_figure()
             p.frame(False)
             p.xticks([])
         self.channel = ch.name if ch is not None else None
@@ -182,8 +182,8 @@ class DetailChart(Vertical):
                 Text("no channel selected" if ch is None else f"{printable(ch.name)}: no data yet")
             )
             self._under(None, alerts, labels)
-            value_plot.refresh()
-            score_plot.refresh()
+            value_plot.show_figure(vp)
+            score_plot.show_figure(sp)
             return
         t0, t1 = max(win.start, win.held.first_t), win.end
         self.span = (t0, t1)
@@ -230,8 +230,8 @@ class DetailChart(Vertical):
 
         title.update(self._head(ch.name, win, ch.unit), layout=False)  # one fixed line
         self._under(win, alerts, labels)
-        value_plot.refresh()
-        score_plot.refresh()
+        value_plot.show_figure(vp)
+        score_plot.show_figure(sp)
 
     def _under(self, win: HistoryWindow | None, alerts: list[Alert], labels: list[Label]) -> None:
         """The time axis and the cursor's line, beneath the plots."""
