@@ -1,8 +1,8 @@
 """The monitor run in a child process, so that scoring never holds the UI's interpreter lock.
 
 At a flood (100k values/s) the scoring thread holds the GIL most of the time, and the UI in
-the same process cannot use the second core: bench/ui_pty.py measures 9.4 repaints/s scored
-in a thread and 14.9 scored in a child process. ``watch --score-in process`` builds the whole
+the same process cannot use the second core: bench/ui_pty.py runs each flood both ways (the
+README's Speed section has the figures). ``watch --score-in process`` builds the whole
 :class:`~sensorscope.monitor.Monitor` (sources, recording, labels, hooks, pipeline) in a
 child process; the UI's process keeps only the screen. :class:`ChildMonitor` has the methods
 the UI calls on a Monitor, each one request and one reply over a pipe (snapshots over a
