@@ -337,3 +337,30 @@ def test_a_port_faster_than_scoring_for_good_is_recorded_whole_and_its_unscored_
     assert scored + unscored == n
     # Bounded: what waited for the scorer, plus what it held, not the whole stream.
     assert scored < n / 2
+
+
+def test_a_slow_board_is_scored_a_gathering_at_a_time_not_line_by_line():
+    # A call costs ~2 ms a channel whatever it holds: a board printing a line every 10 ms,
+    # each read on its own, must not be scored line by line (runner.GATHER).
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    src = SerialSource(os.ttyname(slave))
+    calls = []
+    p = Pipeline(Settings(), [src.name], on_batch=lambda b: calls.append(b))
+    runner = Runner([src], p)
+    runner.start()
+    n = 60
+    try:
+        for i in range(n):
+            os.write(master, f"temp:{21.5 + 0.01 * (i % 7):.2f}\r\n".encode())
+            time.sleep(0.01)
+        deadline = time.monotonic() + 20
+        while p.totals().lines < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        runner.stop()
+        os.close(master)
+        os.close(slave)
+    assert p.totals().lines == n
+    # Some 0.6 s of lines in calls of up to 0.1 s each: a handful, not sixty.
+    assert len(calls) <= n // 4
