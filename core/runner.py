@@ -164,7 +164,7 @@ class Runner:
             for src, batch in self._batches_of(group):
                 if self.recorder is not None:
                     self.recorder.write(batch)
-                # What the batch holds while queued: a room slot, or its lines of the
+                # What the batch holds while queued: a room slot, or its bytes of the
                 # live backlog.
                 held = _ROOM if src.can_wait and self._wait_for_room() else _NOTHING
                 size = 0

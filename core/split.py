@@ -22,7 +22,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sensorscope.channel_file import for_channel
@@ -39,11 +39,12 @@ from sensorscope.model import (
     Snapshot,
     ViewRequest,
 )
-from sensorscope.monitor import metrics_of
+from sensorscope.monitor import Monitor, build_monitor, metrics_of
 from sensorscope.state import RAW_LINES
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
     from sensorscope.channel_file import Saved
 
@@ -85,7 +86,7 @@ class Reply:
     value: Any = None
     #: A UserError's or KeyError's text, raised again as such in the UI's process.
     user_error: str | None = None
-    key_error: Any = None
+    key_error: int | None = None  # the alert id a label named that is gone
     #: Anything else that went wrong in the child, as one line.
     failure: str | None = None
 
@@ -96,10 +97,9 @@ class _Ending:
 
     snapshot: Snapshot
     end: MonitorEnd
-    notes: list[str] = field(default_factory=list)
 
 
-def _facts(monitor: Any) -> MonitorFacts:
+def _facts(monitor: Monitor) -> MonitorFacts:
     return MonitorFacts(
         monitor.is_replay,
         monitor.default_threshold,
@@ -125,8 +125,6 @@ def serve(conn: Connection, snaps: Connection, options: dict[str, Any]) -> None:
     os.dup2(devnull, 2)
     # Replies wait for the GIL behind the scoring thread: hand it over sooner.
     sys.setswitchinterval(0.001)
-    from sensorscope.monitor import build_monitor
-
     try:
         monitor = build_monitor(**options)
     except UserError as exc:
@@ -147,7 +145,7 @@ def serve(conn: Connection, snaps: Connection, options: dict[str, Any]) -> None:
         monitor.stop()
 
 
-def _answer(conn: Connection, monitor: Any, calls: frozenset[str]) -> None:
+def _answer(conn: Connection, monitor: Monitor, calls: frozenset[str]) -> None:
     while True:
         try:
             name, args = conn.recv()
@@ -180,7 +178,7 @@ def _after(lines: list[RawLine], last: RawLine | None) -> tuple[list[RawLine], b
     return lines, True
 
 
-def _answer_snapshots(conn: Connection, monitor: Any) -> None:
+def _answer_snapshots(conn: Connection, monitor: Monitor) -> None:
     """Snapshots, with only the raw lines that are new since the last one sent: the UI's
     process keeps the rest (:class:`_LineBook`). A thousand lines unpickled on every tick
     were most of what the UI's process allocated, and so of its garbage collections."""
@@ -230,7 +228,7 @@ class ChildGone(UserError):
 class _Pipe:
     """One pipe to the child: a request, then its reply, one caller at a time."""
 
-    def __init__(self, conn: Connection, proc: Any) -> None:
+    def __init__(self, conn: Connection, proc: BaseProcess) -> None:
         self.conn = conn
         self.proc = proc
         # Calls come from the UI thread and from workers (saving settings).
@@ -308,7 +306,6 @@ class ChildMonitor:
         if not isinstance(facts, MonitorFacts):
             self._end_child()
             raise UserError("the scoring process did not start")
-        self.facts = facts
         self.is_replay = facts.is_replay
         self.default_threshold = facts.default_threshold
         self.labels_path = facts.labels_path
@@ -343,17 +340,15 @@ class ChildMonitor:
         """Stop the child's monitor and keep what it said last; safe to call twice."""
         if self._ending is not None:
             return
-        notes: list[str] = []
         try:
             self._call("stop")
             snap = self._call("snapshot", None, 0)
             end = self._call("ending")
             self._call("close", timeout=5.0)
         except UserError as exc:
-            notes.append(str(exc))
             snap = self._last or _empty_snapshot()
             end = MonitorEnd(0, None, False, [str(exc)])
-        self._ending = _Ending(snap, end, notes)
+        self._ending = _Ending(snap, end)
         self._end_child()
 
     # -- reading ----------------------------------------------------------------------------

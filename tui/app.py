@@ -85,6 +85,7 @@ class SensorscopeApp(Labelling, App[int]):
         bell: bool = False,
         tick: float = 1 / 20,
         keymap: Keymap | None = None,
+        own_process: bool = False,
     ) -> None:
         super().__init__()
         # The user's keys (checked by the command line, tui/keymap.py): Textual rebinds
@@ -107,7 +108,7 @@ class SensorscopeApp(Labelling, App[int]):
         self.announcer = Announcer(monitor.unmatched_ranges)
         self._view = StatusView(labels_path=monitor.labels_path)
         self._stopped = False
-        self.own_process = False  # make_app's
+        self.own_process = own_process  # see make_app
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -559,6 +560,4 @@ def make_app(
     :func:`gc.freeze` s what start-up built, and builds the chart's figures off the UI thread
     (:class:`~sensorscope.tui.widgets.built_plot.BuiltPlot`). Tests run many apps in one
     process, whose objects a freeze would keep, and read the chart right after a redraw."""
-    app = SensorscopeApp(monitor, bell=bell, tick=tick, keymap=keymap)
-    app.own_process = own_process
-    return app
+    return SensorscopeApp(monitor, bell=bell, tick=tick, keymap=keymap, own_process=own_process)

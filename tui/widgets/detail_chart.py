@@ -25,7 +25,6 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
-from textual_plotext import PlotextPlot
 
 from sensorscope.model import Alert, ChannelSnapshot, HistoryWindow, Label, overlaps
 from sensorscope.tui import overlay
@@ -87,7 +86,7 @@ class DetailChart(Vertical):
 
     def points(self) -> int:
         """Points to ask the core for: two per column of the plot."""
-        width = self.query_one("#value-plot", PlotextPlot).size.width or 80
+        width = self.query_one("#value-plot", BuiltPlot).size.width or 80
         return 2 * max(10, width - LABEL_W - 1)
 
     def show(
@@ -237,7 +236,7 @@ class DetailChart(Vertical):
         """The time axis and the cursor's line, beneath the plots."""
         axis = self.query_one("#chart-axis", Static)
         reading = self.query_one("#chart-cursor", Static)
-        width = self.query_one("#score-plot", PlotextPlot).size.width or 80
+        width = self.query_one("#score-plot", BuiltPlot).size.width or 80
         if win is None or self.span is None:
             axis.update("", layout=False)
         else:
